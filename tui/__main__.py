@@ -1,0 +1,45 @@
+"""The `eonay` command: parse flags, pick the subcommand, import only what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tui import __version__
+
+# subcommand -> (module under tui.commands, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "certs": ("certs", "list the certificates on the card"),
+    "sign": ("sign", "make one CAdES-BES signature (for scripts and checks)"),
+    "portal-sim": ("portal_sim", "run the portal simulator"),
+    "demo": ("demo", "run the whole flow on a throwaway card and the simulator"),
+    "doctor": ("doctor", "check the card, its driver and the portal, with fixes"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eonay",
+        description="E-imzalı Giriş and E-Onay with a smart card, in the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"eonay {__version__}")
+    app_module = importlib.import_module("tui.commands.app")
+    app_module.configure(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(f"tui.commands.{module}").configure(sub_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = SUBCOMMANDS[args.command][0] if args.command else "app"
+    code: int = importlib.import_module(f"tui.commands.{module}").run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The core: card, signature, portal and text rules. Never imports Textual."""

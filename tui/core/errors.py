@@ -1,0 +1,317 @@
+"""Errors a person can meet, each with a message in the user's language.
+
+Screens and commands show `user_message()`; logs use `str()`, which never
+contains a PIN or a session token. `code` is stable for tests and JSON.
+"""
+
+from __future__ import annotations
+
+from tui.i18n import _
+
+
+class EonayError(Exception):
+    code = "error"
+
+    def user_message(self) -> str:
+        return _("Something went wrong.")
+
+
+# --- the card -------------------------------------------------------------
+
+
+class TokenError(EonayError):
+    code = "token_error"
+
+    def user_message(self) -> str:
+        return _("The card answered with an error.")
+
+
+class ModuleLoadError(TokenError):
+    code = "module_load"
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        super().__init__(f"cannot load PKCS#11 module {path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+    def user_message(self) -> str:
+        return _("The card driver could not be loaded: {path}").format(path=self.path)
+
+
+class InitializeArgsError(ModuleLoadError):
+    """C_Initialize refused its arguments (seen with AKIS drivers)."""
+
+    code = "initialize_args"
+
+
+class CardRemovedError(TokenError):
+    code = "card_removed"
+
+    def user_message(self) -> str:
+        return _("The card was removed or cannot be reached. Insert it and try again.")
+
+
+class PinIncorrectError(TokenError):
+    code = "pin_incorrect"
+
+    def __init__(self, tries_left: int | None = None) -> None:
+        super().__init__(f"wrong PIN (tries left: {tries_left})")
+        self.tries_left = tries_left
+
+    def user_message(self) -> str:
+        if self.tries_left is None:
+            return _("Wrong PIN.")
+        if self.tries_left == 1:
+            return _("Wrong PIN. One try left: a further wrong PIN locks the card.")
+        return _("Wrong PIN. Tries left: {n}.").format(n=self.tries_left)
+
+
+class PinLockedError(TokenError):
+    code = "pin_locked"
+
+    def __init__(self) -> None:
+        super().__init__("PIN locked")
+
+    def user_message(self) -> str:
+        return _(
+            "The PIN is locked. Unlock it through the portal's \"Kilit Çözme\" page "
+            "with your PUK, then try again."
+        )
+
+
+class PinLengthError(TokenError):
+    code = "pin_length"
+
+    def __init__(self, minimum: int, maximum: int) -> None:
+        super().__init__(f"PIN length must be {minimum}..{maximum}")
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def user_message(self) -> str:
+        return _("The PIN must have {min} to {max} digits.").format(
+            min=self.minimum, max=self.maximum
+        )
+
+
+class MechanismNotSupportedError(TokenError):
+    code = "mechanism_not_supported"
+
+    def __init__(self, mechanism: str) -> None:
+        super().__init__(f"mechanism not supported: {mechanism}")
+        self.mechanism = mechanism
+
+    def user_message(self) -> str:
+        return _("The card cannot make this kind of signature ({mechanism}).").format(
+            mechanism=self.mechanism
+        )
+
+
+class NoUsableCertificateError(TokenError):
+    code = "no_usable_certificate"
+
+    def user_message(self) -> str:
+        return _("No usable qualified signature certificate was found on the card.")
+
+
+class CertificateNotUsableError(TokenError):
+    code = "certificate_not_usable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"certificate not usable: {reason}")
+        self.reason = reason
+
+    def user_message(self) -> str:
+        from tui.core.reasons import reason_text
+
+        return _("This certificate cannot sign: {reason}").format(reason=reason_text(self.reason))
+
+
+class CertificateChangedError(TokenError):
+    code = "certificate_changed"
+
+    def user_message(self) -> str:
+        return _("The certificate on the card is not the one you chose. Choose again.")
+
+
+class SignatureCheckError(TokenError):
+    code = "signature_check"
+
+    def user_message(self) -> str:
+        return _("The card returned a signature that does not verify. Nothing was sent.")
+
+
+# --- the text to sign -----------------------------------------------------
+
+
+class UnsafeTextError(EonayError):
+    code = "unsafe_text"
+
+    def __init__(self, reason: str, position: int | None = None) -> None:
+        super().__init__(f"unsafe text: {reason} at {position}")
+        self.reason = reason
+        self.position = position
+
+    def user_message(self) -> str:
+        return _(
+            "The portal sent a text that cannot be shown exactly as it would be signed "
+            "({reason}). Nothing was signed."
+        ).format(reason=self.reason)
+
+
+class TextNotAllowedError(EonayError):
+    code = "text_not_allowed"
+
+    def user_message(self) -> str:
+        return _("Strict mode: this text is not on the list of texts allowed to be signed.")
+
+
+# --- the portal -----------------------------------------------------------
+
+
+class PortalError(EonayError):
+    """An answer of the portal API; `code` is the spec's machine code."""
+
+    code = "portal_error"
+
+    def __init__(self, message: str = "", status: int | None = None) -> None:
+        super().__init__(message or self.code)
+        self.portal_message = message
+        self.status = status
+
+    def user_message(self) -> str:
+        return _("The portal refused the request.")
+
+
+class InvalidRequestError(PortalError):
+    code = "invalid_request"
+
+    def user_message(self) -> str:
+        return _("The portal did not accept the request. Check the code and try again.")
+
+
+class UnauthorizedError(PortalError):
+    code = "unauthorized"
+
+    def user_message(self) -> str:
+        return _("Your portal session has ended. Log in again with a new code.")
+
+
+class CodeNotFoundError(PortalError):
+    code = "not_found"
+
+    def user_message(self) -> str:
+        return _("No such verification code. Check the 14 digits on the portal page.")
+
+
+class AlreadyUsedError(PortalError):
+    code = "already_used"
+
+    def user_message(self) -> str:
+        return _("This code was already used. Get a new code from the portal.")
+
+
+class AlreadyActiveError(PortalError):
+    code = "already_active"
+
+    def user_message(self) -> str:
+        return _("E-Onay is already active for you.")
+
+
+class CodeExpiredError(PortalError):
+    code = "expired"
+
+    def user_message(self) -> str:
+        return _("The code has expired. Get a new code from the portal's E-imzalı Giriş page.")
+
+
+class SignatureInvalidError(PortalError):
+    code = "signature_invalid"
+
+    def user_message(self) -> str:
+        return _("The portal could not verify the signature.")
+
+
+class CertificateRejectedError(PortalError):
+    code = "certificate_rejected"
+
+    def user_message(self) -> str:
+        return _(
+            "The portal rejected the certificate: it is untrusted, expired, revoked "
+            "or not for qualified signatures."
+        )
+
+
+class HolderMismatchError(PortalError):
+    code = "holder_mismatch"
+
+    def user_message(self) -> str:
+        return _("The E-Onay must be signed by the person who logged in. Use the same card.")
+
+
+class RateLimitedError(PortalError):
+    code = "rate_limited"
+
+    def __init__(self, message: str = "", status: int | None = 429, retry_after: int = 0) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
+
+    def user_message(self) -> str:
+        return _("Too many attempts. Wait {n} seconds and try again.").format(n=self.retry_after)
+
+
+class ServerError(PortalError):
+    code = "server_error"
+
+    def user_message(self) -> str:
+        return _("The portal has a problem right now. Try again in a little while.")
+
+
+class ProtocolError(PortalError):
+    """The portal answered something the API does not allow."""
+
+    code = "protocol_error"
+
+    def user_message(self) -> str:
+        return _("The portal sent an answer that could not be understood.")
+
+
+class PortalUnreachableError(PortalError):
+    code = "unreachable"
+
+    def user_message(self) -> str:
+        return _("The portal cannot be reached. Check the network connection and try again.")
+
+
+class PortalTimeoutError(PortalUnreachableError):
+    code = "timeout"
+
+    def user_message(self) -> str:
+        return _("The portal did not answer in time. Try again.")
+
+
+class TLSError(PortalError):
+    code = "tls"
+
+    def user_message(self) -> str:
+        return _(
+            "The portal's certificate could not be verified. The connection was not used."
+        )
+
+
+class InsecureURLError(PortalError):
+    code = "insecure_url"
+
+    def user_message(self) -> str:
+        return _("Plain http:// is allowed only for this computer (loopback). Use https://.")
+
+
+class ConfigError(EonayError):
+    code = "config"
+
+    def __init__(self, message: str, key: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.path = path
+
+    def user_message(self) -> str:
+        return str(self)

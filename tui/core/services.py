@@ -1,0 +1,57 @@
+"""The two services the app runs on, as small protocols.
+
+The command that starts the app passes real ones (PKCS#11 card, httpx
+portal); tests pass the same real ones, wrapped at the boundary for faults.
+Every method blocks: screens call them from Textual thread workers.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
+from tui.core.challenge import Challenge
+from tui.core.pin import Pin
+from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+
+
+class CardService(Protocol):
+    def module_paths(self) -> list[str]:
+        """The PKCS#11 modules in use, for "card not found" hints."""
+        ...
+
+    def tokens(self) -> list[TokenInfo]:
+        """Tokens present now, re-read on every call."""
+        ...
+
+    def certificates(self) -> list[CertificateInfo]:
+        """Certificates of every present token, usable first; re-read on every call."""
+        ...
+
+    def pin_state(self, cert: CertificateInfo) -> PinState:
+        """Re-read the PIN flags of the certificate's token."""
+        ...
+
+    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+        """Log in once, sign `text` as CAdES-BES bound to `nonce`, log out; wipes `pin`.
+
+        Re-reads the certificate first and refuses if it is not byte-identical
+        to `cert`. Never retries a login.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+class PortalService(Protocol):
+    def get_challenge(self, code: str) -> Challenge: ...
+
+    def submit_login(self, challenge: Challenge, signature: Signature) -> LoginAccepted: ...
+
+    def start_e_onay(self, session: Session) -> Challenge: ...
+
+    def submit_e_onay(self, challenge: Challenge, signature: Signature) -> EOnayAccepted: ...
+
+    def e_onay_status(self, session: Session) -> EOnayStatus: ...
+
+    def close(self) -> None: ...
