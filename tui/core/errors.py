@@ -74,7 +74,7 @@ class PinLockedError(TokenError):
 
     def user_message(self) -> str:
         return _(
-            "The PIN is locked. Unlock it through the portal's \"Kilit Çözme\" page "
+            'The PIN is locked. Unlock it through the portal\'s "Kilit Çözme" page '
             "with your PUK, then try again."
         )
 
@@ -293,9 +293,7 @@ class TLSError(PortalError):
     code = "tls"
 
     def user_message(self) -> str:
-        return _(
-            "The portal's certificate could not be verified. The connection was not used."
-        )
+        return _("The portal's certificate could not be verified. The connection was not used.")
 
 
 class InsecureURLError(PortalError):

@@ -65,9 +65,7 @@ def check_signable(text: str) -> str:
     return text
 
 
-def check_allowed(
-    text: str, purpose: str, allowlist: Mapping[str, Iterable[str]]
-) -> str:
+def check_allowed(text: str, purpose: str, allowlist: Mapping[str, Iterable[str]]) -> str:
     """Strict mode: `text` must be one of the texts configured for `purpose`."""
     if text not in set(allowlist.get(purpose, ())):
         raise TextNotAllowedError(f"text not on the {purpose} allowlist")
