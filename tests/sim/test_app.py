@@ -111,8 +111,12 @@ def test_a_cms_that_is_not_one_is_signature_invalid(sim: RunningPortal):
 
 
 def test_unknown_paths_and_methods_answer_in_the_error_format(sim: RunningPortal):
-    _error(httpx.get(f"{sim.url}api/v1/nothing"), 404, "not_found")
-    _error(httpx.delete(f"{sim.url}api/v1/e-onay"), 405, "invalid_request")
+    """The spec's table: a malformed path is 400 invalid_request."""
+    _error(httpx.get(f"{sim.url}api/v1/nothing"), 400, "invalid_request")
+    _error(httpx.get(f"{sim.url}api/v1/challenges/"), 400, "invalid_request")
+    _error(httpx.get(f"{sim.url}api/v1/challenges/12345678901234/x"), 400, "invalid_request")
+    _error(httpx.delete(f"{sim.url}api/v1/e-onay"), 400, "invalid_request")
+    _error(httpx.get(f"{sim.url}favicon.ico"), 404, "not_found")
 
 
 def test_rate_limit_answer_has_retry_after(sim: RunningPortal):
