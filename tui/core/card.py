@@ -269,15 +269,6 @@ class Pkcs11Card:
             raise map_ck_error(err) from None
         return ordered(result)
 
-    def chain_certificates(self, cert: CertificateInfo) -> list[bytes]:
-        """CA certificates on the same token (sent along in the CMS)."""
-        module, raw = self._locate(cert.token)
-        session = module.open_session(raw.slot_id)
-        try:
-            return [c.value for c in session.objects(CKO_CERTIFICATE) if _is_ca_der(c.value)]
-        finally:
-            _close_quietly(session)
-
     def _locate(self, token: TokenInfo) -> tuple[Pkcs11Module, RawToken]:
         """The token again, by serial and label (slot ids change on re-insert)."""
         module = self._module(token.module_path)

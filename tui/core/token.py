@@ -304,12 +304,13 @@ class Pkcs11Session:
         context_pin: bytearray | None = None,
     ) -> bytes:
         """C_SignInit, the context-specific login when `context_pin` is given, C_Sign."""
-        if pss is not None:
-            mech = PyKCS11.RSA_PSS_Mechanism(
-                mechanism, pss.hash_mechanism, pss.mgf, pss.salt_length
-            ).to_native()
-        else:
-            mech = PyKCS11.Mechanism(mechanism).to_native()
+        # keep the wrapper alive: it owns the parameter block the mechanism points to
+        wrapper: Any = (
+            PyKCS11.RSA_PSS_Mechanism(mechanism, pss.hash_mechanism, pss.mgf, pss.salt_length)
+            if pss is not None
+            else PyKCS11.Mechanism(mechanism)
+        )
+        mech = wrapper.to_native()
         _check(self._lib.C_SignInit(self._handle, mech, key.handle), "C_SignInit")
         if context_pin is not None:
             self.login(context_pin, context_specific=True)
@@ -400,17 +401,32 @@ class Pkcs11Module:
                 lib.unload()
 
 
-def initialize_with_null_args(path: str) -> int:
-    """Call the module's C_Initialize(NULL) directly (ctypes), return its CK_RV.
+class _FunctionListHead(ctypes.Structure):
+    """The start of CK_FUNCTION_LIST: the version, then C_Initialize."""
 
-    dlopen() of the same path yields the same loaded library as PyKCS11's, so
-    the module is then initialised for PyKCS11 too.
+    _fields_ = [
+        ("major", ctypes.c_ubyte),
+        ("minor", ctypes.c_ubyte),
+        ("C_Initialize", ctypes.c_void_p),
+    ]
+
+
+def initialize_with_null_args(path: str) -> int:
+    """Call the module's C_Initialize(NULL) (through C_GetFunctionList, with ctypes).
+
+    dlopen() of the same path yields the library PyKCS11 loaded, so the module
+    is then initialised for PyKCS11 too. Returns the CK_RV.
     """
     try:
         module = ctypes.CDLL(path)
-        c_initialize = module.C_Initialize
+        get_function_list = module.C_GetFunctionList
     except (OSError, AttributeError) as err:
         raise ModuleLoadError(path, str(err)) from None
-    c_initialize.argtypes = [ctypes.c_void_p]
-    c_initialize.restype = ctypes.c_ulong
+    get_function_list.argtypes = [ctypes.POINTER(ctypes.POINTER(_FunctionListHead))]
+    get_function_list.restype = ctypes.c_ulong
+    head = ctypes.POINTER(_FunctionListHead)()
+    rv = int(get_function_list(ctypes.byref(head)))
+    if rv != CKR_OK or not head or not head.contents.C_Initialize:
+        return rv or CKR_ARGUMENTS_BAD
+    c_initialize = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(head.contents.C_Initialize)
     return int(c_initialize(None))
