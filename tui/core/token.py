@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import PyKCS11
@@ -338,6 +339,8 @@ class Pkcs11Module:
         self.lib = self._load(path)
 
     def _load(self, path: str) -> Any:
+        if not Path(path).is_file():
+            raise ModuleLoadError(path, "no such file")
         with self._load_lock:
             lib = PyKCS11.PyKCS11Lib()
             try:
