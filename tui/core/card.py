@@ -11,6 +11,7 @@ when `sign` returns or raises.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -149,6 +150,10 @@ class Pkcs11Card:
         self._pss = pss
         self._modules: dict[str, Pkcs11Module] = {}
         self.load_errors: dict[str, EonayError] = {}
+        # One PKCS#11 call sequence at a time: screens poll from one worker
+        # while another signs, and a module initialised with NULL arguments
+        # (see token.initialize_with_null_args) must not be entered concurrently.
+        self._lock = threading.RLock()
 
     # --- modules and tokens -------------------------------------------------
 
@@ -205,6 +210,10 @@ class Pkcs11Card:
         return tokens
 
     def tokens(self) -> list[TokenInfo]:
+        with self._lock:
+            return self._tokens()
+
+    def _tokens(self) -> list[TokenInfo]:
         try:
             return [
                 self._token_info(module, raw)
@@ -255,6 +264,10 @@ class Pkcs11Card:
         return out
 
     def certificates(self) -> list[CertificateInfo]:
+        with self._lock:
+            return self._certificates()
+
+    def _certificates(self) -> list[CertificateInfo]:
         result: list[CertificateInfo] = []
         try:
             for module in self._loaded():
@@ -278,17 +291,19 @@ class Pkcs11Card:
         raise CardRemovedError(f"token {token.label!r} not present")
 
     def pin_state(self, cert: CertificateInfo) -> PinState:
-        try:
-            return self._locate(cert.token)[1].pin_state
-        except CkError as err:
-            raise map_ck_error(err) from None
+        with self._lock:
+            try:
+                return self._locate(cert.token)[1].pin_state
+            except CkError as err:
+                raise map_ck_error(err) from None
 
     # --- signing -----------------------------------------------------------
 
     def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
         try:
             check_signable(text)
-            return self._sign(cert, pin, text, nonce)
+            with self._lock:
+                return self._sign(cert, pin, text, nonce)
         except CkError as err:
             raise map_ck_error(err) from None
         finally:
@@ -415,9 +430,10 @@ class Pkcs11Card:
         raise MechanismNotSupportedError(MECHANISM_NAMES[_RSA_MECH[scheme.hash]])
 
     def close(self) -> None:
-        modules, self._modules = self._modules, {}
-        for module in modules.values():
-            module.close()
+        with self._lock:
+            modules, self._modules = self._modules, {}
+            for module in modules.values():
+                module.close()
 
 
 def _is_ca_der(der: bytes) -> bool:
