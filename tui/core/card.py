@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from tui.core import cades, reasons
 from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
-from tui.core.certificates import describe, is_ca, ordered
+from tui.core.certificates import describe, facts, ordered
 from tui.core.clock import Clock, SystemClock
 from tui.core.errors import (
     CardRemovedError,
@@ -255,12 +255,10 @@ class Pkcs11Card:
         out = []
         for f in found:
             try:
-                info = self._describe(token, f)
+                if not facts(f.cert.value).is_ca:
+                    out.append(self._describe(token, f))
             except ValueError as err:  # a certificate cryptography cannot parse
                 log.warning("skipping unreadable certificate on %s: %s", token.label, err)
-                continue
-            if not _is_ca_der(f.cert.value):
-                out.append(info)
         return out
 
     def certificates(self) -> list[CertificateInfo]:
@@ -437,10 +435,8 @@ class Pkcs11Card:
 
 
 def _is_ca_der(der: bytes) -> bool:
-    from cryptography import x509
-
     try:
-        return is_ca(x509.load_der_x509_certificate(der))
+        return facts(der).is_ca
     except ValueError:
         return False
 

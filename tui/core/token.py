@@ -233,20 +233,32 @@ class Pkcs11Session:
         return found
 
     def _attributes(self, handle: Any, types: list[int]) -> list[bytes | None]:
-        """Raw attribute values; None for one the token does not have or hides."""
+        """Raw attribute values; None for one the token does not have or hides.
+
+        All in one template first (two calls); one by one only when the token
+        refuses part of it, since tokens differ on partial failures.
+        """
+        template = LowLevel.ckattrlist(len(types))
+        for i, attr_type in enumerate(types):
+            template[i].SetType(attr_type)
+        if self._lib.C_GetAttributeValue(self._handle, handle, template) == CKR_OK:
+            _check(
+                self._lib.C_GetAttributeValue(self._handle, handle, template),
+                "C_GetAttributeValue",
+            )
+            return [bytes(template[i].GetBin()) for i in range(len(types))]
         out: list[bytes | None] = []
-        for attr_type in types:  # one by one: tokens differ on partial failures
-            template = LowLevel.ckattrlist(1)
-            template[0].SetType(attr_type)
-            rv = self._lib.C_GetAttributeValue(self._handle, handle, template)
+        for attr_type in types:
+            one = LowLevel.ckattrlist(1)
+            one[0].SetType(attr_type)
+            rv = self._lib.C_GetAttributeValue(self._handle, handle, one)
             if rv != CKR_OK:
                 if rv in (0x011, 0x012, CKR_ARGUMENTS_BAD):  # SENSITIVE, TYPE_INVALID
                     out.append(None)
                     continue
                 _check(rv, "C_GetAttributeValue")
-            rv = self._lib.C_GetAttributeValue(self._handle, handle, template)
-            _check(rv, "C_GetAttributeValue")
-            out.append(bytes(template[0].GetBin()))
+            _check(self._lib.C_GetAttributeValue(self._handle, handle, one), "C_GetAttributeValue")
+            out.append(bytes(one[0].GetBin()))
         return out
 
     def objects(self, object_class: int) -> list[RawObject]:
