@@ -39,18 +39,7 @@ def holder(softhsm_card, who):
 
 @pytest.mark.parametrize(
     ("who", "pss"),
-    [
-        (AYSE, False),
-        pytest.param(
-            AYSE,
-            True,
-            marks=pytest.mark.xfail(
-                reason="signer branch: Pkcs11Card(pss=True) gets CKR_ARGUMENTS_BAD from SoftHSM "
-                "at C_SignInit; RSA-PSS verification is covered with a software key in test_verify"
-            ),
-        ),
-        (ILKNUR, False),
-    ],
+    [(AYSE, False), (AYSE, True), (ILKNUR, False)],
     ids=["rsa-pkcs1", "rsa-pss", "ecdsa-p384"],
 )
 def test_login_then_e_onay_on_softhsm(sim: RunningPortal, client, softhsm_card, who, pss):
