@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -78,6 +78,7 @@ from tui.core.portal_wire import (
     parse_status,
 )
 from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+from tui.core.settings import Settings
 
 log = logging.getLogger("eonay.portal")
 
@@ -206,6 +207,13 @@ class PortalClient:
                 "Accept-Encoding": "identity",
             },
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> PortalClient:
+        """The client the app runs with: `portal_url` and `ca_bundle` from the settings."""
+        if not settings.portal_url:
+            raise ConfigError("no portal URL is configured", key="portal_url")
+        return cls(settings.portal_url, ca_bundle=settings.ca_bundle, **options)
 
     def __repr__(self) -> str:
         return f"PortalClient({str(self._base)!r})"
