@@ -1,4 +1,4 @@
-"""The portal client: the API of docs/portal-api.md over httpx, with typed results.
+"""The portal client: the portal API (portal-api.md, version 1) over httpx, typed results.
 
 `PortalClient` implements `tui.core.services.PortalService`. Every answer is
 validated by `portal_wire`; every failure is one of the `PortalError`s of
