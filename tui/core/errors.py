@@ -194,6 +194,13 @@ class InvalidRequestError(PortalError):
         return _("The portal did not accept the request. Check the code and try again.")
 
 
+class InvalidCodeError(InvalidRequestError):
+    """The code is not 14 ASCII digits; found by the client, nothing was sent."""
+
+    def user_message(self) -> str:
+        return _("A verification code has exactly 14 digits.")
+
+
 class UnauthorizedError(PortalError):
     code = "unauthorized"
 
