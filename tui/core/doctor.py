@@ -13,21 +13,20 @@ import importlib
 import importlib.metadata
 import os
 import socket
-import ssl
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from tui import __version__
 from tui.core.config import ENV_CONFIG, default_config_path, load_settings
 from tui.core.errors import ConfigError
 from tui.core.modules import ModuleCandidate, SearchPaths, Source, discover_for
 from tui.core.settings import Settings
-from tui.i18n import _
+from tui.i18n import N_, _
 
 SCHEMA_VERSION = 1
 PCSCD_SOCKET = "/run/pcscd/pcscd.comm"
@@ -226,19 +225,18 @@ def check_log(settings: Settings, environ: Mapping[str, str]) -> Check:
 # --- the card's drivers ---------------------------------------------------
 
 _SOURCE_TEXT: dict[Source, str] = {
-    Source.FLAG: "--module",
-    Source.CONFIG: "configuration",
-    Source.ENV: "EONAY_PKCS11_MODULE",
-    Source.REMOTE: "P11_KIT_SERVER_ADDRESS",
-    Source.P11KIT: "p11-kit",
-    Source.WELL_KNOWN: "well-known driver",
+    Source.FLAG: N_("given with --module"),
+    Source.CONFIG: N_("from the configuration file {origin}"),
+    Source.ENV: N_("from {origin}"),
+    Source.REMOTE: N_("p11-kit's client, for the card behind {origin}"),
+    Source.P11KIT: N_("registered with p11-kit in {origin}"),
+    Source.WELL_KNOWN: N_("the well-known driver of {origin}"),
 }
 
 
 def describe_source(candidate: ModuleCandidate) -> str:
-    return _("found by {source}: {origin}").format(
-        source=_(_SOURCE_TEXT[candidate.source]), origin=candidate.origin
-    )
+    """Where a module came from, for people."""
+    return _(_SOURCE_TEXT[candidate.source]).format(origin=candidate.origin)
 
 
 def check_discovery(candidates: Sequence[ModuleCandidate]) -> Check:
@@ -297,39 +295,16 @@ def check_pcscd(
 
 # --- the portal -----------------------------------------------------------
 
-PROBE_PATH = "api/v1/e-onay"  # harmless: without a session it must answer 401
-_MAX_PROBE_BODY = 65536
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _tls_context(settings: Settings) -> ssl.SSLContext:
-    if settings.ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(settings.ca_bundle))
-    return ssl.create_default_context()
-
-
-def _verify_failure(exc: BaseException) -> ssl.SSLError | None:
-    """The TLS error under an httpx exception, if that is what it was."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+PROBE_SESSION = "eonay-doctor-probe"  # an unknown session: the API must answer 401
 
 
 def check_portal(settings: Settings, timeout: float = 5.0) -> list[Check]:
-    """Can the portal be reached, is its TLS certificate trusted, does the API answer?"""
+    """Reach the portal with the app's own client: TLS verified, and the API answers.
+
+    `GET /api/v1/e-onay` with a session the portal cannot know is harmless and
+    must answer 401 `unauthorized`; anything else means the URL or the TLS
+    setup is not what the app needs.
+    """
     url = settings.portal_url
     if not url:
         return [
@@ -340,12 +315,27 @@ def check_portal(settings: Settings, timeout: float = 5.0) -> list[Check]:
                 _("Pass --portal URL, or set url in the [portal] section of the configuration."),
             )
         ]
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    base = url if url.endswith("/") else url + "/"
-    probe = urljoin(base, PROBE_PATH)
+    import httpx
+
+    from tui.core.errors import (
+        InsecureURLError,
+        PortalError,
+        PortalTimeoutError,
+        PortalUnreachableError,
+        TLSError,
+        UnauthorizedError,
+    )
+    from tui.core.portal import PortalClient, RetryPolicy
+    from tui.core.results import Session
+
+    host = urlsplit(url).hostname or url
     tls_title = _("TLS of {host}").format(host=host)
-    if parts.scheme == "http" and not _is_loopback(host):
+    title = _("Portal: {url}").format(url=url)
+    try:
+        client = PortalClient.from_settings(
+            settings, timeout=httpx.Timeout(timeout), retry=RetryPolicy(max_tries=1)
+        )
+    except InsecureURLError:
         return [
             error(
                 "portal.tls",
@@ -355,57 +345,34 @@ def check_portal(settings: Settings, timeout: float = 5.0) -> list[Check]:
                 url,
             )
         ]
-    import httpx
-
-    try:
-        context = _tls_context(settings)
-    except (OSError, ssl.SSLError) as exc:
-        return [
-            error(
-                "portal.tls",
-                tls_title,
-                _("the CA bundle cannot be used: {error}").format(error=exc),
-                _("Point --ca-bundle (or [portal] ca_bundle) at a PEM file of CA certificates."),
-                url,
-            )
-        ]
-    tls_version: str | None = None
-    try:
-        with (
-            httpx.Client(verify=context, timeout=timeout) as client,
-            client.stream("GET", probe) as response,
-        ):
-            stream = response.extensions.get("network_stream")
-            ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-            if ssl_object is not None:
-                tls_version = ssl_object.version()
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > _MAX_PROBE_BODY:
-                    break
-            status = response.status_code
-            content_type = response.headers.get("content-type", "")
-    except httpx.TimeoutException:
+    except ConfigError as exc:
         return [
             error(
                 "portal",
-                _("The portal did not answer in time"),
-                _("no answer from {url} within {seconds} s").format(url=probe, seconds=timeout),
-                _("Check the network connection and the portal URL."),
+                title,
+                str(exc),
+                _("Check the portal URL and the CA bundle (--portal, --ca-bundle, [portal])."),
                 url,
             )
         ]
-    except httpx.HTTPError as exc:
-        failure = _verify_failure(exc)
-        if failure is not None and parts.scheme == "https":
+    https = urlsplit(url).scheme == "https"
+    tls_ok = ok(
+        "portal.tls",
+        tls_title,
+        _("certificate verified") if https else _("plain HTTP on this computer (loopback)"),
+        url,
+    )
+    with client:
+        try:
+            client.e_onay_status(Session(PROBE_SESSION))
+        except UnauthorizedError:
+            return [tls_ok, ok("portal", title, _("the portal API v1 answers"), url)]
+        except TLSError as exc:
             return [
                 error(
                     "portal.tls",
                     tls_title,
-                    _("the certificate could not be verified: {error}").format(
-                        error=getattr(failure, "verify_message", None) or failure
-                    ),
+                    _("the certificate could not be verified: {error}").format(error=exc),
                     _(
                         "If the portal uses a private CA, pass --ca-bundle PEM "
                         "(or [portal] ca_bundle). Check that this computer's clock is right."
@@ -413,55 +380,52 @@ def check_portal(settings: Settings, timeout: float = 5.0) -> list[Check]:
                     url,
                 )
             ]
-        return [
-            error(
-                "portal",
-                _("The portal cannot be reached"),
-                f"{probe}: {exc}",
-                _("Check the network connection, a proxy (HTTPS_PROXY) and the portal URL."),
-                url,
-            )
-        ]
-    checks: list[Check] = []
-    if parts.scheme == "https":
-        detail = _("{version}, certificate verified").format(version=tls_version or "TLS")
-        if settings.ca_bundle is not None:
-            detail += " " + _("(CA bundle {path})").format(path=settings.ca_bundle)
-        checks.append(ok("portal.tls", tls_title, detail, url))
-    else:
-        checks.append(ok("portal.tls", tls_title, _("plain HTTP on this computer (loopback)"), url))
-    title = _("Portal: {url}").format(url=url)
-    if status == 401 and _is_api_error(body, content_type, "unauthorized"):
-        checks.append(ok("portal", title, _("the portal API v1 answers"), url))
-    else:
-        checks.append(
-            warning(
-                "portal",
-                title,
-                _("reachable, but {url} answered HTTP {status}, not the API's 401").format(
-                    url=probe, status=status
+        except PortalTimeoutError as exc:
+            return [
+                error(
+                    "portal",
+                    _("The portal did not answer in time"),
+                    str(exc),
+                    _("Check the network connection and the portal URL."),
+                    url,
+                )
+            ]
+        except PortalUnreachableError as exc:
+            return [
+                error(
+                    "portal",
+                    _("The portal cannot be reached"),
+                    str(exc),
+                    _("Check the network connection, the firewall and the portal URL."),
+                    url,
+                )
+            ]
+        except PortalError as exc:
+            answer = _("answered {code}").format(code=exc.code)
+            if exc.status is not None:
+                answer += f" (HTTP {exc.status})"
+            return [
+                tls_ok,
+                warning(
+                    "portal",
+                    title,
+                    _("reachable, but the API did not answer as expected: {answer}").format(
+                        answer=answer
+                    ),
+                    _("Check that the URL is the portal's base URL (the part before api/v1/)."),
+                    url,
                 ),
-                _("Check that the URL is the portal's base URL (the part before api/v1/)."),
-                url,
-            )
-        )
-    return checks
-
-
-def _is_api_error(body: bytes, content_type: str, code: str) -> bool:
-    import json
-
-    if "json" not in content_type:
-        return False
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("error"), dict)
-        and (data["error"].get("code") == code)
-    )
+            ]
+    return [
+        tls_ok,
+        warning(
+            "portal",
+            title,
+            _("reachable, but it accepted a session it cannot know"),
+            _("Check that the URL is the portal's base URL (the part before api/v1/)."),
+            url,
+        ),
+    ]
 
 
 # --- the card -------------------------------------------------------------
@@ -471,6 +435,8 @@ def _is_api_error(body: bytes, content_type: str, code: str) -> bool:
 class CardFindings:
     checks: list[Check] = field(default_factory=list)
     tokens_found: bool = False
+    certificates: int = 0
+    usable: int = 0
 
 
 CardProbe = Callable[[Sequence[ModuleCandidate], Settings], CardFindings]
@@ -503,6 +469,268 @@ def check_module_file(candidate: ModuleCandidate) -> Check | None:
     )
 
 
+def _explain_load_failure(path: str) -> str:
+    """Why the dynamic loader or the PKCS#11 entry point refuses `path`, in its own words."""
+    import ctypes
+
+    try:
+        library = ctypes.CDLL(path)
+    except OSError as exc:
+        return _("the system cannot load it: {error}").format(error=exc)
+    if not hasattr(library, "C_GetFunctionList"):
+        return _("it is a library, but not a PKCS#11 module (no C_GetFunctionList)")
+    return ""
+
+
+def _module_problem(
+    candidate: ModuleCandidate, title: str, detail: str, hint: str, id: str = "module"
+) -> Check:
+    """Explicitly chosen modules that fail are errors; automatically found ones are warnings.
+
+    A broken driver that was merely found must not fail the report when
+    another module has the card; the `certificates` check catches the case
+    where no module gives a usable certificate.
+    """
+    automatic = candidate.source in (Source.P11KIT, Source.WELL_KNOWN)
+    make = warning if automatic else error
+    return make(id, title, detail, hint, candidate.path)
+
+
+_AKIS_HINT = N_(
+    "This driver refuses C_Initialize arguments (CKR_ARGUMENTS_BAD), as AKIS drivers "
+    "are known to. eonay initialises it with NULL arguments instead; nothing to do unless "
+    "signing fails, then report the driver's version."
+)
+
+
+def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
+    """Load and initialise one module: (the module or None, the check)."""
+    from tui.core.errors import InitializeArgsError, ModuleLoadError
+    from tui.core.token import CkError, Pkcs11Module
+
+    path = candidate.path
+    source = describe_source(candidate)
+    try:
+        module = Pkcs11Module(path)
+    except InitializeArgsError as exc:
+        return None, _module_problem(
+            candidate,
+            _("PKCS#11 module does not initialise: {path}").format(path=path),
+            f"{exc.detail}; {source}",
+            _(
+                "The driver refuses C_Initialize with and without arguments (a problem known "
+                "from AKIS drivers). Install the driver's current version from its vendor."
+            ),
+        )
+    except ModuleLoadError as exc:
+        why = _explain_load_failure(path) or exc.detail
+        return None, _module_problem(
+            candidate,
+            _("PKCS#11 module cannot be loaded: {path}").format(path=path),
+            f"{why}; {source}",
+            _(
+                "Give the card's PKCS#11 driver (a .so built for this machine), e.g. "
+                "--module /usr/lib/libakisp11.so; reinstall the driver if it is broken."
+            ),
+        )
+    try:
+        info = module.library_info()
+        about = f"{info.description} {info.version} ({info.manufacturer}, PKCS#11 " + (
+            f"{info.cryptoki_version}); {source}"
+        )
+    except CkError as exc:
+        about = f"C_GetInfo: {exc}; {source}"
+    title = _("PKCS#11 module loads and initialises: {path}").format(path=path)
+    if module.null_init_args:
+        return module, warning("module", title, about, _(_AKIS_HINT), path)
+    return module, ok("module", title, about, path)
+
+
+def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Check]:
+    """The module's slots (readers); returns the slots that hold a token."""
+    from tui.core.token import CkError
+
+    path = candidate.path
+    try:
+        slots = module.slots()
+    except CkError as exc:
+        return [], _module_problem(
+            candidate,
+            _("Cannot list the slots of {path}").format(path=path),
+            str(exc),
+            _("Unplug and plug in the card reader; restart pcscd."),
+            id="slots",
+        )
+    if not slots:
+        return [], _module_problem(
+            candidate,
+            _("No card reader (slot) seen by {path}").format(path=path),
+            "",
+            _("Plug in the card reader and check that pcscd is running."),
+            id="slots",
+        )
+    names = "; ".join(
+        f"{slot.description} [{_('card in') if slot.token_present else _('empty')}]"
+        for slot in slots
+    )
+    with_token = [slot for slot in slots if slot.token_present]
+    title = _("{count} slot(s) (readers), {cards} with a card: {path}").format(
+        count=len(slots), cards=len(with_token), path=path
+    )
+    if not with_token:
+        return [], warning("slots", title, names, _("Insert the card into the reader."), path)
+    return with_token, ok("slots", title, names, path)
+
+
+def _check_pin(token: Any, subject: str) -> Check:
+    from tui.core.cards import PinTries
+    from tui.core.errors import PinLockedError
+    from tui.core.token import CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_TO_BE_CHANGED
+
+    title = _("PIN of {label}").format(label=token.label)
+    state = token.pin_state
+    flags = ", ".join(token.flag_names) or "-"
+    if state.tries is PinTries.LOCKED:
+        return error(
+            "pin", _("PIN of {label} is locked").format(label=token.label), flags,
+            PinLockedError().user_message(), subject,
+        )  # fmt: skip
+    if state.tries is PinTries.FINAL:
+        return warning(
+            "pin",
+            _("PIN of {label}: one try left").format(label=token.label),
+            flags,
+            _("Type the PIN carefully: one more wrong PIN locks the card."),
+            subject,
+        )
+    if state.tries is PinTries.LOW:
+        return warning(
+            "pin",
+            _("PIN of {label}: wrong PINs were typed").format(label=token.label),
+            flags,
+            _("The card counts failed tries; a few more wrong PINs lock it."),
+            subject,
+        )
+    if not token.flags & CKF_USER_PIN_INITIALIZED:
+        return warning(
+            "pin", title, _("the card has no user PIN set"),
+            _("Set the PIN with your card's tools, or through the portal."), subject,
+        )  # fmt: skip
+    if token.flags & CKF_USER_PIN_TO_BE_CHANGED:
+        return warning(
+            "pin", title, _("the card asks for the PIN to be changed"),
+            _("Change the PIN with your card's tools first."), subject,
+        )  # fmt: skip
+    return ok("pin", title, _("no failed tries reported; {flags}").format(flags=flags), subject)
+
+
+_REASON_HINTS: dict[str, str] = {
+    "expired": N_("Renew the certificate (Kamu SM: certificate renewal) and use the new card."),
+    "not_yet_valid": N_("Wait until it becomes valid, or check this computer's date and time."),
+    "not_qualified": N_(
+        "Only a qualified electronic signature (NES) certificate can sign here; "
+        "this one is for something else (e.g. authentication)."
+    ),
+    "no_private_key": N_("Its private key is not on this card: use the card it was issued on."),
+    "pin_locked": N_("Unlock the PIN through the portal's Kilit Çözme page with your PUK."),
+    "unsupported_key": N_("eonay signs with RSA and EC (P-256, P-384, P-521) keys only."),
+}
+
+
+def _check_certificate(cert: Any) -> Check:
+    from tui.core.reasons import reason_text
+
+    yes, no = _("yes"), _("no")
+    title = _("Certificate {label}").format(label=cert.display_label)
+    detail = _(
+        "{serial}, issuer {issuer}, valid until {until}, {key}; qualified: {q}, valid now: {v}, "
+        "key on the card: {k}"
+    ).format(
+        serial=cert.serial_masked,
+        issuer=cert.issuer,
+        until=cert.not_after.date().isoformat(),
+        key=cert.key,
+        q=yes if cert.qualified else no,
+        v=yes if cert.valid_now else no,
+        k=yes if cert.has_private_key else no,
+    )
+    if cert.usable:
+        return ok("certificate", title + " — " + _("usable"), detail, cert.fingerprint_sha256)
+    why = reason_text(cert.reason)
+    hint = _(_REASON_HINTS[cert.reason]) if cert.reason in _REASON_HINTS else ""
+    return warning(
+        "certificate",
+        title + " — " + _("cannot sign: {reason}").format(reason=why),
+        detail,
+        hint,
+        cert.fingerprint_sha256,
+    )
+
+
+def _check_tokens(
+    module: Any, candidate: ModuleCandidate, slots: Sequence[Any], findings: CardFindings
+) -> None:
+    """The tokens in `slots`, their PIN state, then the certificates they hold."""
+    from tui.core.card import Pkcs11Card
+    from tui.core.errors import EonayError
+    from tui.core.token import CKF_TOKEN_INITIALIZED, CkError
+
+    tokens = 0
+    for slot in slots:
+        try:
+            token = module.token(slot.slot_id)
+        except CkError as exc:
+            findings.checks.append(
+                warning(
+                    "token",
+                    _("Cannot read the card in {slot}").format(slot=slot.description),
+                    str(exc),
+                    _("Take the card out and put it back; try another reader."),
+                    f"{candidate.path}|{slot.slot_id}",
+                )
+            )
+            continue
+        if not token.flags & CKF_TOKEN_INITIALIZED:
+            continue  # SoftHSM's spare slot, or a blank card: nothing to sign with
+        subject = f"{candidate.path}|{token.serial}|{token.label}"
+        tokens += 1
+        findings.checks.append(
+            ok(
+                "token",
+                _("Token {label}").format(label=token.label),
+                _("{manufacturer} {model}, serial {serial}, PIN length {low}–{high}").format(
+                    manufacturer=token.manufacturer,
+                    model=token.model,
+                    serial=token.serial,
+                    low=token.min_pin,
+                    high=token.max_pin,
+                ),
+                subject,
+            )
+        )
+        findings.checks.append(_check_pin(token, subject))
+    if not tokens:
+        return
+    findings.tokens_found = True
+    card = Pkcs11Card([candidate.path], opener=lambda _path: module)
+    try:
+        certificates = card.certificates()
+    except EonayError as exc:
+        findings.checks.append(
+            _module_problem(
+                candidate,
+                _("Cannot read the certificates through {path}").format(path=candidate.path),
+                str(exc),
+                exc.user_message(),
+            )
+        )
+        return
+    for cert in certificates:
+        findings.checks.append(_check_certificate(cert))
+        findings.certificates += 1
+        findings.usable += int(cert.usable)
+
+
 def probe_cards(candidates: Sequence[ModuleCandidate], settings: Settings) -> CardFindings:
     """Each module: is it there, does it load; its slots, tokens, PIN flags, certificates."""
     findings = CardFindings()
@@ -510,7 +738,55 @@ def probe_cards(candidates: Sequence[ModuleCandidate], settings: Settings) -> Ca
         missing = check_module_file(candidate)
         if missing is not None:
             findings.checks.append(missing)
+            continue
+        module, loaded = _check_load(candidate)
+        findings.checks.append(loaded)
+        if module is None:
+            continue
+        try:
+            slots, slot_check = _check_slots(module, candidate)
+            findings.checks.append(slot_check)
+            _check_tokens(module, candidate, slots, findings)
+        finally:
+            module.close()
+    if candidates:
+        findings.checks.append(check_usable(findings))
     return findings
+
+
+def check_usable(findings: CardFindings) -> Check:
+    """The one question that matters: can anything here sign?"""
+    if findings.usable:
+        return ok(
+            "certificates",
+            _("Certificates that can sign: {n}").format(n=findings.usable),
+        )
+    if not findings.tokens_found:
+        return error(
+            "certificates",
+            _("No card found"),
+            _("no module showed a token"),
+            _(
+                "Insert the card, check the reader and pcscd, and that the module is your "
+                "card's driver (--module PATH)."
+            ),
+        )
+    if not findings.certificates:
+        return error(
+            "certificates",
+            _("No certificate on the card"),
+            _("the token shows no certificate without a PIN"),
+            _(
+                "Check that this is your e-signature card; some drivers show a card only "
+                "in their own slot, try the card vendor's module."
+            ),
+        )
+    return error(
+        "certificates",
+        _("No certificate that can sign"),
+        _("{n} certificate(s) found, none usable (see above why)").format(n=findings.certificates),
+        _("Use a valid qualified signature (NES) certificate."),
+    )
 
 
 # --- everything -----------------------------------------------------------
