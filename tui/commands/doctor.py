@@ -1,15 +1,102 @@
-"""`eonay doctor`: not built yet."""
+"""`eonay doctor`: check the card, its driver, the portal and the configuration.
+
+Prints one line per check, ✓ (fine), ! (worth knowing) or ✗ (broken) with a
+fix hint under each problem; `--json` prints the same report for machines.
+Exits 0 only when no check failed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from typing import TextIO
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+
+_MARKS = {"ok": "✓", "warning": "!", "error": "✗"}
+_ASCII_MARKS = {"ok": "OK", "warning": "WARN", "error": "FAIL"}
+_COLOURS = {"ok": "32", "warning": "33", "error": "31"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    # SUPPRESS: a flag given before `doctor` (eonay --portal URL doctor) is not reset to None
+    parser.add_argument(
+        "--module",
+        metavar="PATH",
+        action="append",
+        default=argparse.SUPPRESS,
+        help="PKCS#11 module to check instead of discovering them (may be repeated)",
+    )
+    parser.add_argument(
+        "--portal", metavar="URL", default=argparse.SUPPRESS, help="the portal's base URL"
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="PEM",
+        default=argparse.SUPPRESS,
+        help="CA bundle for the portal's TLS",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS, help="configuration file (TOML)"
+    )
+    parser.add_argument(
+        "--lang", choices=("tr", "en"), default=argparse.SUPPRESS, help="language of the report"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _marks(stream: TextIO) -> dict[str, str]:
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        "✓✗".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return _ASCII_MARKS
+    return _MARKS
+
+
+def _colour(stream: TextIO) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def render(report_json: dict[str, object], stream: TextIO) -> None:
+    """The report for people: a mark and a title per check; detail and fix below."""
+    from tui.i18n import _
+
+    marks = _marks(stream)
+    colour = _colour(stream)
+    checks = report_json["checks"]
+    assert isinstance(checks, list)
+    for check in checks:
+        status = check["status"]
+        mark = marks[status]
+        if colour:
+            mark = f"\x1b[{_COLOURS[status]}m{mark}\x1b[0m"
+        stream.write(f"{mark} {check['title']}\n")
+        if check["detail"]:
+            stream.write(f"    {check['detail']}\n")
+        if check["hint"]:
+            stream.write("    → " + _("fix: {hint}").format(hint=check["hint"]) + "\n")
+    failed = sum(1 for check in checks if not check["ok"])
+    if failed:
+        stream.write("\n" + _("{n} problem(s) found.").format(n=failed) + "\n")
+    else:
+        stream.write("\n" + _("All is well.") + "\n")
 
 
 def run(args: argparse.Namespace) -> int:
-    print("eonay: this command is not built yet", file=sys.stderr)
-    return 2
+    from tui.core.doctor import load_settings_leniently, run_checks
+    from tui.i18n import language_from_environment, set_language
+
+    settings, _checks = load_settings_leniently(args, os.environ)
+    set_language(settings.language or language_from_environment())
+    report = run_checks(args)
+    data = report.to_json()
+    if getattr(args, "json", False):
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render(data, sys.stdout)
+    return EXIT_OK if report.ok else EXIT_PROBLEMS

@@ -19,6 +19,7 @@ class Settings:
     portal_url: str | None = None
     ca_bundle: Path | None = None
     modules: tuple[str, ...] = ()  # explicit PKCS#11 modules; empty means discover
+    modules_origin: str | None = None  # "--module" or the configuration file that named them
     language: str | None = None  # tr or en; None means from LANG, Turkish by default
     theme: str = "textual-dark"
     kiosk: bool = False

@@ -144,6 +144,25 @@ def _reraise(err: PyKCS11.PyKCS11Error, function: str) -> CkError:
 
 
 @dataclass(frozen=True)
+class RawSlot:
+    """A slot (a reader, for smart cards), with or without a token in it."""
+
+    slot_id: int
+    description: str
+    manufacturer: str
+    token_present: bool
+    removable: bool
+
+
+@dataclass(frozen=True)
+class LibraryInfo:
+    description: str
+    manufacturer: str
+    version: str  # the library's own version
+    cryptoki_version: str  # the PKCS#11 version it implements
+
+
+@dataclass(frozen=True)
 class RawToken:
     slot_id: int
     label: str
@@ -372,6 +391,42 @@ class Pkcs11Module:
                 return PyKCS11.PyKCS11Lib().load(path)
             except PyKCS11.PyKCS11Error as err:
                 raise InitializeArgsError(path, str(err)) from None
+
+    def library_info(self) -> LibraryInfo:
+        """C_GetInfo: what the module says it is (for `eonay doctor`)."""
+        try:
+            info = self.lib.getInfo()
+        except PyKCS11.PyKCS11Error as err:
+            raise _reraise(err, "C_GetInfo") from None
+
+        def version(pair: Any) -> str:
+            return ".".join(str(int(part)) for part in pair)
+
+        return LibraryInfo(
+            description=_text(info.libraryDescription),
+            manufacturer=_text(info.manufacturerID),
+            version=version(info.libraryVersion),
+            cryptoki_version=version(info.cryptokiVersion),
+        )
+
+    def slots(self) -> list[RawSlot]:
+        """Every slot, with a token or not (for `eonay doctor`: readers without a card)."""
+        try:
+            out = []
+            for slot in self.lib.getSlotList(tokenPresent=False):
+                info = self.lib.getSlotInfo(slot)
+                out.append(
+                    RawSlot(
+                        slot_id=int(slot),
+                        description=_text(info.slotDescription),
+                        manufacturer=_text(info.manufacturerID),
+                        token_present=bool(info.flags & PyKCS11.CKF_TOKEN_PRESENT),
+                        removable=bool(info.flags & PyKCS11.CKF_REMOVABLE_DEVICE),
+                    )
+                )
+            return out
+        except PyKCS11.PyKCS11Error as err:
+            raise _reraise(err, "C_GetSlotList") from None
 
     def slot_ids(self) -> list[int]:
         """Slots with a token present now."""

@@ -1,0 +1,359 @@
+"""Settings from the configuration file, `EONAY_*` variables and flags.
+
+Flags override the environment, which overrides the file, which overrides
+the defaults of `Settings`. A key the app does not know, or a value it cannot
+use, stops the app with a `ConfigError` that names the key and where it was
+written (the file, the variable or the flag): a typo in a kiosk's
+configuration must not silently turn kiosk mode off.
+
+The file is TOML; its layout (see the README):
+
+    [portal]  url, ca_bundle
+    [card]    modules
+    [ui]      language, theme
+    [kiosk]   enabled, idle_seconds, shuffle_keypad
+    [text]    strict, and [text.allowlist] with a list of texts per purpose
+    [log]     level, file
+
+Each key has a variable `EONAY_<SECTION>_<KEY>` (e.g. `EONAY_KIOSK_IDLE_SECONDS`).
+The modules are the exception: `EONAY_PKCS11_MODULE` comes after the file in
+module discovery (see `tui.core.modules`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tui.core.errors import ConfigError, UnsafeTextError
+from tui.core.settings import DEFAULT_ALLOWLIST, Settings
+from tui.core.text import check_signable
+from tui.i18n import _
+
+APP_NAME = "eonay"
+ENV_CONFIG = "EONAY_CONFIG"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LANGUAGES = ("tr", "en")
+PURPOSES = ("login", "e-onay")
+IDLE_SECONDS_RANGE = (10, 86400)
+_THEME_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+class BadValue(ValueError):
+    """A value that cannot be used; the caller adds the key and the file."""
+
+
+# --- where files are ------------------------------------------------------
+
+
+def _home(environ: Mapping[str, str]) -> Path:
+    home = environ.get("HOME")
+    return Path(home) if home else Path.home()
+
+
+def _xdg(environ: Mapping[str, str], variable: str, fallback: str) -> Path:
+    value = environ.get(variable, "")
+    if value and Path(value).is_absolute():  # the XDG spec: relative values are ignored
+        return Path(value)
+    return _home(environ) / fallback
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CONFIG_HOME/eonay/config.toml`, by default `~/.config/eonay/config.toml`."""
+    env = os.environ if environ is None else environ
+    return _xdg(env, "XDG_CONFIG_HOME", ".config") / APP_NAME / "config.toml"
+
+
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_STATE_HOME/eonay`, by default `~/.local/state/eonay` (logs live here)."""
+    env = os.environ if environ is None else environ
+    return _xdg(env, "XDG_STATE_HOME", ".local/state") / APP_NAME
+
+
+# --- one parser per kind of value -----------------------------------------
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadValue(_("expected a non-empty string"))
+    return value.strip()
+
+
+def _bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise BadValue(_("expected true or false"))
+
+
+def _url(value: object) -> str:
+    url = _text(value)
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise BadValue(_("expected an https:// URL with a host name"))
+    return url
+
+
+def _language(value: object) -> str:
+    lang = _text(value).lower()
+    if lang not in LANGUAGES:
+        raise BadValue(_("expected one of: {choices}").format(choices=", ".join(LANGUAGES)))
+    return lang
+
+
+def _theme(value: object) -> str:
+    theme = _text(value)
+    if not _THEME_NAME.match(theme):
+        raise BadValue(_("expected a theme name such as textual-dark"))
+    return theme
+
+
+def _idle_seconds(value: object) -> int:
+    low, high = IDLE_SECONDS_RANGE
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not low <= number <= high:
+        raise BadValue(
+            _("expected a whole number of seconds from {low} to {high}").format(low=low, high=high)
+        )
+    return number
+
+
+def _log_level(value: object) -> str:
+    level = _text(value).upper()
+    if level not in LOG_LEVELS:
+        raise BadValue(_("expected one of: {choices}").format(choices=", ".join(LOG_LEVELS)))
+    return level
+
+
+def _modules(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise BadValue(_("expected a list of paths to PKCS#11 modules"))
+    return tuple(_text(item) for item in value)
+
+
+def _allowlist(value: object) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise BadValue(_("expected a table of purposes, each with a list of texts"))
+    merged = {purpose: tuple(texts) for purpose, texts in DEFAULT_ALLOWLIST.items()}
+    for purpose, texts in value.items():
+        if purpose not in PURPOSES:
+            raise BadValue(
+                _("unknown purpose {purpose}; expected one of: {choices}").format(
+                    purpose=purpose, choices=", ".join(PURPOSES)
+                )
+            )
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise BadValue(_("{purpose}: expected a list of texts").format(purpose=purpose))
+        for text in texts:
+            try:
+                check_signable(text)
+            except UnsafeTextError as exc:
+                raise BadValue(
+                    _("{purpose}: a text that could never be signed ({reason})").format(
+                        purpose=purpose, reason=exc.reason
+                    )
+                ) from None
+        merged[purpose] = tuple(dict.fromkeys([*merged.get(purpose, ()), *texts]))
+    return merged
+
+
+# --- the keys -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    section: str
+    name: str
+    field: str  # the Settings field it fills
+    parse: Callable[[object], Any]
+    is_path: bool = False  # relative to the configuration file; must exist when `must_exist`
+    must_exist: bool = False
+    env_aliases: tuple[str, ...] = ()
+    from_env: bool = True
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        if not self.from_env:
+            return ()
+        canonical = f"EONAY_{self.section}_{self.name}".upper().replace("-", "_")
+        return (canonical, *self.env_aliases)
+
+
+KEYS: tuple[Key, ...] = (
+    Key("portal", "url", "portal_url", _url, env_aliases=("EONAY_PORTAL",)),
+    Key(
+        "portal",
+        "ca_bundle",
+        "ca_bundle",
+        _text,
+        is_path=True,
+        must_exist=True,
+        env_aliases=("EONAY_CA_BUNDLE",),
+    ),
+    Key("card", "modules", "modules", _modules, from_env=False),
+    Key("ui", "language", "language", _language, env_aliases=("EONAY_LANG",)),
+    Key("ui", "theme", "theme", _theme),
+    Key("kiosk", "enabled", "kiosk", _bool, env_aliases=("EONAY_KIOSK",)),
+    Key("kiosk", "idle_seconds", "kiosk_idle_seconds", _idle_seconds),
+    Key("kiosk", "shuffle_keypad", "shuffle_keypad", _bool),
+    Key("text", "strict", "strict_text", _bool),
+    Key("text", "allowlist", "allowlist", _allowlist, from_env=False),
+    Key("log", "level", "log_level", _log_level),
+    Key("log", "file", "log_file", _text, is_path=True),
+)
+_BY_SECTION: dict[str, dict[str, Key]] = {}
+for _key in KEYS:
+    _BY_SECTION.setdefault(_key.section, {})[_key.name] = _key
+
+
+def environment_variables() -> list[str]:
+    """Every `EONAY_*` variable the configuration reads (for docs and doctor)."""
+    return [name for key in KEYS for name in key.env_names]
+
+
+# --- reading --------------------------------------------------------------
+
+
+def _error(where: str, key: str | None, problem: str) -> ConfigError:
+    if key is None:
+        return ConfigError(f"{where}: {problem}", key=None, path=where)
+    return ConfigError(f"{where}: {key}: {problem}", key=key, path=where)
+
+
+def _path_value(key: Key, text: str, base: Path | None, where: str, name: str) -> Path:
+    path = Path(text).expanduser()
+    if base is not None and not path.is_absolute():
+        path = base / path
+    if key.must_exist and not path.is_file():
+        raise _error(where, name, _("no such file: {path}").format(path=path))
+    return path
+
+
+def _convert(key: Key, raw: object, base: Path | None, where: str, name: str) -> Any:
+    try:
+        value = key.parse(raw)
+    except BadValue as exc:
+        problem = _("{problem} (got {value})").format(problem=exc, value=repr(raw))
+        raise _error(where, name, problem) from None
+    if key.is_path:
+        return _path_value(key, value, base, where, name)
+    return value
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The Settings fields a configuration file sets; ConfigError for anything wrong."""
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _error(where, None, _("the configuration file does not exist")) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _error(where, None, _("cannot read: {error}").format(error=exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _error(where, None, _("not valid TOML: {error}").format(error=exc)) from None
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        keys = _BY_SECTION.get(section)
+        if keys is None:
+            raise _error(where, section, _("unknown section"))
+        if not isinstance(table, dict):
+            raise _error(where, section, _("expected a [{section}] table").format(section=section))
+        for name, raw in table.items():
+            dotted = f"{section}.{name}"
+            key = keys.get(name)
+            if key is None:
+                raise _error(where, dotted, _("unknown key"))
+            values[key.field] = _convert(key, raw, path.parent, where, dotted)
+    if "modules" in values:
+        values["modules_origin"] = where
+    return values
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The Settings fields `EONAY_*` variables set (unknown `EONAY_*` names are ignored)."""
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        for name in key.env_names:
+            raw = environ.get(name)
+            if raw is not None and raw != "":
+                values[key.field] = _convert(key, raw, None, name, name)
+                break
+    return values
+
+
+def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The Settings fields the command-line flags set."""
+    values: dict[str, Any] = {}
+    flags: tuple[tuple[str, str, str], ...] = (
+        ("portal", "--portal", "portal.url"),
+        ("ca_bundle", "--ca-bundle", "portal.ca_bundle"),
+        ("lang", "--lang", "ui.language"),
+        ("log_level", "--log-level", "log.level"),
+    )
+    for attr, flag, dotted in flags:
+        raw = getattr(args, attr, None)
+        if raw is not None:
+            section, name = dotted.split(".")
+            key = _BY_SECTION[section][name]
+            values[key.field] = _convert(key, raw, None, flag, flag)
+    modules = getattr(args, "module", None)
+    if modules:
+        key = _BY_SECTION["card"]["modules"]
+        values["modules"] = _convert(key, list(modules), None, "--module", "--module")
+        values["modules_origin"] = "--module"
+    if getattr(args, "kiosk", None):
+        values["kiosk"] = True
+    return values
+
+
+def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """The configuration file to read, and whether it was asked for explicitly."""
+    explicit = getattr(args, "config", None) or environ.get(ENV_CONFIG) or None
+    if explicit:
+        return Path(explicit).expanduser(), True
+    return default_config_path(environ), False
+
+
+def load_settings(
+    args: argparse.Namespace | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults < file < `EONAY_*` < flags into one Settings; ConfigError if wrong.
+
+    The file is `--config`, else `$EONAY_CONFIG`, else the XDG path; a missing
+    file is an error only when it was asked for.
+    """
+    namespace = args if args is not None else argparse.Namespace()
+    env = os.environ if environ is None else environ
+    path, explicit = config_path(namespace, env)
+    values: dict[str, Any] = {}
+    if explicit or path.is_file():
+        values.update(read_file(path))
+        values["config_path"] = path
+    values.update(read_environment(env))
+    values.update(_flag_values(namespace))
+    known = {f.name for f in dataclasses.fields(Settings)}
+    return Settings(**{name: value for name, value in values.items() if name in known})

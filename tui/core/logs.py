@@ -1,0 +1,132 @@
+"""The log file: in the XDG state directory, rotated, and redacted before writing.
+
+A log is what people attach to bug reports, so nothing secret may reach it:
+every record passes `RedactingFilter`, which blanks anything that looks like
+a PIN or PUK field, a password, a session token, an Authorization or Cookie
+header, and masks T.C. kimlik numbers. The PIN itself never reaches a logger
+by design; the filter is the second lock on the door.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from tui.core.config import state_dir
+from tui.core.settings import Settings
+
+LOG_NAME = "eonay.log"
+MAX_BYTES = 1_000_000
+BACKUPS = 3
+MASK = "***"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
+
+# key = value, key: value, "key": "value", key='value' where key names a secret
+_SENSITIVE_NAME = (
+    r"(?:[A-Za-z0-9]+[_-])*"
+    r"(?:pin|puk|passw(?:or)?d|passphrase|secret|session|cookie|api[_-]?key"
+    r"|(?:access|refresh|auth|session|bearer|id)[_-]?token)"
+    r"(?:[_-][A-Za-z0-9]+)*"
+)
+_SECRET_FIELD = re.compile(
+    rf"""(?ix)
+    (?<![A-Za-z0-9])
+    (?P<key>["']?{_SENSITIVE_NAME}["']?)
+    (?P<sep>\s*(?:=|:)\s*)
+    (?P<value>b?"[^"]*"|b?'[^']*'|(?:bytearray|bytes)\([^)]*\)|[^\s"',;&)}}\]]+)
+    """
+)
+# "PIN code 123456", "PIN 1234": a PIN word followed by digits
+_PIN_WORDS = re.compile(r"(?i)(?<![A-Za-z0-9])(?P<key>pin|puk)(?P<sep>(?:\s+code)?\s+)\d{4,}")
+_AUTH_HEADER = re.compile(
+    r"""(?i)(?P<key>["']?(?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\r\n,}]+"""
+)
+_COOKIE_HEADER = re.compile(r"""(?i)(?P<key>["']?(?:set-)?cookie["']?\s*[:=]\s*["']?)[^"'\r\n}]+""")
+_BEARER = re.compile(r"(?i)\b(?P<key>bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_BYTEARRAY = re.compile(r"bytearray\((?:b(?:'[^']*'|\"[^\"]*\"))?\)")
+_KIMLIK = re.compile(r"(?<!\d)([1-9]\d)\d{7}(\d{2})(?!\d)")
+
+
+def _mask_field(match: re.Match[str]) -> str:
+    value = match.group("value")
+    quote = value.lstrip("b")[:1]
+    masked = f"{quote}{MASK}{quote}" if quote in ("'", '"') else MASK
+    return match.group("key") + match.group("sep") + masked
+
+
+def redact(text: str) -> str:
+    """`text` with secrets replaced by *** and T.C. kimlik numbers masked."""
+    text = _BYTEARRAY.sub(f"bytearray({MASK})", text)
+    text = _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
+    text = _COOKIE_HEADER.sub(lambda m: m.group("key") + MASK, text)
+    text = _BEARER.sub(lambda m: f"{m.group('key')} {MASK}", text)
+    text = _SECRET_FIELD.sub(_mask_field, text)
+    text = _PIN_WORDS.sub(lambda m: m.group("key") + m.group("sep") + MASK, text)
+    return _KIMLIK.sub(r"\1*******\2", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message, traceback and stack in place, redacted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def log_path(settings: Settings, environ: Mapping[str, str] | None = None) -> Path:
+    """The configured log file, else `eonay.log` in the XDG state directory."""
+    return settings.log_file if settings.log_file is not None else state_dir(environ) / LOG_NAME
+
+
+def _private_file(path: Path) -> None:
+    """Create the directory (0700) and the file (0600) before the handler opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.close(fd)
+
+
+def setup_logging(
+    settings: Settings,
+    environ: Mapping[str, str] | None = None,
+    logger: logging.Logger | None = None,
+) -> Path:
+    """Send `logger` (the root logger by default) to the rotated, redacted log file.
+
+    Replaces a handler an earlier call installed, so it can run more than once.
+    Returns the file's path.
+    """
+    target = logging.getLogger() if logger is None else logger
+    path = log_path(settings, environ)
+    _private_file(path)
+    for handler in list(target.handlers):
+        if getattr(handler, "eonay", False):
+            target.removeHandler(handler)
+            handler.close()
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+    )
+    handler.eonay = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    target.addHandler(handler)
+    target.setLevel(settings.log_level)
+    return path
