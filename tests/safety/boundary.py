@@ -39,6 +39,8 @@ from tui.core.token import (
 
 CKR_SLOT_ID_INVALID = 0x003
 SLOT_STRIDE = 1000  # a token put back shows up at another slot id
+PULLED = "<pulled out>"  # markers in `Boundary.calls`
+PUT_BACK = "<put back>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,11 +75,22 @@ class Boundary:
     def pull(self, label: str) -> None:
         with self._lock:
             self.pulled.add(label)
+            self.calls.append(Call(PULLED, label))
 
     def put_back(self, label: str) -> None:
         with self._lock:
             self.pulled.discard(label)
             self.generation[label] = self.generation.get(label, 0) + 1
+            self.calls.append(Call(PUT_BACK, label))
+
+    def since(self, marker: str, token: str) -> list[Call]:
+        """The calls after the last `marker` (PULLED, PUT_BACK) for `token`."""
+        with self._lock:
+            last = max(
+                (i for i, c in enumerate(self.calls) if c.function == marker and c.token == token),
+                default=-1,
+            )
+            return self.calls[last + 1 :]
 
     def count(self, function: str, token: str | None = None) -> int:
         with self._lock:
@@ -100,6 +113,7 @@ class Boundary:
             label = self.pull_at.pop(function, None)
             if label is not None:
                 self.pulled.add(label)
+                self.calls.append(Call(PULLED, label))
         if error is not None:
             raise error
         if label is not None:
@@ -110,6 +124,7 @@ class Boundary:
             label = self.pull_after.pop(function, None)
             if label is not None:
                 self.pulled.add(label)
+                self.calls.append(Call(PULLED, label))
 
     def check_alive(self, token: str, generation: int, function: str) -> None:
         """A real token answers so for a session of a card that went away."""
