@@ -90,12 +90,15 @@ def test_certs_with_a_missing_module_names_it(softhsm_card, tmp_path):
     assert missing in proc.stderr
 
 
-@pytest.mark.parametrize("key_type", ["RSA-2048", "EC-P384"])
-def test_sign_writes_a_cms_that_openssl_accepts(softhsm_card, tmp_path, key_type):
+@pytest.mark.parametrize(
+    ("key_type", "first_byte"),
+    [("RSA-2048", b""), ("EC-P384", b"\xf8")],  # 0xf8…: the base64url starts with "-"
+)
+def test_sign_writes_a_cms_that_openssl_accepts(softhsm_card, tmp_path, key_type, first_byte):
     holder = next(h for h in softhsm_card.holders if h.key_type == key_type and h.usable)
     text_file = tmp_path / "text.txt"
     text_file.write_text(LOGIN_TEXT + "\n", encoding="utf-8")  # one final newline is dropped
-    nonce = secrets.token_bytes(32)
+    nonce = (first_byte + secrets.token_bytes(32))[:32]
     out = tmp_path / "sig.p7s"
     proc = eonay(
         softhsm_card,

@@ -7,6 +7,7 @@ import glob
 import os
 import secrets
 import shutil
+import socket as socket_module
 import subprocess
 import sys
 import time
@@ -34,6 +35,17 @@ def client_module() -> str | None:
     return None
 
 
+def _accepts(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def p11kit_server(softhsm_card, tmp_path_factory):
     """`p11-kit server` in the background on a unix socket; yields the client's address."""
@@ -54,13 +66,12 @@ def p11kit_server(softhsm_card, tmp_path_factory):
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 15
-        while not socket.exists():
+        while not _accepts(socket):  # the socket file appears before listen()
             if server.poll() is not None:
-                pytest.fail(
-                    f"p11-kit server exited: {server.stderr.read() if server.stderr else ''}"
-                )
+                err = server.stderr.read() if server.stderr else ""
+                pytest.fail(f"p11-kit server exited: {err}")
             if time.monotonic() > deadline:
-                pytest.fail("p11-kit server did not create its socket in 15 s")
+                pytest.fail("p11-kit server did not listen on its socket in 15 s")
             time.sleep(0.02)
         yield f"unix:path={socket}"
     finally:

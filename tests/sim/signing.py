@@ -23,7 +23,8 @@ from tui.core.card import Pkcs11Card
 from tui.core.cards import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.pin import Pin
-from tui.sim.pki import CA, default_pki, generate_private_key, issue_certificate
+from tui.sim import pki
+from tui.sim.pki import CA, KeyType, KeyUsageName, default_pki
 from tui.sim.softhsm import ProvisionedCard, ProvisionedHolder
 
 
@@ -82,25 +83,38 @@ def software_holder(
     issuer: CA | None = None,
     national_id: str = "12345678950",
     name: str = "DENEME KİŞİ",
-    key_type: str = "EC-P256",
+    key_type: KeyType = "EC-P256",
     not_before: datetime | None = None,
     not_after: datetime | None = None,
-    key_usage: tuple[str, ...] = ("nonRepudiation",),
+    key_usage: tuple[KeyUsageName, ...] = ("nonRepudiation",),
     with_chain: bool = True,
 ) -> SoftwareSigner:
-    """A holder certificate from `issuer` (default: the committed test intermediate)."""
+    """A holder certificate from `issuer` (default: the committed test intermediate).
+
+    An empty `national_id` gives a certificate without a subject serialNumber.
+    """
     ca = issuer or default_pki().intermediate
-    now = datetime.now(UTC)
-    key = generate_private_key(key_type)  # type: ignore[arg-type]
-    cert = issue_certificate(
-        ca,
-        key.public_key(),
-        common_name=name,
-        national_id=national_id,
-        not_before=not_before or now - timedelta(days=1),
-        not_after=not_after or now + timedelta(days=365),
-        key_usage=key_usage,  # type: ignore[arg-type]
-    )
+    if national_id:
+        key, cert = pki.software_holder(
+            ca,
+            key_type,
+            common_name=name,
+            national_id=national_id,
+            not_before=not_before,
+            not_after=not_after,
+            key_usage=key_usage,
+        )
+    else:
+        now = datetime.now(UTC)
+        key = pki.generate_private_key(key_type)
+        cert = pki.issue_certificate(
+            ca,
+            key.public_key(),
+            common_name=name,
+            not_before=now - timedelta(days=1),
+            not_after=now + timedelta(days=365),
+            key_usage=key_usage,
+        )
     chain = (ca.cert_der,) if with_chain else ()
     return SoftwareSigner(key, cert.public_bytes(Encoding.DER), chain)
 

@@ -328,8 +328,9 @@ class Pkcs11Card:
         nonce: bytes,
     ) -> Signature:
         found = self._find(session)
-        current = next((f for f in found if f.cert.id == cert.id), None)
-        if current is None or current.cert.value != cert.der:
+        same_id = [f for f in found if f.cert.id == cert.id]
+        current = next((f for f in same_id if f.cert.value == cert.der), None)
+        if current is None:  # gone, or another certificate under that CKA_ID now
             raise CertificateChangedError("the certificate on the card changed")
         fresh = self._describe(self._token_info(module, raw), current)
         if fresh.reason == reasons.PIN_LOCKED:
