@@ -34,8 +34,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may start with "-" (base64url uses it), which argparse
+# would otherwise take for an option: `--nonce -x…` is passed as `--nonce=-x…`.
+DASH_VALUE_OPTIONS = ("--nonce",)
+
+
+def _attach_dash_values(argv: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        if items[i] in DASH_VALUE_OPTIONS and i + 1 < len(items):
+            out.append(f"{items[i]}={items[i + 1]}")
+            i += 2
+        else:
+            out.append(items[i])
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_attach_dash_values(sys.argv[1:] if argv is None else argv))
     module = SUBCOMMANDS[args.command][0] if args.command else "app"
     code: int = importlib.import_module(f"tui.commands.{module}").run(args)
     return code

@@ -71,6 +71,9 @@ def default_holders() -> list[HolderSpec]:
         HolderSpec("ŞÜKRÜ DOĞAN", _tc("527319846"), "RSA-3072", nes_policy=False, token=CARD_2),
         HolderSpec("İLKNUR ÇAĞLAR", _tc("639182745"), "EC-P384", token=CARD_2),
         HolderSpec("İLKNUR ÇAĞLAR", _tc("639182745"), "EC-P256", profile="auth", token=CARD_2),
+        HolderSpec(
+            "ÇAĞRI ŞAHİN", _tc("745128396"), "EC-P256", always_authenticate=True, token=CARD_2
+        ),
     ]
 
 
@@ -151,6 +154,11 @@ class ProvisionedCard:
             tokens=list(data["tokens"]),
             holders=[ProvisionedHolder(**h) for h in data["holders"]],
         )
+
+
+def provision_demo_card(workdir: Path, pin: str = DEFAULT_PIN) -> ProvisionedCard:
+    """The demo's card: one token, one qualified EC P-256 certificate under the test root."""
+    return provision_card(workdir, demo_holders(), pin=pin)
 
 
 def write_conf(workdir: Path) -> Path:
@@ -402,7 +410,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.job.unlink()  # it holds the PIN
         print(json.dumps(_fill_token(job), ensure_ascii=False))
         return 0
-    card = provision_card(args.workdir, demo_holders() if args.demo else None, pin=args.pin)
+    if args.demo:
+        card = provision_demo_card(args.workdir, pin=args.pin)
+    else:
+        card = provision_card(args.workdir, pin=args.pin)
     print(f"export SOFTHSM2_CONF={card.conf_path}")
     for h in card.holders:
         state = "usable" if h.usable else "not usable"
