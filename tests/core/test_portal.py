@@ -179,14 +179,15 @@ def test_retries_stop_when_the_time_budget_is_spent(sim):
 
 def test_latency_past_the_read_timeout_is_a_timeout_error(sim, sleeps: Sleeps):
     code = sim.new_login().code
-    sim.faults.latency = 0.4
-    timeout = httpx.Timeout(connect=5.0, read=0.15, write=5.0, pool=5.0)
-    with PortalClient(sim.url, timeout=timeout, sleep=sleeps) as portal:
+    sim.faults.latency = 0.6
+    short = httpx.Timeout(connect=5.0, read=0.2, write=5.0, pool=5.0)
+    with PortalClient(sim.url, timeout=short, sleep=sleeps) as portal:
         with pytest.raises(PortalTimeoutError) as info:
             portal.get_challenge(code)
         assert "in time" in info.value.user_message()
         assert len(sleeps) == 2  # a GET is retried on a timeout
-        sim.faults.latency = 0.05
+    sim.faults.latency = 0.3
+    with PortalClient(sim.url, sleep=sleeps) as portal:  # the real 15 s read timeout
         assert portal.get_challenge(code).code == code  # slow but within the timeout
 
 
@@ -357,3 +358,14 @@ def test_session_token_is_in_no_repr_or_log(sim: RunningPortal, client, caplog):
     assert token not in str(info.value) and token not in repr(info.value)
     assert token not in caplog.text
     assert token not in repr(client)
+
+
+def test_client_from_settings(sim: RunningPortal, tmp_path):
+    from tui.core.settings import Settings
+
+    with PortalClient.from_settings(Settings(portal_url=sim.url)) as portal:
+        assert portal.get_challenge(sim.new_login().code).purpose == "login"
+    with pytest.raises(ConfigError):
+        PortalClient.from_settings(Settings())
+    with pytest.raises(ConfigError):
+        PortalClient.from_settings(Settings(portal_url=sim.url, ca_bundle=tmp_path / "none.pem"))
