@@ -6,7 +6,9 @@ contains a PIN or a session token. `code` is stable for tests and JSON.
 
 from __future__ import annotations
 
-from tui.i18n import _
+import re
+
+from tui.i18n import N_, _
 
 
 class EonayError(Exception):
@@ -155,7 +157,34 @@ class UnsafeTextError(EonayError):
         return _(
             "The portal sent a text that cannot be shown exactly as it would be signed "
             "({reason}). Nothing was signed."
-        ).format(reason=self.reason)
+        ).format(reason=unsafe_reason_text(self.reason))
+
+
+# The reasons tui.core.text gives, as patterns, with words for people.
+_UNSAFE_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"escape sequence"), N_("an escape sequence")),
+    (re.compile(r"bidi control (U\+[0-9A-F]+)"), N_("a direction control character {0}")),
+    (re.compile(r"zero-width character (U\+[0-9A-F]+)"), N_("a zero-width character {0}")),
+    (re.compile(r"control character (U\+[0-9A-F]+)"), N_("a control character {0}")),
+    (re.compile(r"invisible character (U\+[0-9A-F]+)"), N_("an invisible character {0}")),
+    (re.compile(r"empty text"), N_("the text is empty")),
+    (re.compile(r"longer than (\d+) characters"), N_("longer than {0} characters")),
+    (re.compile(r"markup (.*)", re.DOTALL), N_("formatting markup {0}")),
+    (
+        re.compile(r"invisible trailing spaces on line (\d+)"),
+        N_("invisible spaces at the end of line {0}"),
+    ),
+    (re.compile(r"leading or trailing blank lines"), N_("blank lines at the start or end")),
+)
+
+
+def unsafe_reason_text(reason: str) -> str:
+    """The reason a text was refused, in the user's language."""
+    for pattern, text in _UNSAFE_REASONS:
+        match = pattern.fullmatch(reason)
+        if match:
+            return _(text).format(*match.groups())
+    return reason
 
 
 class TextNotAllowedError(EonayError):
@@ -187,6 +216,13 @@ class InvalidRequestError(PortalError):
 
     def user_message(self) -> str:
         return _("The portal did not accept the request. Check the code and try again.")
+
+
+class InvalidCodeError(InvalidRequestError):
+    """The code is not 14 ASCII digits; found by the client, nothing was sent."""
+
+    def user_message(self) -> str:
+        return _("A verification code has exactly 14 digits.")
 
 
 class UnauthorizedError(PortalError):

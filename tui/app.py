@@ -1,0 +1,264 @@
+"""The Textual app: wiring only. Services come in, screens go out, `tui.flow` decides.
+
+The app shows the first screen at once and builds the card and portal
+services in a background thread afterwards, so PyKCS11, cryptography,
+asn1crypto and httpx are never imported before something is on the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from functools import partial
+from typing import ClassVar, Protocol
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from tui.core.cards import CertificateInfo
+from tui.core.challenge import Challenge
+from tui.core.settings import Settings
+from tui.errorlog import log_unexpected
+from tui.flow import START, FlowState, Outcome, Step, advance
+from tui.i18n import N_, _, language_from_environment, set_language
+from tui.operations import Operations, ServiceFactories
+from tui.resources import stylesheet
+from tui.screens.base import FlowScreen
+from tui.screens.certificate_select import CertificateSelectScreen
+from tui.screens.code_entry import CodeEntryScreen
+from tui.screens.done import DoneScreen
+from tui.screens.e_onay_confirm import EOnayConfirmScreen
+from tui.screens.error import ErrorDialog
+from tui.screens.help import HelpDialog
+from tui.screens.pin_entry import PinEntryScreen
+from tui.widgets.certificate_list import certificate_id
+from tui.widgets.translated import translate_bindings
+
+STYLESHEETS = (
+    "app.tcss",
+    "code_entry.tcss",
+    "certificate_select.tcss",
+    "pin_entry.tcss",
+    "e_onay_confirm.tcss",
+    "done.tcss",
+    "help.tcss",
+    "error.tcss",
+    "final_try.tcss",
+)
+
+# Everything that ends the app lives here, so kiosk mode can leave it out.
+QUIT_BINDINGS: tuple[Binding, ...] = (
+    Binding("ctrl+q", "quit", N_("Quit"), key_display="Ctrl+Q", priority=True),
+    Binding("ctrl+c", "quit_hint", show=False),
+)
+
+KEY_NAMES = {"enter": "Enter", "escape": "Esc", "f1": "F1", "tab": "Tab"}
+
+
+class DemoHints(Protocol):
+    """What the demo banner shows in place of the portal's web page."""
+
+    pin: str
+
+    def new_code(self) -> str:
+        """A fresh verification code (blocking)."""
+        ...
+
+
+class EonayApp(App[int], inherit_bindings=False):
+    """E-imzalı Giriş and E-Onay, one screen per step of the guide."""
+
+    TITLE = "eonay"
+    CSS_PATH: ClassVar = [stylesheet(name) for name in STYLESHEETS]
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", N_("Help"), key_display="F1"),
+    ]
+
+    def __init__(
+        self,
+        services: ServiceFactories,
+        settings: Settings | None = None,
+        *,
+        demo: DemoHints | None = None,
+        log_path: str | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.settings = settings or Settings()
+        set_language(self.settings.language or language_from_environment())
+        super().__init__()
+        translate_bindings(self)
+        if not self.settings.kiosk:
+            for binding in QUIT_BINDINGS:
+                self._bindings._add_binding(binding)
+            translate_bindings(self)
+        self.ops = Operations(services, self.settings)
+        self.demo = demo
+        self.log_path = log_path
+        self.poll_interval = poll_interval
+        self.step = Step.CODE_ENTRY
+        self.state: FlowState = START
+        self._signals: list[int] = []
+
+    # --- start and stop -----------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._install_signal_handlers()
+        self.show_step(Step.CODE_ENTRY, START)
+        # Only once the first screen is drawn: import and build the heavy services.
+        self.call_after_refresh(self._warm_up)
+
+    def _warm_up(self) -> None:
+        self.run_worker(self.ops.warm_up, name="warm-up", thread=True, exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        self._remove_signal_handlers()
+        self.ops.close()
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM and SIGHUP end the app the normal way, so the terminal is restored."""
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                self._signals.append(sig)
+
+    def _remove_signal_handlers(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+            for sig in self._signals:
+                loop.remove_signal_handler(sig)
+        self._signals.clear()
+
+    def _on_signal(self, sig: int) -> None:
+        self.exit(128 + sig)
+
+    # --- the flow ---------------------------------------------------------------
+
+    def show_step(self, step: Step, state: FlowState) -> None:
+        self.step, self.state = step, state
+        self.push_screen(self.screen_for(step, state), self._on_outcome)
+        if step is Step.CODE_ENTRY and self.demo is not None:
+            self.run_worker(self._demo_code, name="demo-code", thread=True, exit_on_error=False)
+
+    def _on_outcome(self, outcome: Outcome | None) -> None:
+        if outcome is None:
+            return
+        move = advance(self.step, self.state, outcome)
+        if move.step is None:
+            self.finish()
+        else:
+            self.show_step(move.step, move.state)
+
+    def finish(self) -> None:
+        if self.settings.kiosk:
+            self.reset_to_start()
+        else:
+            self.exit(0)
+
+    def reset_to_start(self, message: str | None = None) -> None:
+        """Drop every screen and all state, and begin again at code entry (kiosk, idle)."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.show_step(Step.CODE_ENTRY, FlowState(message=message))
+
+    def screen_for(self, step: Step, state: FlowState) -> FlowScreen:
+        ops = self.ops
+        banner = self._banner()
+        if step is Step.CODE_ENTRY:
+            return CodeEntryScreen(
+                ops.fetch_challenge, ops.clock, message=state.message, banner=banner
+            )
+        if step is Step.CERTIFICATE_SELECT:
+            return CertificateSelectScreen(
+                ops.read_card,
+                ops.module_paths,
+                prefer=certificate_id(state.certificate) if state.certificate else None,
+                message=state.message,
+                poll_interval=self.poll_interval,
+                banner=banner,
+            )
+        if step in (Step.LOGIN_PIN, Step.E_ONAY_PIN):
+            challenge = state.pending_challenge
+            cert = state.certificate
+            assert challenge is not None and cert is not None
+            return self._pin_screen(challenge, cert, state, banner)
+        if step is Step.E_ONAY_CONFIRM:
+            login = state.login
+            assert login is not None
+            return EOnayConfirmScreen(
+                login.holder,
+                start=partial(ops.start_e_onay, login.session),
+                signed_at=state.login_signature.signing_time if state.login_signature else None,
+                message=state.message,
+                banner=banner,
+            )
+        assert state.receipt is not None
+        return DoneScreen(state.receipt, banner=banner)
+
+    def _pin_screen(
+        self, challenge: Challenge, cert: CertificateInfo, state: FlowState, banner: str | None
+    ) -> PinEntryScreen:
+        ops = self.ops
+        if challenge.purpose == "login":
+            submit = partial(ops.submit_login, challenge)
+        else:
+            assert state.login is not None
+            submit = partial(ops.submit_e_onay, challenge, state.login.session)
+        return PinEntryScreen(
+            challenge,
+            cert,
+            sign=partial(ops.sign, challenge, cert),
+            submit=submit,
+            pin_state=partial(ops.pin_state, cert),
+            card_present=partial(ops.certificate_present, cert),
+            poll_interval=self.poll_interval,
+            banner=banner,
+        )
+
+    # --- the demo banner ----------------------------------------------------------
+
+    def _banner(self, code: str | None = None) -> str | None:
+        if self.demo is None:
+            return None
+        parts = [_("DEMO (no real card or portal)")]
+        if self.step is Step.CODE_ENTRY:
+            parts.append(_("Verification code: {code}").format(code=code or "…"))
+        parts.append(_("PIN: {pin}").format(pin=self.demo.pin))
+        return " · ".join(parts)
+
+    def _demo_code(self) -> None:
+        assert self.demo is not None
+        code = self.demo.new_code()
+        self.call_from_thread(self._show_demo_code, code)
+
+    def _show_demo_code(self, code: str) -> None:
+        text = self._banner(code)
+        if isinstance(self.screen, CodeEntryScreen) and text is not None:
+            self.screen.set_banner(text)
+
+    # --- help, errors, keys -------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpDialog):
+            self.push_screen(HelpDialog(self.step, quit_key=not self.settings.kiosk))
+
+    def action_quit_hint(self) -> None:
+        self.notify(_("Press Ctrl+Q to quit."), markup=False)
+
+    def report_unexpected(self, error: BaseException, where: str = "") -> None:
+        """A bug, not a person's mistake: log it redacted, show a reference, keep running."""
+        reference = log_unexpected(error, where)
+        self.push_screen(ErrorDialog(reference, self.log_path), self._after_error)
+
+    def _after_error(self, restart: bool | None) -> None:
+        if restart:
+            self.reset_to_start()
+
+    def get_key_display(self, binding: Binding) -> str:
+        if binding.key_display:
+            return binding.key_display
+        return KEY_NAMES.get(binding.key, super().get_key_display(binding))

@@ -1,0 +1,452 @@
+"""The card service over PKCS#11: list certificates, read the PIN state, sign once.
+
+`Pkcs11Card` implements `tui.core.services.CardService`. Every call asks the
+token again (slots, objects, flags): nothing is cached between calls, so a
+pulled or swapped card is seen at once and no stale handle is ever used.
+The PIN meets the card in exactly one C_Login per signature (plus the
+context-specific one a key with CKA_ALWAYS_AUTHENTICATE demands) and is wiped
+when `sign` returns or raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tui.core import cades, reasons
+from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
+from tui.core.certificates import describe, is_ca, ordered
+from tui.core.clock import Clock, SystemClock
+from tui.core.errors import (
+    CardRemovedError,
+    CertificateChangedError,
+    CertificateNotUsableError,
+    EonayError,
+    MechanismNotSupportedError,
+    PinIncorrectError,
+    PinLengthError,
+    PinLockedError,
+    TokenError,
+)
+from tui.core.pin import Pin
+from tui.core.text import check_signable
+from tui.core.token import (
+    CKF_TOKEN_INITIALIZED,
+    CKG_MGF1_SHA256,
+    CKG_MGF1_SHA384,
+    CKG_MGF1_SHA512,
+    CKM_ECDSA,
+    CKM_RSA_PKCS,
+    CKM_RSA_PKCS_PSS,
+    CKM_SHA256,
+    CKM_SHA256_RSA_PKCS,
+    CKM_SHA256_RSA_PKCS_PSS,
+    CKM_SHA384,
+    CKM_SHA384_RSA_PKCS,
+    CKM_SHA384_RSA_PKCS_PSS,
+    CKM_SHA512,
+    CKM_SHA512_RSA_PKCS,
+    CKM_SHA512_RSA_PKCS_PSS,
+    CKO_CERTIFICATE,
+    CKO_PRIVATE_KEY,
+    CKO_PUBLIC_KEY,
+    CKR_DEVICE_ERROR,
+    CKR_DEVICE_REMOVED,
+    CKR_MECHANISM_INVALID,
+    CKR_PIN_INCORRECT,
+    CKR_PIN_LEN_RANGE,
+    CKR_PIN_LOCKED,
+    CKR_SESSION_CLOSED,
+    CKR_SESSION_HANDLE_INVALID,
+    CKR_TOKEN_NOT_PRESENT,
+    CKR_TOKEN_NOT_RECOGNIZED,
+    CKR_USER_ALREADY_LOGGED_IN,
+    MECHANISM_NAMES,
+    CkError,
+    Pkcs11Module,
+    Pkcs11Session,
+    PssParams,
+    RawObject,
+    RawToken,
+)
+
+log = logging.getLogger(__name__)
+
+_REMOVED = frozenset(
+    {
+        CKR_TOKEN_NOT_PRESENT,
+        CKR_TOKEN_NOT_RECOGNIZED,
+        CKR_DEVICE_REMOVED,
+        CKR_SESSION_HANDLE_INVALID,
+        CKR_SESSION_CLOSED,
+        CKR_DEVICE_ERROR,
+        0x003,  # CKR_SLOT_ID_INVALID: the reader went away with the card
+    }
+)
+_RSA_MECH = {"sha256": CKM_SHA256_RSA_PKCS, "sha384": CKM_SHA384_RSA_PKCS}
+_RSA_MECH["sha512"] = CKM_SHA512_RSA_PKCS
+_PSS_MECH = {
+    "sha256": (CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256),
+    "sha384": (CKM_SHA384_RSA_PKCS_PSS, CKM_SHA384, CKG_MGF1_SHA384),
+    "sha512": (CKM_SHA512_RSA_PKCS_PSS, CKM_SHA512, CKG_MGF1_SHA512),
+}
+
+ModuleOpener = Callable[[str], Pkcs11Module]
+
+
+def map_ck_error(err: CkError) -> TokenError:
+    """A PKCS#11 return value as an error a person understands."""
+    if err.rv in _REMOVED:
+        return CardRemovedError(str(err))
+    if err.rv == CKR_PIN_LOCKED:
+        return PinLockedError()
+    if err.rv == CKR_MECHANISM_INVALID:
+        return MechanismNotSupportedError(err.function)
+    return TokenError(str(err))
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A certificate as found in one session, with the objects it pairs with."""
+
+    cert: RawObject
+    private_key: RawObject | None
+    public_key: RawObject | None
+
+
+def _pair(certs: list[RawObject], privs: list[RawObject], pubs: list[RawObject]) -> list[_Found]:
+    """Pair certificates with keys by CKA_ID, falling back to CKA_LABEL."""
+
+    def match(cert: RawObject, keys: list[RawObject]) -> RawObject | None:
+        if cert.id:
+            for key in keys:
+                if key.id == cert.id:
+                    return key
+        if cert.label:
+            for key in keys:
+                if key.label == cert.label and not (cert.id and key.id):
+                    return key
+        return None
+
+    return [_Found(c, match(c, privs), match(c, pubs)) for c in certs]
+
+
+class Pkcs11Card:
+    """`CardService` over one or more PKCS#11 modules."""
+
+    def __init__(
+        self,
+        module_paths: Sequence[str],
+        clock: Clock | None = None,
+        *,
+        opener: ModuleOpener = Pkcs11Module,
+        pss: bool = False,
+    ) -> None:
+        self._paths = list(module_paths)
+        self._clock = clock or SystemClock()
+        self._opener = opener
+        self._pss = pss
+        self._modules: dict[str, Pkcs11Module] = {}
+        self.load_errors: dict[str, EonayError] = {}
+
+    # --- modules and tokens -------------------------------------------------
+
+    def module_paths(self) -> list[str]:
+        return list(self._paths)
+
+    def _module(self, path: str) -> Pkcs11Module:
+        module = self._modules.get(path)
+        if module is None:
+            module = self._opener(path)  # raises ModuleLoadError
+            self._modules[path] = module
+        return module
+
+    def _loaded(self) -> list[Pkcs11Module]:
+        """Modules that load; a module that does not is remembered in `load_errors`."""
+        out = []
+        for path in self._paths:
+            try:
+                out.append(self._module(path))
+                self.load_errors.pop(path, None)
+            except EonayError as err:
+                self.load_errors[path] = err
+        if not out and self.load_errors:
+            raise next(iter(self.load_errors.values()))
+        return out
+
+    @staticmethod
+    def _token_info(module: Pkcs11Module, raw: RawToken) -> TokenInfo:
+        return TokenInfo(
+            module_path=module.path,
+            slot_id=raw.slot_id,
+            label=raw.label,
+            manufacturer=raw.manufacturer,
+            model=raw.model,
+            serial=raw.serial,
+            min_pin=raw.min_pin,
+            max_pin=raw.max_pin,
+            flags=raw.flag_names,
+            pin_state=raw.pin_state,
+        )
+
+    def _present(self, module: Pkcs11Module) -> list[RawToken]:
+        """Initialised tokens present now (SoftHSM always adds one empty slot)."""
+        tokens = []
+        for slot in module.slot_ids():
+            try:
+                raw = module.token(slot)
+            except CkError as err:
+                if err.rv not in _REMOVED:
+                    raise
+                continue
+            if raw.flags & CKF_TOKEN_INITIALIZED:
+                tokens.append(raw)
+        return tokens
+
+    def tokens(self) -> list[TokenInfo]:
+        try:
+            return [
+                self._token_info(module, raw)
+                for module in self._loaded()
+                for raw in self._present(module)
+            ]
+        except CkError as err:
+            raise map_ck_error(err) from None
+
+    # --- certificates ------------------------------------------------------
+
+    def _find(self, session: Pkcs11Session) -> list[_Found]:
+        certs = session.objects(CKO_CERTIFICATE)
+        privs = session.objects(CKO_PRIVATE_KEY)
+        pubs = session.objects(CKO_PUBLIC_KEY)
+        return _pair(certs, privs, pubs)
+
+    def _describe(self, token: TokenInfo, found: _Found) -> CertificateInfo:
+        # Tokens that keep private keys CKA_PRIVATE hide them until login;
+        # a public key with the same CKA_ID then stands for the key pair.
+        has_key = found.private_key is not None or found.public_key is not None
+        return describe(
+            found.cert.value,
+            token=token,
+            cka_id=found.cert.id,
+            label=found.cert.label,
+            has_private_key=has_key,
+            always_authenticate=bool(found.private_key and found.private_key.always_authenticate),
+            now=self._clock.now(),
+        )
+
+    def _token_certificates(self, module: Pkcs11Module, raw: RawToken) -> list[CertificateInfo]:
+        token = self._token_info(module, raw)
+        session = module.open_session(raw.slot_id)
+        try:
+            found = self._find(session)
+        finally:
+            _close_quietly(session)
+        out = []
+        for f in found:
+            try:
+                info = self._describe(token, f)
+            except ValueError as err:  # a certificate cryptography cannot parse
+                log.warning("skipping unreadable certificate on %s: %s", token.label, err)
+                continue
+            if not _is_ca_der(f.cert.value):
+                out.append(info)
+        return out
+
+    def certificates(self) -> list[CertificateInfo]:
+        result: list[CertificateInfo] = []
+        try:
+            for module in self._loaded():
+                for raw in self._present(module):
+                    try:
+                        result.extend(self._token_certificates(module, raw))
+                    except CkError as err:
+                        if err.rv not in _REMOVED:
+                            raise
+                        log.info("token in slot %s went away while listing", raw.slot_id)
+        except CkError as err:
+            raise map_ck_error(err) from None
+        return ordered(result)
+
+    def chain_certificates(self, cert: CertificateInfo) -> list[bytes]:
+        """CA certificates on the same token (sent along in the CMS)."""
+        module, raw = self._locate(cert.token)
+        session = module.open_session(raw.slot_id)
+        try:
+            return [c.value for c in session.objects(CKO_CERTIFICATE) if _is_ca_der(c.value)]
+        finally:
+            _close_quietly(session)
+
+    def _locate(self, token: TokenInfo) -> tuple[Pkcs11Module, RawToken]:
+        """The token again, by serial and label (slot ids change on re-insert)."""
+        module = self._module(token.module_path)
+        for raw in self._present(module):
+            if raw.serial == token.serial and raw.label == token.label:
+                return module, raw
+        raise CardRemovedError(f"token {token.label!r} not present")
+
+    def pin_state(self, cert: CertificateInfo) -> PinState:
+        try:
+            return self._locate(cert.token)[1].pin_state
+        except CkError as err:
+            raise map_ck_error(err) from None
+
+    # --- signing -----------------------------------------------------------
+
+    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+        try:
+            check_signable(text)
+            return self._sign(cert, pin, text, nonce)
+        except CkError as err:
+            raise map_ck_error(err) from None
+        finally:
+            pin.wipe()
+
+    def _sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+        module, raw = self._locate(cert.token)
+        if raw.pin_state.locked:
+            raise PinLockedError()
+        session = module.open_session(raw.slot_id)
+        try:
+            return self._sign_in(session, module, raw, cert, pin, text, nonce)
+        finally:
+            _close_quietly(session)
+
+    def _sign_in(
+        self,
+        session: Pkcs11Session,
+        module: Pkcs11Module,
+        raw: RawToken,
+        cert: CertificateInfo,
+        pin: Pin,
+        text: str,
+        nonce: bytes,
+    ) -> Signature:
+        found = self._find(session)
+        current = next((f for f in found if f.cert.id == cert.id), None)
+        if current is None or current.cert.value != cert.der:
+            raise CertificateChangedError("the certificate on the card changed")
+        fresh = self._describe(self._token_info(module, raw), current)
+        if fresh.reason == reasons.PIN_LOCKED:
+            raise PinLockedError()
+        if fresh.reason is not None:
+            raise CertificateNotUsableError(fresh.reason)
+        if not raw.min_pin <= len(pin) <= raw.max_pin:
+            raise PinLengthError(raw.min_pin, raw.max_pin)
+        chain = [f.cert.value for f in found if _is_ca_der(f.cert.value)]
+        tbs = cades.prepare(
+            text, nonce, cert.der, signing_time=self._clock.now(), chain=chain, pss=self._pss
+        )
+        mechanism, data, pss = self._mechanism(module, raw.slot_id, tbs)
+
+        self._login(session, module, raw, pin)
+        try:
+            key = self._private_key(session, current)
+            value = session.sign(
+                key,
+                mechanism,
+                data,
+                pss=pss,
+                context_pin=pin.buffer() if key.always_authenticate else None,
+            )
+        except CkError as err:
+            if err.rv == CKR_PIN_INCORRECT:  # the context-specific login
+                raise self._wrong_pin(module, raw) from None
+            if err.rv == CKR_MECHANISM_INVALID:
+                raise MechanismNotSupportedError(MECHANISM_NAMES[mechanism]) from None
+            raise
+        finally:
+            _logout_quietly(session)
+
+        if tbs.scheme.key == "ec":
+            value = cades.ecdsa_raw_to_der(value)
+        cms = cades.assemble(tbs, value)
+        cades.check_cms(cms, text, nonce, cert.der)
+        return Signature(
+            cms=cms, signing_time=tbs.signing_time, certificate_fingerprint=cert.fingerprint_sha256
+        )
+
+    def _login(self, session: Pkcs11Session, module: Pkcs11Module, raw: RawToken, pin: Pin) -> None:
+        """The one C_Login of this signature; never repeated after a failure."""
+        try:
+            session.login(pin.buffer())
+        except CkError as err:
+            if err.rv == CKR_USER_ALREADY_LOGGED_IN:
+                return  # another session of this application is logged in
+            if err.rv == CKR_PIN_INCORRECT:
+                raise self._wrong_pin(module, raw) from None
+            if err.rv == CKR_PIN_LEN_RANGE:
+                raise PinLengthError(raw.min_pin, raw.max_pin) from None
+            raise
+
+    def _wrong_pin(self, module: Pkcs11Module, raw: RawToken) -> TokenError:
+        """PinIncorrectError with the tries left that the flags tell *after* the failure."""
+        try:
+            after = module.token(raw.slot_id).pin_state
+        except CkError:
+            after = PinState()
+        return PinIncorrectError(after.tries_left)
+
+    @staticmethod
+    def _private_key(session: Pkcs11Session, found: _Found) -> RawObject:
+        privs = session.objects(CKO_PRIVATE_KEY)  # visible now that we are logged in
+        for key in privs:
+            if found.cert.id and key.id == found.cert.id:
+                return key
+        for key in privs:
+            if found.cert.label and key.label == found.cert.label:
+                return key
+        raise CertificateNotUsableError(reasons.NO_PRIVATE_KEY)
+
+    def _mechanism(
+        self, module: Pkcs11Module, slot_id: int, tbs: cades.ToBeSigned
+    ) -> tuple[int, bytes, PssParams | None]:
+        """The mechanism and the bytes to hand to C_Sign for this scheme."""
+        mechs = module.mechanisms(slot_id)
+        scheme = tbs.scheme
+        if scheme.key == "ec":
+            if CKM_ECDSA in mechs:
+                return CKM_ECDSA, tbs.digest(), None
+            raise MechanismNotSupportedError(MECHANISM_NAMES[CKM_ECDSA])
+        if scheme.pss:
+            combined, hash_mech, mgf = _PSS_MECH[scheme.hash]
+            params = PssParams(hash_mech, mgf, scheme.salt_length)
+            if combined in mechs:
+                return combined, tbs.signed_attrs, params
+            if CKM_RSA_PKCS_PSS in mechs:
+                return CKM_RSA_PKCS_PSS, tbs.digest(), params
+            raise MechanismNotSupportedError(MECHANISM_NAMES[combined])
+        if _RSA_MECH[scheme.hash] in mechs:
+            return _RSA_MECH[scheme.hash], tbs.signed_attrs, None
+        if CKM_RSA_PKCS in mechs:
+            return CKM_RSA_PKCS, cades.digest_info(scheme.hash, tbs.digest()), None
+        raise MechanismNotSupportedError(MECHANISM_NAMES[_RSA_MECH[scheme.hash]])
+
+    def close(self) -> None:
+        modules, self._modules = self._modules, {}
+        for module in modules.values():
+            module.close()
+
+
+def _is_ca_der(der: bytes) -> bool:
+    from cryptography import x509
+
+    try:
+        return is_ca(x509.load_der_x509_certificate(der))
+    except ValueError:
+        return False
+
+
+def _close_quietly(session: Pkcs11Session) -> None:
+    try:
+        session.close()
+    except CkError as err:
+        log.debug("C_CloseSession: %s", err)
+
+
+def _logout_quietly(session: Pkcs11Session) -> None:
+    try:
+        session.logout()
+    except CkError as err:
+        log.debug("C_Logout: %s", err)

@@ -1,0 +1,165 @@
+"""What each step does with the card and the portal; every method blocks.
+
+Screens run these in thread workers. The services are built lazily by the
+factories the command passes in, so the heavy libraries (PyKCS11,
+cryptography, httpx) load in the background after the first screen is drawn.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
+from tui.core.challenge import Challenge
+from tui.core.clock import Clock
+from tui.core.errors import AlreadyActiveError, CodeExpiredError, EonayError
+from tui.core.pin import Pin
+from tui.core.results import EOnayStatus, Session
+from tui.core.services import CardService, PortalService
+from tui.core.settings import Settings
+from tui.core.text import check_allowed, check_signable
+from tui.flow import AlreadyActive, EOnayDone, EOnayStarted, LoginDone
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CardView:
+    """One reading of the card(s): what the certificate screen shows."""
+
+    tokens: list[TokenInfo]
+    certificates: list[CertificateInfo]
+    module_paths: list[str]
+
+
+@dataclass(frozen=True)
+class ServiceFactories:
+    """What the command passes to the app: how to build each service, and the clock."""
+
+    card: Callable[[], CardService]
+    portal: Callable[[], PortalService]
+    clock: Clock
+    module_paths: tuple[str, ...] = ()  # shown in "card not found" hints before the card loads
+
+
+class Lazy(Generic[T]):
+    """Builds a service once, on first use, from any thread.
+
+    A factory that fails is tried again on the next use, so a person who
+    fixes the problem (plugs in the reader, starts pcscd) needs no restart.
+    """
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                self._value = self._factory()
+            return self._value
+
+    def loaded(self) -> T | None:
+        return self._value
+
+    def close(self, closer: Callable[[T], None]) -> None:
+        with self._lock:
+            if self._value is not None:
+                closer(self._value)
+                self._value = None
+
+
+class Operations:
+    """The blocking calls behind each screen, on top of the two services."""
+
+    def __init__(self, services: ServiceFactories, settings: Settings) -> None:
+        self._card = Lazy(services.card)
+        self._portal = Lazy(services.portal)
+        self.clock = services.clock
+        self.settings = settings
+        self._module_paths = services.module_paths
+
+    # --- loading and closing ----------------------------------------------
+
+    def warm_up(self) -> None:
+        """Build both services now (imports the heavy libraries); errors wait for their step."""
+        for lazy in (self._portal, self._card):
+            try:
+                lazy.get()
+            except Exception:  # noqa: S112 - shown later by the step that needs it
+                continue
+
+    def close(self) -> None:
+        self._card.close(lambda card: card.close())
+        self._portal.close(lambda portal: portal.close())
+
+    # --- the text to sign -------------------------------------------------
+
+    def accept_challenge(self, challenge: Challenge) -> Challenge:
+        """Refuse a challenge whose text cannot be shown exactly as signed."""
+        check_signable(challenge.text)
+        if self.settings.strict:
+            check_allowed(challenge.text, challenge.purpose, self.settings.allowlist)
+        return challenge
+
+    # --- steps --------------------------------------------------------------
+
+    def fetch_challenge(self, code: str) -> Challenge:
+        return self.accept_challenge(self._portal.get().get_challenge(code))
+
+    def module_paths(self) -> list[str]:
+        card = self._card.loaded()
+        return card.module_paths() if card is not None else list(self._module_paths)
+
+    def read_card(self) -> CardView:
+        card = self._card.get()
+        return CardView(card.tokens(), card.certificates(), card.module_paths())
+
+    def certificate_present(self, cert: CertificateInfo) -> bool:
+        """Is the token holding `cert` still there (same module, serial and label)?"""
+        return any(token.key == cert.token.key for token in self._card.get().tokens())
+
+    def pin_state(self, cert: CertificateInfo) -> PinState:
+        return self._card.get().pin_state(cert)
+
+    def sign(self, challenge: Challenge, cert: CertificateInfo, pin: Pin) -> Signature:
+        """Sign the challenge's text; refuses (and wipes the PIN) once its time is over."""
+        with pin:
+            if challenge.expired():
+                raise CodeExpiredError("challenge expired before signing")
+            return self._card.get().sign(cert, pin, challenge.text, challenge.nonce)
+
+    def submit_login(self, challenge: Challenge, signature: Signature) -> LoginDone:
+        """Submit the login signature; when E-Onay is already active, read its receipt too."""
+        portal = self._portal.get()
+        login = portal.submit_login(challenge, signature)
+        status = self._status_or_none(login.session) if login.e_onay_active else None
+        return LoginDone(signature, login, status)
+
+    def start_e_onay(self, session: Session) -> EOnayStarted | AlreadyActive:
+        """ "E-ONAY İşlemleri" then "Devam Et": the portal answers with the E-Onay challenge."""
+        try:
+            challenge = self._portal.get().start_e_onay(session)
+        except AlreadyActiveError:
+            return AlreadyActive(self._status_or_none(session))
+        return EOnayStarted(self.accept_challenge(challenge))
+
+    def submit_e_onay(
+        self, challenge: Challenge, session: Session, signature: Signature
+    ) -> EOnayDone | AlreadyActive:
+        try:
+            accepted = self._portal.get().submit_e_onay(challenge, signature)
+        except AlreadyActiveError:
+            return AlreadyActive(self._status_or_none(session))
+        return EOnayDone(signature, accepted)
+
+    def _status_or_none(self, session: Session) -> EOnayStatus | None:
+        """The receipt of an E-Onay given earlier; not worth failing the flow over."""
+        try:
+            return self._portal.get().e_onay_status(session)
+        except EonayError:
+            return None

@@ -1,0 +1,1 @@
+"""One module per screen of the guide; each gets what it shows in its constructor."""

@@ -1,0 +1,103 @@
+"""What every screen of the flow shares: title, demo banner, footer, thread tasks.
+
+A screen's blocking work (card, portal) runs through `run_task` in a thread
+worker. Its result comes back to `task_done`; a person's error (an
+`EonayError`) to `task_failed`; anything else goes to the app's error screen,
+and the app keeps running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from tui.core.errors import EonayError
+from tui.flow import Back, Outcome
+from tui.i18n import N_, _
+from tui.widgets.banner import DemoBanner, TitleBar
+from tui.widgets.translated import translate_bindings
+
+R = TypeVar("R")
+
+
+class TaskRunner:
+    """Mixin: run a blocking call in a thread and get its outcome back on the UI thread."""
+
+    def run_task(self, name: str, call: Callable[[], Any]) -> Worker[Any]:
+        node: Any = self
+        worker: Worker[Any] = node.run_worker(
+            call, name=name, group=name, thread=True, exclusive=True, exit_on_error=False
+        )
+        return worker
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.state is WorkerState.SUCCESS:
+            self.task_done(worker.name, worker.result)
+        elif worker.state is WorkerState.ERROR and worker.error is not None:
+            error = worker.error
+            handled = isinstance(error, EonayError) and self.task_failed(worker.name, error)
+            if not handled:
+                self.task_crashed(worker.name)
+                node: Any = self
+                node.app.report_unexpected(error, worker.name)
+
+    def task_done(self, name: str, result: Any) -> None:
+        """A task finished; override to use its result."""
+
+    def task_failed(self, name: str, error: EonayError) -> bool:
+        """A task raised an error a person can meet; return True when shown."""
+        return False
+
+    def task_crashed(self, name: str) -> None:
+        """A task raised something unexpected (the app shows its error screen); undo busy state."""
+
+
+class FlowScreen(TaskRunner, Screen[Outcome]):
+    """A step of the guide; dismissed with what happened (see `tui.flow`)."""
+
+    TITLE_TEXT: ClassVar[str] = ""  # an msgid
+    STEP: ClassVar[int | None] = None
+
+    def __init__(
+        self, *, banner: str | None = None, title: str | None = None, step: int | None = None
+    ) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.banner = banner
+        self.title_text = title or self.TITLE_TEXT
+        self.step_number = step or self.STEP
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(_(self.title_text), self.step_number)
+        if self.banner is not None:
+            yield DemoBanner(self.banner)
+        yield from self.compose_body()
+        yield Footer(show_command_palette=False)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def set_banner(self, text: str) -> None:
+        for banner in self.query(DemoBanner):
+            banner.show_text(text)
+
+    def action_back(self) -> None:
+        self.dismiss(Back())
+
+
+class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
+    """A modal over a step (help, error, final-try confirmation)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+
+
+BACK = Binding("escape", "back", N_("Back"), key_display="Esc")

@@ -1,0 +1,147 @@
+"""Step 2: "Sertifika Seçiniz", the certificates of every token, following the card."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import OptionList, Static
+
+from tui.core.errors import EonayError
+from tui.i18n import N_, _
+from tui.operations import CardView
+from tui.screens.base import BACK, FlowScreen
+from tui.widgets.certificate_list import CertificateList
+
+READ = "read-card"
+
+
+def no_card_hints(module_paths: list[str]) -> str:
+    """What to check when no card is seen; names the driver files in use."""
+    modules = ", ".join(module_paths) if module_paths else _("none configured")
+    return "\n".join(
+        [
+            "• " + _("Is the card reader plugged in, with the card fully inserted?"),
+            "• "
+            + _("Is the card's driver installed? Driver (PKCS#11 module) in use: {modules}").format(
+                modules=modules
+            ),
+            "• " + _("Close other programs that may hold the card (for example DYS)."),
+            "• " + _("`eonay doctor` checks the reader, driver and card step by step."),
+        ]
+    )
+
+
+class CertificateSelectScreen(FlowScreen):
+    """Lists certificates, re-reading the card about once a second; Enter chooses."""
+
+    TITLE_TEXT = N_("Choose a certificate")
+    STEP = 2
+    AUTO_FOCUS = "#certificates"
+    BINDINGS = [BACK]  # noqa: RUF012
+
+    def __init__(
+        self,
+        read_card: Callable[[], CardView],
+        module_paths: Callable[[], list[str]],
+        *,
+        prefer: str | None = None,
+        message: str | None = None,
+        poll_interval: float = 1.0,
+        banner: str | None = None,
+    ) -> None:
+        super().__init__(banner=banner)
+        self._read_card = read_card
+        self._module_paths = module_paths
+        self._prefer = prefer
+        self._message = message
+        self._poll_interval = poll_interval
+        self._reading = False
+        self.view: CardView | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="select-body"):
+            yield Static("", id="message", markup=False)
+            yield Static(_("Reading the card…"), id="card-status", markup=False)
+            listing = CertificateList(id="certificates")
+            listing.border_title = _("Choose your certificate")
+            yield listing
+            with Vertical(id="no-card"):
+                yield Static(_("No card found"), id="no-card-title", markup=False)
+                yield Static("", id="no-card-detail", markup=False)
+
+    def on_mount(self) -> None:
+        message = self.query_one("#message", Static)
+        if self._message:
+            message.update(Content(self._message))
+        else:
+            message.display = False
+        self.query_one("#no-card").display = False
+        self.reread()
+        self.set_interval(self._poll_interval, self.reread)
+
+    # --- reading the card -----------------------------------------------------
+
+    def reread(self) -> None:
+        """Start one reading unless one is still running (a slow card must not pile up)."""
+        if self._reading:
+            return
+        self._reading = True
+        self.run_task(READ, self._read_card)
+
+    def task_done(self, name: str, result: Any) -> None:
+        if name == READ:
+            self._reading = False
+            self.show_view(result)
+
+    def task_failed(self, name: str, error: EonayError) -> bool:
+        if name != READ:
+            return False
+        self._reading = False
+        self._show_no_card(error.user_message(), [])
+        return True
+
+    def task_crashed(self, name: str) -> None:
+        self._reading = False
+
+    def show_view(self, view: CardView) -> None:
+        self.view = view
+        certs = view.certificates
+        if not certs:
+            if view.tokens:
+                self._show_no_card(_("The card holds no certificates."), view.module_paths)
+            else:
+                self._show_no_card(_("Insert your card into the reader."), view.module_paths)
+            return
+        self.query_one("#no-card").display = False
+        listing = self.query_one(CertificateList)
+        listing.display = True
+        listing.show(certs, self._prefer)
+        usable = sum(1 for c in certs if c.usable)
+        status = self.query_one("#card-status", Static)
+        if usable == 0:
+            status.update(_("None of these certificates can sign; the reasons are shown."))
+        elif usable == 1:
+            status.update(_("Press Enter to use the selected certificate."))
+        else:
+            status.update(_("Choose a certificate with ↑ ↓ and press Enter."))
+
+    def _show_no_card(self, detail: str, module_paths: list[str]) -> None:
+        listing = self.query_one(CertificateList)
+        listing.show([])
+        listing.display = False
+        self.query_one("#card-status", Static).update("")
+        self.query_one("#no-card").display = True
+        text = detail + "\n\n" + no_card_hints(module_paths or self._module_paths())
+        self.query_one("#no-card-detail", Static).update(Content(text))
+
+    # --- choosing -------------------------------------------------------------
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        chosen = self.query_one(CertificateList).chosen()
+        if chosen is not None:
+            self.dismiss(chosen)

@@ -1,0 +1,125 @@
+"""Steps 6 and 7: logged in; "E-ONAY İşlemleri", then "Devam Et"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import Button, Static
+
+from tui.core.errors import EonayError
+from tui.core.results import Holder
+from tui.display import date_time, shown
+from tui.flow import AlreadyActive, EOnayStarted
+from tui.i18n import N_, _
+from tui.screens.base import FlowScreen
+from tui.widgets.action_button import ActionButton
+
+START = "start-e-onay"
+
+
+class EOnayConfirmScreen(FlowScreen):
+    """Two presses, as on the portal; the second asks the portal for the E-Onay challenge."""
+
+    TITLE_TEXT = N_("E-Onay")
+    STEP = 4
+    AUTO_FOCUS = "#operations"
+
+    def __init__(
+        self,
+        holder: Holder,
+        *,
+        start: Callable[[], EOnayStarted | AlreadyActive],
+        signed_at: datetime | None = None,
+        message: str | None = None,
+        banner: str | None = None,
+    ) -> None:
+        super().__init__(banner=banner)
+        self.holder = holder
+        self._start = start
+        self._signed_at = signed_at
+        self._message = message
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="e-onay-body"):
+            yield Static(
+                Content.assemble(
+                    (_("Logged in:") + " ", "bold"),
+                    (shown(self.holder.name, 60), "bold"),
+                    f"  (T.C. {shown(self.holder.serial, 20)})",
+                ),
+                id="holder",
+            )
+            if self._signed_at is not None:
+                yield Static(
+                    Content.assemble(
+                        (_("Login signed:") + " ", "bold"), date_time(self._signed_at)
+                    ),
+                    id="login-signed",
+                )
+            yield Static(
+                Content.assemble((_("E-Onay status:") + " ", "bold"), _("not active")),
+                id="e-onay-status",
+            )
+            yield Static(
+                _(
+                    "With E-Onay on file, your later NES applications and renewals "
+                    "(e-imza uzatma) need no signed paper form, even after your "
+                    "certificate has expired."
+                ),
+                id="explain",
+                markup=False,
+            )
+            yield ActionButton(_("E-ONAY Operations"), id="operations", variant="primary")
+            with Vertical(id="continue-panel"):
+                yield Static(
+                    _(
+                        "You give your E-Onay by signing once more with the same card. "
+                        "The portal sends the text to sign next."
+                    ),
+                    markup=False,
+                )
+                yield ActionButton(_("Continue"), id="continue", variant="primary")
+            yield Static("", id="status", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#continue-panel").display = False
+        if self._message:
+            self._say(self._message, "error")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "operations":
+            event.button.display = False
+            self.query_one("#continue-panel").display = True
+            self.query_one("#continue", Button).focus()
+        elif event.button.id == "continue":
+            event.button.disabled = True
+            self._say(_("Asking the portal for the E-Onay text…"), "busy")
+            self.run_task(START, self._start)
+
+    def task_done(self, name: str, result: Any) -> None:
+        if name == START:
+            self.dismiss(result)
+
+    def task_failed(self, name: str, error: EonayError) -> bool:
+        self._ready()
+        self._say(error.user_message(), "error")
+        return True
+
+    def task_crashed(self, name: str) -> None:
+        self._ready()
+
+    def _ready(self) -> None:
+        button = self.query_one("#continue", Button)
+        button.disabled = False
+        button.focus()
+
+    def _say(self, text: str, kind: str) -> None:
+        status = self.query_one("#status", Static)
+        status.update(Content(text))
+        status.set_classes(f"-{kind}")

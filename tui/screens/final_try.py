@@ -1,0 +1,41 @@
+"""The extra, explicit confirmation before the PIN's final try."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from tui.i18n import N_, _
+from tui.screens.base import Dialog
+from tui.widgets.action_button import ActionButton
+
+
+class FinalTryDialog(Dialog[bool]):
+    """Dismissed with True only when "Sign anyway" is chosen; Cancel has the focus."""
+
+    AUTO_FOCUS = "#cancel"
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), key_display="Esc")]  # noqa: RUF012
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="final-try", classes="dialog"):
+            yield Static(_("Last PIN try"), classes="dialog-title", markup=False)
+            yield Static(
+                _(
+                    "The card allows one more PIN try. If this PIN is wrong, the card "
+                    'locks and must be unlocked through the portal\'s "Kilit Çözme" page.'
+                ),
+                markup=False,
+            )
+            yield Static(_("Sign with the PIN you typed?"), markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield ActionButton(_("Cancel"), id="cancel")
+                yield ActionButton(_("Yes, sign"), id="confirm", variant="warning")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

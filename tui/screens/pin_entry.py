@@ -1,0 +1,402 @@
+"""Steps 3 and 5: the text to sign, the PIN keypad and the live countdown.
+
+Used twice with the same rules: for the login challenge and for the E-Onay
+challenge. The text is checked before any PIN is asked, the countdown comes
+from the challenge's deadline, nothing is signed once it is over, the PIN is
+taken out of the field for exactly one signature, and a wrong, final-try or
+locked PIN is handled without ever trying a login on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, Static
+
+from tui.core.cards import CertificateInfo, PinState, Signature
+from tui.core.challenge import Challenge
+from tui.core.errors import (
+    AlreadyActiveError,
+    CardRemovedError,
+    CertificateChangedError,
+    CodeExpiredError,
+    EonayError,
+    PinIncorrectError,
+    PinLockedError,
+    PortalUnreachableError,
+    RateLimitedError,
+    ServerError,
+    UnsafeTextError,
+)
+from tui.core.pin import Pin
+from tui.core.text import check_signable
+from tui.display import date_time, shown
+from tui.flow import AlreadyActive, CardGone, Expired, Outcome, Restart
+from tui.i18n import N_, _
+from tui.screens.base import BACK, FlowScreen
+from tui.screens.final_try import FinalTryDialog
+from tui.widgets.action_button import ActionButton
+from tui.widgets.countdown import Countdown
+from tui.widgets.keypad import BACKSPACE, CLEAR, STANDARD_ORDER, Keypad, KeypadButton
+from tui.widgets.pin_field import PinField
+
+PIN_STATE = "pin-state"
+PRESENCE = "card-presence"
+SIGN = "sign"
+SUBMIT = "submit"
+LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
+
+
+class Phase(Enum):
+    TYPING = "typing"  # the PIN can be typed and signed
+    SIGNING = "signing"  # the card is signing (nothing else may touch it)
+    SUBMITTING = "submitting"  # the portal has the signature
+    RESEND = "resend"  # the portal could not be reached; the same signature can go again
+    LOCKED = "locked"  # the PIN is locked: no login is attempted
+    EXPIRED = "expired"  # the challenge is over: nothing is signed
+    FAILED = "failed"  # the portal refused; only starting again helps
+    REFUSED = "refused"  # the text cannot be shown as it would be signed
+
+
+class PinEntryScreen(FlowScreen):
+    """Shows the challenge, asks the PIN, signs and submits; dismissed with the outcome."""
+
+    AUTO_FOCUS = "#pin"
+    ALLOW_SELECT = False  # nothing on this screen goes to the clipboard
+    BINDINGS: ClassVar = [
+        BACK,
+        Binding("pageup", "scroll_text(-1)", show=False),
+        Binding("pagedown", "scroll_text(1)", show=False),
+    ]
+    TITLES: ClassVar = {"login": N_("Sign: E-imzalı Giriş"), "e-onay": N_("Sign: E-Onay")}
+
+    def __init__(
+        self,
+        challenge: Challenge,
+        certificate: CertificateInfo,
+        *,
+        sign: Callable[[Pin], Signature],
+        submit: Callable[[Signature], Outcome],
+        pin_state: Callable[[], PinState],
+        card_present: Callable[[], bool],
+        poll_interval: float = 1.0,
+        keypad_order: Sequence[str] = STANDARD_ORDER,
+        banner: str | None = None,
+    ) -> None:
+        super().__init__(
+            banner=banner,
+            title=self.TITLES[challenge.purpose],
+            step=3 if challenge.purpose == "login" else 5,
+        )
+        self.challenge = challenge
+        self.certificate = certificate
+        self._sign = sign
+        self._submit = submit
+        self._pin_state_call = pin_state
+        self._card_present = card_present
+        self._poll_interval = poll_interval
+        self._keypad_order = keypad_order
+        self.pin_state: PinState | None = None
+        self.signature: Signature | None = None
+        self.phase = Phase.TYPING
+        self._checking = False
+        self._refusal: str | None = None
+        try:
+            check_signable(challenge.text)
+        except UnsafeTextError as error:
+            self._refusal = error.user_message()
+            self.phase = Phase.REFUSED
+
+    # --- layout -------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        token = self.certificate.token
+        with Horizontal(id="pin-body"):
+            with Vertical(id="pin-left"):
+                with VerticalScroll(id="text-box") as box:
+                    box.border_title = _("Text to sign")
+                    box.can_focus = False
+                    if self._refusal is None:
+                        yield Static(self.challenge.text, id="text", markup=False)
+                    else:
+                        yield Static(Content(self._refusal), id="text", classes="-refused")
+                yield Static(
+                    Content.assemble(
+                        (_("Certificate:") + " ", "bold"),
+                        shown(self.certificate.display_label, 50),
+                    ),
+                    id="certificate",
+                )
+                yield Static(
+                    Content.assemble(
+                        (_("Created:") + " ", "bold"), date_time(self.challenge.created_at)
+                    ),
+                    id="created",
+                )
+                yield Static(
+                    Content.assemble((_("Signed:") + " ", "bold"), "—"),
+                    id="signed",
+                )
+                yield Countdown(self.challenge.seconds_left, id="countdown")
+            with Vertical(id="pin-right") as right:
+                right.border_title = _("PIN")
+                yield PinField(max_length=token.max_pin or LONG_PIN, id="pin")
+                yield Static(self._length_hint(), id="pin-hint", markup=False)
+                yield Keypad(self._keypad_order, id="keypad")
+                yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
+        yield Static("", id="status", markup=False)
+        yield ActionButton("", id="next-action", variant="primary")
+
+    def _length_hint(self) -> str:
+        token = self.certificate.token
+        if token.max_pin > LONG_PIN or token.max_pin < token.min_pin:
+            return _("at least {min} digits").format(min=token.min_pin)
+        return _("{min} to {max} digits").format(min=token.min_pin, max=token.max_pin)
+
+    def on_mount(self) -> None:
+        self.query_one("#next-action").display = False
+        if self.phase is Phase.REFUSED:
+            self.query_one(Countdown).stop()
+            self._offer(_("Start again"))
+            return
+        if self.challenge.expired():
+            self._expire()
+            return
+        self.run_task(PIN_STATE, self._pin_state_call)
+        self.set_interval(self._poll_interval, self._check_card)
+
+    # --- the PIN field and the keypad --------------------------------------------
+
+    def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
+        field = self.query_one(PinField)
+        if event.key == CLEAR:
+            field.clear()
+        elif event.key == BACKSPACE:
+            field.delete_digit()
+        else:
+            field.add_digit(event.key)
+        field.focus()
+
+    def on_pin_field_submitted(self, event: PinField.Submitted) -> None:
+        event.stop()
+        self.request_sign()
+
+    def on_pin_field_refused(self, event: PinField.Refused) -> None:
+        event.stop()
+        if event.what == "paste":
+            self._say(_("Type the PIN; pasting into the PIN field is turned off."), "warning")
+        else:
+            self._say(_("The PIN cannot be copied."), "warning")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "sign":
+            self.request_sign()
+        elif event.button.id == "next-action":
+            self._next_action()
+
+    def action_scroll_text(self, pages: int) -> None:
+        box = self.query_one("#text-box", VerticalScroll)
+        if pages < 0:
+            box.scroll_page_up()
+        else:
+            box.scroll_page_down()
+
+    def action_back(self) -> None:
+        if self.phase in (Phase.SIGNING, Phase.SUBMITTING):
+            return  # the card or the portal is busy with this signature
+        super().action_back()
+
+    # --- signing ------------------------------------------------------------
+
+    def request_sign(self) -> None:
+        """Enter or İMZALA: check everything that can be checked before the card is touched."""
+        if self.phase is not Phase.TYPING:
+            return
+        field = self.query_one(PinField)
+        token = self.certificate.token
+        if self.challenge.expired():
+            self._expire()
+            return
+        if self.pin_state is None:
+            self._say(_("Reading the card's PIN state…"), "busy")
+            return
+        if self.pin_state.locked:
+            self._lock()
+            return
+        if field.length < token.min_pin or field.length > (token.max_pin or LONG_PIN):
+            self._say(self._length_hint().capitalize(), "error")
+            return
+        if self.pin_state.final_try:
+            self.app.push_screen(FinalTryDialog(), self._final_try_answered)
+            return
+        self._sign_now()
+
+    def _final_try_answered(self, confirmed: bool | None) -> None:
+        if confirmed and self.phase is Phase.TYPING:
+            self._sign_now()
+        else:
+            self.query_one(PinField).focus()
+
+    def _sign_now(self) -> None:
+        pin = self.query_one(PinField).take()
+        self._set_phase(Phase.SIGNING)
+        self._say(_("Signing on the card…"), "busy")
+        self.run_task(SIGN, lambda: self._sign(pin))
+
+    def _send(self) -> None:
+        signature = self.signature
+        if signature is None:
+            return
+        self._set_phase(Phase.SUBMITTING)
+        self._say(_("Signed. Sending the signature to the portal…"), "busy")
+        self.run_task(SUBMIT, lambda: self._submit(signature))
+
+    # --- results from the workers ---------------------------------------------
+
+    def task_done(self, name: str, result: Any) -> None:
+        if name == PIN_STATE:
+            self._show_pin_state(result)
+        elif name == PRESENCE:
+            self._checking = False
+            if result is False and self.phase is Phase.TYPING:
+                self.dismiss(self._card_gone(CardRemovedError()))
+        elif name == SIGN:
+            self.signature = result
+            self.query_one("#signed", Static).update(
+                Content.assemble((_("Signed:") + " ", "bold"), date_time(result.signing_time))
+            )
+            self._send()
+        elif name == SUBMIT:
+            self.query_one(Countdown).stop()
+            self.dismiss(result)
+
+    def task_failed(self, name: str, error: EonayError) -> bool:
+        if name == PIN_STATE:
+            if isinstance(error, CardRemovedError):
+                self.dismiss(self._card_gone(error))
+            else:
+                self._say(error.user_message(), "error")
+            return True
+        if name == PRESENCE:
+            self._checking = False
+            return True  # a failed poll is not news; the next one or the signature will tell
+        if name == SIGN:
+            return self._sign_failed(error)
+        if name == SUBMIT:
+            return self._submit_failed(error)
+        return False
+
+    def task_crashed(self, name: str) -> None:
+        if name == PRESENCE:
+            self._checking = False
+        elif name in (SIGN, SUBMIT):
+            self._set_phase(Phase.RESEND if self.signature else Phase.TYPING)
+            if self.signature is not None:
+                self._offer(_("Send again"))
+
+    def _sign_failed(self, error: EonayError) -> bool:
+        self._set_phase(Phase.TYPING)
+        if isinstance(error, PinIncorrectError):
+            self._say(error.user_message(), "error")
+            self.run_task(PIN_STATE, self._pin_state_call)
+        elif isinstance(error, PinLockedError):
+            self._lock()
+        elif isinstance(error, CodeExpiredError):
+            self._expire()
+        elif isinstance(error, CardRemovedError | CertificateChangedError):
+            self.dismiss(self._card_gone(error))
+        else:
+            self._say(error.user_message(), "error")
+        return True
+
+    def _submit_failed(self, error: EonayError) -> bool:
+        if isinstance(error, AlreadyActiveError):
+            self.dismiss(AlreadyActive(None))
+        elif isinstance(error, PortalUnreachableError | ServerError | RateLimitedError):
+            # The signature is kept (never the PIN): sending it again is safe.
+            self._set_phase(Phase.RESEND)
+            self._say(error.user_message(), "error")
+            self._offer(_("Send again"))
+        else:
+            self._set_phase(Phase.FAILED)
+            self.query_one(Countdown).stop()
+            self._say(error.user_message(), "error")
+            self._offer(_("Start again"))
+        return True
+
+    # --- card, PIN state, time --------------------------------------------------
+
+    def _check_card(self) -> None:
+        if self.phase is Phase.TYPING and not self._checking:
+            self._checking = True
+            self.run_task(PRESENCE, self._card_present)
+
+    def _show_pin_state(self, state: PinState) -> None:
+        self.pin_state = state
+        if state.locked:
+            self._lock()
+        elif state.final_try:
+            self._say(_("Last try: a wrong PIN now locks the card."), "warning")
+        elif state.tries.value == "low":
+            self._say(_("A wrong PIN was entered before; fewer tries are left."), "warning")
+
+    def on_countdown_expired(self, event: Countdown.Expired) -> None:
+        event.stop()
+        if self.phase in (Phase.TYPING, Phase.LOCKED):
+            self._expire()
+
+    def _expire(self) -> None:
+        self.query_one(PinField).clear()
+        self.query_one(Countdown).stop()
+        self._set_phase(Phase.EXPIRED)
+        self._say(_("The code's time is over. Nothing was signed."), "error")
+        self._offer(_("Start again"))
+
+    def _lock(self) -> None:
+        self.query_one(PinField).clear()
+        self._set_phase(Phase.LOCKED)
+        self._say(PinLockedError().user_message(), "error")
+
+    def _card_gone(self, error: EonayError) -> CardGone:
+        self.query_one(PinField).clear()
+        return CardGone(error.user_message())
+
+    # --- what the screen shows ------------------------------------------------------
+
+    def _set_phase(self, phase: Phase) -> None:
+        self.phase = phase
+        typing = phase is Phase.TYPING
+        self.query_one(PinField).disabled = not typing
+        self.query_one(Keypad).disabled = not typing
+        self.query_one("#sign", Button).disabled = not typing
+        if typing:
+            self.query_one("#next-action").display = False
+            self.query_one(PinField).focus()
+
+    def _offer(self, label: str) -> None:
+        """Show the one way forward (start again, send again) and give it the focus."""
+        button = self.query_one("#next-action", Button)
+        button.label = label
+        button.display = True
+        button.focus()
+
+    def _next_action(self) -> None:
+        if self.phase is Phase.RESEND:
+            self.query_one("#next-action").display = False
+            self._send()
+        elif self.phase is Phase.EXPIRED:
+            self.dismiss(Expired(_("The code's time is over. Nothing was signed.")))
+        else:
+            self.dismiss(Restart())
+
+    def _say(self, text: str, kind: str) -> None:
+        status = self.query_one("#status", Static)
+        status.update(Content(text))
+        status.set_classes(f"-{kind}")

@@ -1,0 +1,1 @@
+"""Reusable widgets: PIN field, keypad, countdown, certificate list, code field."""

@@ -1,0 +1,17 @@
+"""A button whose Enter key shows in the footer, so the keyboard path is visible."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.widgets import Button
+
+from tui.i18n import N_
+from tui.widgets.translated import translate_bindings
+
+
+class ActionButton(Button):
+    BINDINGS = [Binding("enter", "press", N_("Choose"), key_display="Enter")]  # noqa: RUF012
+
+    def __init__(self, label: str, *, id: str | None = None, variant: str = "default") -> None:
+        super().__init__(label, id=id, variant=variant)  # type: ignore[arg-type]
+        translate_bindings(self)

@@ -1,0 +1,103 @@
+"""The certificates of every token, usable ones selectable, the others with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tui.core.cards import CertificateInfo
+from tui.core.reasons import reason_text
+from tui.display import date, shown
+from tui.i18n import N_, _
+from tui.widgets.translated import translate_bindings
+
+
+def certificate_id(cert: CertificateInfo) -> str:
+    """Stable across re-reads of the card: the token and the certificate's fingerprint."""
+    return f"{cert.token.key}|{cert.fingerprint_sha256}"
+
+
+def describe(cert: CertificateInfo) -> Content:
+    """Three lines: who, from whom and until when, and why not (when unusable)."""
+    mark = _("Qualified") if cert.qualified else _("not qualified")
+    who = Content.assemble(
+        (shown(cert.holder, 60), "bold"),
+        "  ",
+        _("T.C. {serial}").format(serial=shown(cert.serial_masked, 20)),
+        "  ",
+        (f"[{mark}]", "bold" if cert.qualified else "dim"),
+    )
+    issuer = Content("  " + _("Issuer: {issuer}").format(issuer=shown(cert.issuer, 58)))
+    validity = Content(
+        "  "
+        + _("Valid until {date} · {key} · card: {token}").format(
+            date=date(cert.not_after), key=shown(cert.key, 20), token=shown(cert.token.label, 32)
+        )
+    )
+    lines = [who, issuer, validity]
+    if not cert.usable:
+        reason = reason_text(cert.reason or "")
+        lines.append(
+            Content.styled("  " + _("Cannot be used: {reason}").format(reason=reason), "italic")
+        )
+    return Content("\n").join(lines)
+
+
+class CertificateList(OptionList):
+    """An OptionList of certificates that keeps its highlight when re-filled."""
+
+    BINDINGS = [  # noqa: RUF012
+        Binding("enter", "select", N_("Continue"), key_display="Enter"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        translate_bindings(self)
+        self._shown: list[tuple[str, bool, str | None]] = []
+        self.certificates: list[CertificateInfo] = []
+
+    def show(self, certificates: Sequence[CertificateInfo], prefer: str | None = None) -> bool:
+        """Fill the list; returns False (and changes nothing) when nothing changed.
+
+        The highlight stays on the same certificate when it is still there;
+        otherwise it goes to `prefer`, or to the only usable certificate.
+        """
+        signature = [(certificate_id(c), c.usable, c.reason) for c in certificates]
+        if signature == self._shown:
+            return False
+        keep = None
+        if self.highlighted is not None:
+            keep = self.get_option_at_index(self.highlighted).id
+        self._shown = signature
+        self.certificates = list(certificates)
+        options: list[Option | None] = []
+        for cert in self.certificates:
+            if options:
+                options.append(None)  # a separator line between certificates
+            options.append(
+                Option(describe(cert), id=certificate_id(cert), disabled=not cert.usable)
+            )
+        self.set_options(options)
+        usable = [c for c in self.certificates if c.usable]
+        target = next(
+            (c for c in self.certificates if c.usable and certificate_id(c) in (keep, prefer)),
+            None,
+        )
+        if target is None and len(usable) == 1:
+            target = usable[0]
+        self.highlighted = (
+            self.get_option_index(certificate_id(target)) if target is not None else None
+        )
+        return True
+
+    def chosen(self) -> CertificateInfo | None:
+        """The highlighted certificate, when it can sign."""
+        if self.highlighted is None:
+            return None
+        option_id = self.get_option_at_index(self.highlighted).id
+        cert = next((c for c in self.certificates if certificate_id(c) == option_id), None)
+        return cert if cert is not None and cert.usable else None

@@ -1,0 +1,81 @@
+"""`Kalan süre: N sn`, computed from a deadline and repainting only its digits.
+
+The number is derived from the deadline on every tick (never decremented),
+so a slow or paused event loop cannot make it lie. Only the small digits
+widget refreshes each second; the words around it are drawn once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Static
+
+from tui.i18n import _
+
+URGENT_SECONDS = 30
+
+
+class Seconds(Widget):
+    """Just the digits: the only part of the countdown that changes."""
+
+    value: reactive[int] = reactive(0, layout=False)
+
+    def render(self) -> Content:
+        return Content(str(self.value).rjust(4))
+
+
+class Countdown(Horizontal):
+    """Shows the seconds left until `remaining()` reaches zero, then posts `Expired`."""
+
+    class Expired(Message):
+        pass
+
+    def __init__(
+        self,
+        remaining: Callable[[], float],
+        *,
+        interval: float = 0.2,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._remaining = remaining
+        self._interval = interval
+        self._timer: Timer | None = None
+        self.seconds = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static(_("Time left:"), classes="countdown-label", markup=False)
+        yield Seconds()
+        yield Static(" " + _("s"), classes="countdown-unit", markup=False)
+
+    def on_mount(self) -> None:
+        self.tick()
+        if self.seconds > 0:
+            self._timer = self.set_interval(self._interval, self.tick)
+
+    def tick(self) -> None:
+        """Re-derive the seconds left; cheap, so it runs several times a second."""
+        seconds = max(0, math.ceil(self._remaining()))
+        if seconds == self.seconds:
+            return
+        self.seconds = seconds
+        self.query_one(Seconds).value = seconds
+        self.set_class(seconds <= URGENT_SECONDS, "-urgent")
+        if seconds == 0:
+            self.set_class(True, "-expired")
+            self.stop()
+            self.post_message(self.Expired())
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
