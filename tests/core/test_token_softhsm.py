@@ -54,10 +54,10 @@ def test_every_certificate_is_described_as_provisioned(card, softhsm_card):
         assert len(c.fingerprint_sha256) == 64
 
 
-def test_usable_certificates_come_first(card):
+def test_usable_certificates_come_first(card, softhsm_card):
     flags = [c.usable for c in card.certificates()]
     assert flags == sorted(flags, reverse=True)
-    assert flags.count(True) == 4
+    assert flags.count(True) == sum(h.usable for h in softhsm_card.holders) == 5
 
 
 @pytest.mark.parametrize("key_type", ["RSA-2048", "RSA-3072", "EC-P256", "EC-P384"])
@@ -99,3 +99,22 @@ def printed_content_identifier(printed: str) -> bytes:
         hex_part = line.split(" - ", 1)[1][:39]  # 13 bytes a line, then their ASCII
         out += bytes.fromhex("".join(re.findall(r"[0-9a-f]{2}", hex_part)))
     return bytes(out)
+
+
+def test_rsa_pss_on_request_verifies(softhsm_card, tmp_path):
+    from tui.core.card import Pkcs11Card
+
+    holder = softhsm_card.holder("AYŞE GÜLŞEN ÇİFTÇİ")
+    card = Pkcs11Card([softhsm_card.module_path], pss=True)
+    try:
+        cert = _by_id(card, holder.cert_id)
+        nonce = secrets.token_bytes(32)
+        signature = card.sign(cert, Pin.from_str(softhsm_card.pin), LOGIN_TEXT, nonce)
+    finally:
+        card.close()
+    assert openssl_verify(signature.cms, softhsm_card.root_pem, workdir=tmp_path) == (
+        LOGIN_TEXT.encode()
+    )
+    printed = openssl_print(signature.cms)
+    assert "rsassaPss" in printed
+    assert printed_content_identifier(printed) == nonce

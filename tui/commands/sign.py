@@ -1,15 +1,153 @@
-"""`eonay sign`: not built yet."""
+"""`eonay sign`: one CAdES-BES signature with the card, for scripts and checks.
+
+    eonay sign --module PATH --cert-id HEX --text-file F --nonce B64URL --out FILE [--pin-stdin]
+
+The text file is UTF-8; one final newline, if present, is not part of the
+text (so `echo TEXT > F` works). The PIN is read from the terminal without
+echo, or from the first line of stdin with --pin-stdin. A certificate that is
+expired, not yet valid or not qualified is refused before any PIN is asked.
+
+Exit status: 0 signed; 1 the card or the signature failed; 2 bad usage;
+3 the certificate was not found or cannot sign.
+"""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import getpass
 import sys
+from pathlib import Path
+
+from tui.commands.certs import add_module_flag, modules_from, use_environment_language
+from tui.i18n import _
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    pass
+    add_module_flag(parser)
+    parser.add_argument("--cert-id", metavar="HEX", required=True, help="CKA_ID of the certificate")
+    parser.add_argument(
+        "--text-file", metavar="F", required=True, type=Path, help="the text to sign (UTF-8)"
+    )
+    parser.add_argument(
+        "--nonce", metavar="B64URL", required=True, help="the challenge nonce, base64url"
+    )
+    parser.add_argument("--out", metavar="FILE", required=True, type=Path, help="DER CMS output")
+    parser.add_argument(
+        "--pin-stdin", action="store_true", help="read the PIN from the first line of stdin"
+    )
+    parser.add_argument("--pss", action="store_true", help="RSA keys: sign with RSASSA-PSS")
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"eonay: {message}", file=sys.stderr)
+    return code
+
+
+def decode_b64url(value: str) -> bytes:
+    """base64url with or without padding; ValueError when it is not."""
+    value = value.strip()
+    if not value or any(c not in _B64URL for c in value.rstrip("=")):
+        raise ValueError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except binascii.Error as err:
+        raise ValueError(str(err)) from None
+
+
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def read_text(path: Path) -> str:
+    text = path.read_bytes().decode("utf-8")
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith("\n"):
+        return text[:-1]
+    return text
+
+
+def read_pin(from_stdin: bool) -> bytearray:
+    """The PIN as a bytearray (the caller wraps it in a Pin that wipes it)."""
+    if from_stdin:
+        line = bytearray(sys.stdin.buffer.readline())
+        while line and line[-1] in b"\r\n":
+            line[-1] = 0
+            del line[-1]
+        return line
+    typed = getpass.getpass(_("PIN: "))
+    return bytearray(typed.encode("utf-8"))
 
 
 def run(args: argparse.Namespace) -> int:
-    print("eonay: this command is not built yet", file=sys.stderr)
-    return 2
+    use_environment_language()
+    from tui.core.card import Pkcs11Card
+    from tui.core.errors import EonayError, PinLockedError
+    from tui.core.pin import Pin
+    from tui.core.reasons import reason_text
+    from tui.core.text import check_signable
+
+    modules = modules_from(args)
+    if not modules:
+        return _fail(_("give the card's PKCS#11 module with --module PATH"), EXIT_USAGE)
+    try:
+        cert_id = bytes.fromhex(args.cert_id)
+    except ValueError:
+        return _fail(_("--cert-id must be hexadecimal"), EXIT_USAGE)
+    try:
+        nonce = decode_b64url(args.nonce)
+    except ValueError:
+        return _fail(_("--nonce must be base64url"), EXIT_USAGE)
+    try:
+        text = read_text(args.text_file)
+    except OSError as err:
+        return _fail(_("cannot read {path}: {error}").format(path=args.text_file, error=err), 2)
+    except UnicodeDecodeError:
+        return _fail(_("{path} is not UTF-8").format(path=args.text_file), EXIT_USAGE)
+
+    card = Pkcs11Card(modules, pss=args.pss)
+    try:
+        check_signable(text)
+        matches = [c for c in card.certificates() if c.id == cert_id]
+        if not matches:
+            return _fail(_("no certificate with id {id} on the card").format(id=cert_id.hex()), 3)
+        if len(matches) > 1:
+            return _fail(
+                _("{n} certificates have id {id}; remove the other cards").format(
+                    n=len(matches), id=cert_id.hex()
+                ),
+                EXIT_REFUSED,
+            )
+        cert = matches[0]
+        if cert.reason is not None:
+            if cert.token.pin_state.locked:
+                raise PinLockedError()
+            return _fail(
+                _("this certificate cannot sign: {reason}").format(reason=reason_text(cert.reason)),
+                EXIT_REFUSED,
+            )
+        with Pin(read_pin(args.pin_stdin)) as pin:
+            signature = card.sign(cert, pin, text, nonce)
+    except EonayError as err:
+        return _fail(err.user_message(), EXIT_ERROR)
+    except KeyboardInterrupt:
+        return _fail(_("cancelled"), EXIT_ERROR)
+    finally:
+        card.close()
+
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_bytes(signature.cms)
+    tmp.replace(args.out)
+    print(
+        _("signed with {holder} ({key}): {path}, {n} bytes").format(
+            holder=cert.holder, key=cert.key, path=args.out, n=len(signature.cms)
+        ),
+        file=sys.stderr,
+    )
+    return EXIT_OK

@@ -11,12 +11,13 @@ when `sign` returns or raises.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tui.core import cades, reasons
 from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
-from tui.core.certificates import describe, is_ca, ordered
+from tui.core.certificates import describe, facts, ordered
 from tui.core.clock import Clock, SystemClock
 from tui.core.errors import (
     CardRemovedError,
@@ -149,6 +150,10 @@ class Pkcs11Card:
         self._pss = pss
         self._modules: dict[str, Pkcs11Module] = {}
         self.load_errors: dict[str, EonayError] = {}
+        # One PKCS#11 call sequence at a time: screens poll from one worker
+        # while another signs, and a module initialised with NULL arguments
+        # (see token.initialize_with_null_args) must not be entered concurrently.
+        self._lock = threading.RLock()
 
     # --- modules and tokens -------------------------------------------------
 
@@ -205,6 +210,10 @@ class Pkcs11Card:
         return tokens
 
     def tokens(self) -> list[TokenInfo]:
+        with self._lock:
+            return self._tokens()
+
+    def _tokens(self) -> list[TokenInfo]:
         try:
             return [
                 self._token_info(module, raw)
@@ -246,15 +255,17 @@ class Pkcs11Card:
         out = []
         for f in found:
             try:
-                info = self._describe(token, f)
+                if not facts(f.cert.value).is_ca:
+                    out.append(self._describe(token, f))
             except ValueError as err:  # a certificate cryptography cannot parse
                 log.warning("skipping unreadable certificate on %s: %s", token.label, err)
-                continue
-            if not _is_ca_der(f.cert.value):
-                out.append(info)
         return out
 
     def certificates(self) -> list[CertificateInfo]:
+        with self._lock:
+            return self._certificates()
+
+    def _certificates(self) -> list[CertificateInfo]:
         result: list[CertificateInfo] = []
         try:
             for module in self._loaded():
@@ -269,15 +280,6 @@ class Pkcs11Card:
             raise map_ck_error(err) from None
         return ordered(result)
 
-    def chain_certificates(self, cert: CertificateInfo) -> list[bytes]:
-        """CA certificates on the same token (sent along in the CMS)."""
-        module, raw = self._locate(cert.token)
-        session = module.open_session(raw.slot_id)
-        try:
-            return [c.value for c in session.objects(CKO_CERTIFICATE) if _is_ca_der(c.value)]
-        finally:
-            _close_quietly(session)
-
     def _locate(self, token: TokenInfo) -> tuple[Pkcs11Module, RawToken]:
         """The token again, by serial and label (slot ids change on re-insert)."""
         module = self._module(token.module_path)
@@ -287,17 +289,19 @@ class Pkcs11Card:
         raise CardRemovedError(f"token {token.label!r} not present")
 
     def pin_state(self, cert: CertificateInfo) -> PinState:
-        try:
-            return self._locate(cert.token)[1].pin_state
-        except CkError as err:
-            raise map_ck_error(err) from None
+        with self._lock:
+            try:
+                return self._locate(cert.token)[1].pin_state
+            except CkError as err:
+                raise map_ck_error(err) from None
 
     # --- signing -----------------------------------------------------------
 
     def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
         try:
             check_signable(text)
-            return self._sign(cert, pin, text, nonce)
+            with self._lock:
+                return self._sign(cert, pin, text, nonce)
         except CkError as err:
             raise map_ck_error(err) from None
         finally:
@@ -424,16 +428,15 @@ class Pkcs11Card:
         raise MechanismNotSupportedError(MECHANISM_NAMES[_RSA_MECH[scheme.hash]])
 
     def close(self) -> None:
-        modules, self._modules = self._modules, {}
-        for module in modules.values():
-            module.close()
+        with self._lock:
+            modules, self._modules = self._modules, {}
+            for module in modules.values():
+                module.close()
 
 
 def _is_ca_der(der: bytes) -> bool:
-    from cryptography import x509
-
     try:
-        return is_ca(x509.load_der_x509_certificate(der))
+        return facts(der).is_ca
     except ValueError:
         return False
 

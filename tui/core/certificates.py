@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from asn1crypto import core
 from cryptography import x509
@@ -136,6 +138,43 @@ def _supported_key(cert: x509.Certificate) -> bool:
     return isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in _CURVES
 
 
+@dataclass(frozen=True)
+class CertFacts:
+    """What a certificate says about itself: parsed once per DER, then cached."""
+
+    holder: str
+    national_id: str | None
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    key: str
+    key_usage: tuple[str, ...]
+    fingerprint_sha256: str
+    qualified: bool
+    is_ca: bool
+    supported_key: bool
+
+
+@lru_cache(maxsize=512)
+def facts(der: bytes) -> CertFacts:
+    """Parse `der` (ValueError when it is not a certificate); cached, as the list is
+    re-read about once a second."""
+    cert = x509.load_der_x509_certificate(der)
+    return CertFacts(
+        holder=_first(cert.subject, NameOID.COMMON_NAME) or cert.subject.rfc4514_string(),
+        national_id=national_id_of(cert),
+        issuer=_first(cert.issuer, NameOID.COMMON_NAME) or cert.issuer.rfc4514_string(),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key=key_description(cert),
+        key_usage=key_usage_of(cert),
+        fingerprint_sha256=hashlib.sha256(der).hexdigest(),
+        qualified=is_qualified(cert),
+        is_ca=is_ca(cert),
+        supported_key=_supported_key(cert),
+    )
+
+
 def describe(
     der: bytes,
     *,
@@ -148,24 +187,18 @@ def describe(
     pin_state: PinState | None = None,
 ) -> CertificateInfo:
     """A CertificateInfo for one certificate on `token`, with the reason it cannot sign."""
-    cert = x509.load_der_x509_certificate(der)
+    f = facts(der)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    not_before = cert.not_valid_before_utc
-    not_after = cert.not_valid_after_utc
-    valid_now = not_before <= moment <= not_after
-    qualified = is_qualified(cert)
-    national_id = national_id_of(cert)
-    holder = _first(cert.subject, NameOID.COMMON_NAME) or cert.subject.rfc4514_string()
-    issuer = _first(cert.issuer, NameOID.COMMON_NAME) or cert.issuer.rfc4514_string()
+    valid_now = f.not_before <= moment <= f.not_after
     state = pin_state or token.pin_state
     reason: str | None = None
-    if moment > not_after:
+    if moment > f.not_after:
         reason = reasons.EXPIRED
-    elif moment < not_before:
+    elif moment < f.not_before:
         reason = reasons.NOT_YET_VALID
-    elif not qualified:
+    elif not f.qualified:
         reason = reasons.NOT_QUALIFIED
-    elif not _supported_key(cert):
+    elif not f.supported_key:
         reason = reasons.UNSUPPORTED_KEY
     elif not has_private_key:
         reason = reasons.NO_PRIVATE_KEY
@@ -176,16 +209,16 @@ def describe(
         id=cka_id,
         label=label,
         der=der,
-        holder=holder,
-        national_id=national_id,
-        serial_masked=mask_national_id(national_id),
-        issuer=issuer,
-        not_before=not_before,
-        not_after=not_after,
-        key=key_description(cert),
-        key_usage=key_usage_of(cert),
-        fingerprint_sha256=hashlib.sha256(der).hexdigest(),
-        qualified=qualified,
+        holder=f.holder,
+        national_id=f.national_id,
+        serial_masked=mask_national_id(f.national_id),
+        issuer=f.issuer,
+        not_before=f.not_before,
+        not_after=f.not_after,
+        key=f.key,
+        key_usage=f.key_usage,
+        fingerprint_sha256=f.fingerprint_sha256,
+        qualified=f.qualified,
         valid_now=valid_now,
         has_private_key=has_private_key,
         always_authenticate=always_authenticate,

@@ -63,6 +63,11 @@ class PinIncorrectError(TokenError):
     def user_message(self) -> str:
         if self.tries_left is None:
             return _("Wrong PIN.")
+        if self.tries_left == 0:
+            return _(
+                'Wrong PIN. The PIN is now locked: unlock it through the portal\'s "Kilit Çözme" '
+                "page with your PUK."
+            )
         if self.tries_left == 1:
             return _("Wrong PIN. One try left: a further wrong PIN locks the card.")
         return _("Wrong PIN. Tries left: {n}.").format(n=self.tries_left)

@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import PyKCS11
@@ -232,20 +233,32 @@ class Pkcs11Session:
         return found
 
     def _attributes(self, handle: Any, types: list[int]) -> list[bytes | None]:
-        """Raw attribute values; None for one the token does not have or hides."""
+        """Raw attribute values; None for one the token does not have or hides.
+
+        All in one template first (two calls); one by one only when the token
+        refuses part of it, since tokens differ on partial failures.
+        """
+        template = LowLevel.ckattrlist(len(types))
+        for i, attr_type in enumerate(types):
+            template[i].SetType(attr_type)
+        if self._lib.C_GetAttributeValue(self._handle, handle, template) == CKR_OK:
+            _check(
+                self._lib.C_GetAttributeValue(self._handle, handle, template),
+                "C_GetAttributeValue",
+            )
+            return [bytes(template[i].GetBin()) for i in range(len(types))]
         out: list[bytes | None] = []
-        for attr_type in types:  # one by one: tokens differ on partial failures
-            template = LowLevel.ckattrlist(1)
-            template[0].SetType(attr_type)
-            rv = self._lib.C_GetAttributeValue(self._handle, handle, template)
+        for attr_type in types:
+            one = LowLevel.ckattrlist(1)
+            one[0].SetType(attr_type)
+            rv = self._lib.C_GetAttributeValue(self._handle, handle, one)
             if rv != CKR_OK:
                 if rv in (0x011, 0x012, CKR_ARGUMENTS_BAD):  # SENSITIVE, TYPE_INVALID
                     out.append(None)
                     continue
                 _check(rv, "C_GetAttributeValue")
-            rv = self._lib.C_GetAttributeValue(self._handle, handle, template)
-            _check(rv, "C_GetAttributeValue")
-            out.append(bytes(template[0].GetBin()))
+            _check(self._lib.C_GetAttributeValue(self._handle, handle, one), "C_GetAttributeValue")
+            out.append(bytes(one[0].GetBin()))
         return out
 
     def objects(self, object_class: int) -> list[RawObject]:
@@ -304,12 +317,13 @@ class Pkcs11Session:
         context_pin: bytearray | None = None,
     ) -> bytes:
         """C_SignInit, the context-specific login when `context_pin` is given, C_Sign."""
-        if pss is not None:
-            mech = PyKCS11.RSA_PSS_Mechanism(
-                mechanism, pss.hash_mechanism, pss.mgf, pss.salt_length
-            ).to_native()
-        else:
-            mech = PyKCS11.Mechanism(mechanism).to_native()
+        # keep the wrapper alive: it owns the parameter block the mechanism points to
+        wrapper: Any = (
+            PyKCS11.RSA_PSS_Mechanism(mechanism, pss.hash_mechanism, pss.mgf, pss.salt_length)
+            if pss is not None
+            else PyKCS11.Mechanism(mechanism)
+        )
+        mech = wrapper.to_native()
         _check(self._lib.C_SignInit(self._handle, mech, key.handle), "C_SignInit")
         if context_pin is not None:
             self.login(context_pin, context_specific=True)
@@ -337,6 +351,8 @@ class Pkcs11Module:
         self.lib = self._load(path)
 
     def _load(self, path: str) -> Any:
+        if not Path(path).is_file():
+            raise ModuleLoadError(path, "no such file")
         with self._load_lock:
             lib = PyKCS11.PyKCS11Lib()
             try:
@@ -400,17 +416,32 @@ class Pkcs11Module:
                 lib.unload()
 
 
-def initialize_with_null_args(path: str) -> int:
-    """Call the module's C_Initialize(NULL) directly (ctypes), return its CK_RV.
+class _FunctionListHead(ctypes.Structure):
+    """The start of CK_FUNCTION_LIST: the version, then C_Initialize."""
 
-    dlopen() of the same path yields the same loaded library as PyKCS11's, so
-    the module is then initialised for PyKCS11 too.
+    _fields_ = [
+        ("major", ctypes.c_ubyte),
+        ("minor", ctypes.c_ubyte),
+        ("C_Initialize", ctypes.c_void_p),
+    ]
+
+
+def initialize_with_null_args(path: str) -> int:
+    """Call the module's C_Initialize(NULL) (through C_GetFunctionList, with ctypes).
+
+    dlopen() of the same path yields the library PyKCS11 loaded, so the module
+    is then initialised for PyKCS11 too. Returns the CK_RV.
     """
     try:
         module = ctypes.CDLL(path)
-        c_initialize = module.C_Initialize
+        get_function_list = module.C_GetFunctionList
     except (OSError, AttributeError) as err:
         raise ModuleLoadError(path, str(err)) from None
-    c_initialize.argtypes = [ctypes.c_void_p]
-    c_initialize.restype = ctypes.c_ulong
+    get_function_list.argtypes = [ctypes.POINTER(ctypes.POINTER(_FunctionListHead))]
+    get_function_list.restype = ctypes.c_ulong
+    head = ctypes.POINTER(_FunctionListHead)()
+    rv = int(get_function_list(ctypes.byref(head)))
+    if rv != CKR_OK or not head or not head.contents.C_Initialize:
+        return rv or CKR_ARGUMENTS_BAD
+    c_initialize = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(head.contents.C_Initialize)
     return int(c_initialize(None))

@@ -71,6 +71,9 @@ def default_holders() -> list[HolderSpec]:
         HolderSpec("ŞÜKRÜ DOĞAN", _tc("527319846"), "RSA-3072", nes_policy=False, token=CARD_2),
         HolderSpec("İLKNUR ÇAĞLAR", _tc("639182745"), "EC-P384", token=CARD_2),
         HolderSpec("İLKNUR ÇAĞLAR", _tc("639182745"), "EC-P256", profile="auth", token=CARD_2),
+        HolderSpec(
+            "ÇAĞRI ŞAHİN", _tc("745128396"), "EC-P256", always_authenticate=True, token=CARD_2
+        ),
     ]
 
 

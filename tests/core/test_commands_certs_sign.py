@@ -1,0 +1,190 @@
+"""`eonay certs` and `eonay sign`, run as the user runs them: subprocesses on the SoftHSM card."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import openssl_print, openssl_verify
+from tui.core.text import LOGIN_TEXT
+
+pytestmark = pytest.mark.softhsm
+
+JSON_KEYS = {
+    "id",
+    "token",
+    "holder",
+    "serial_masked",
+    "issuer",
+    "not_after",
+    "key",
+    "qualified",
+    "valid_now",
+    "usable",
+    "reason",
+}
+
+
+def eonay(card, *args: str, stdin: str | None = None, lang: str = "en_US.UTF-8"):
+    env = {**os.environ, **card.env, "LANG": lang, "LC_ALL": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_certs_json_lists_every_certificate_with_the_documented_keys(softhsm_card):
+    proc = eonay(softhsm_card, "certs", "--module", softhsm_card.module_path, "--json")
+    assert proc.returncode == 0, proc.stderr
+    listed = json.loads(proc.stdout)
+    assert {item["id"] for item in listed} == {h.cert_id for h in softhsm_card.holders}
+    usable = [item["usable"] for item in listed]
+    assert usable == sorted(usable, reverse=True)
+    for item in listed:
+        assert set(item) >= JSON_KEYS
+        h = next(h for h in softhsm_card.holders if h.cert_id == item["id"])
+        assert item["holder"] == h.name
+        assert item["token"] == h.token
+        assert item["key"] == h.key
+        assert item["serial_masked"] == f"{h.national_id[:2]}*******{h.national_id[-2:]}"
+        assert item["qualified"] is h.qualified
+        assert item["usable"] is h.usable
+        assert item["valid_now"] is (h.validity == "valid")
+        assert (item["reason"] is None) is h.usable
+        assert datetime.fromisoformat(item["not_after"]).tzinfo is not None
+        assert item["issuer"] == "Test Kamu SM NES Hizmet Sağlayıcısı - S1"
+    reasons = {item["holder"] + " " + item["key"]: item["reason"] for item in listed}
+    assert reasons["GÖKHAN YILDIZ EC P-256"] == "expired"
+    assert reasons["ÜMİT GÜNEŞ EC P-256"] == "not_yet_valid"
+    assert reasons["İLKNUR ÇAĞLAR EC P-256"] == "not_qualified"
+
+
+def test_certs_table_for_people(softhsm_card):
+    proc = eonay(softhsm_card, "certs", "--module", softhsm_card.module_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "Holder" in lines[0]
+    assert len(lines) == 1 + len(softhsm_card.holders)
+    assert "AYŞE GÜLŞEN ÇİFTÇİ" in proc.stdout and "the certificate has expired" in proc.stdout
+
+
+def test_certs_with_a_missing_module_names_it(softhsm_card, tmp_path):
+    missing = str(tmp_path / "libnothere.so")
+    proc = eonay(softhsm_card, "certs", "--module", missing, "--json")
+    assert proc.returncode == 1
+    assert missing in proc.stderr
+
+
+@pytest.mark.parametrize("key_type", ["RSA-2048", "EC-P384"])
+def test_sign_writes_a_cms_that_openssl_accepts(softhsm_card, tmp_path, key_type):
+    holder = next(h for h in softhsm_card.holders if h.key_type == key_type and h.usable)
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(LOGIN_TEXT + "\n", encoding="utf-8")  # one final newline is dropped
+    nonce = secrets.token_bytes(32)
+    out = tmp_path / "sig.p7s"
+    proc = eonay(
+        softhsm_card,
+        "sign", "--module", softhsm_card.module_path, "--cert-id", holder.cert_id,
+        "--text-file", str(text_file), "--nonce", b64url(nonce), "--out", str(out),
+        "--pin-stdin",
+        stdin=softhsm_card.pin + "\n",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert softhsm_card.pin not in proc.stdout + proc.stderr
+    assert openssl_verify(out, softhsm_card.root_pem, workdir=tmp_path) == LOGIN_TEXT.encode()
+    printed = openssl_print(out)
+    assert "id-smime-aa-contentIdentifier" in printed
+    from tests.core.test_token_softhsm import printed_content_identifier
+
+    assert printed_content_identifier(printed) == nonce
+
+
+@pytest.mark.parametrize(
+    ("name", "key_type", "words"),
+    [
+        ("GÖKHAN YILDIZ", None, "expired"),
+        ("ÜMİT GÜNEŞ", None, "not valid yet"),
+        ("İLKNUR ÇAĞLAR", "EC-P256", "not a qualified"),
+    ],
+)
+def test_sign_refuses_unusable_certificates(softhsm_card, tmp_path, name, key_type, words):
+    holder = softhsm_card.holder(name, key_type=key_type)
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
+    out = tmp_path / "sig.p7s"
+    proc = eonay(
+        softhsm_card,
+        "sign", "--module", softhsm_card.module_path, "--cert-id", holder.cert_id,
+        "--text-file", str(text_file), "--nonce", b64url(b"n" * 32), "--out", str(out),
+        "--pin-stdin",
+        stdin=softhsm_card.pin + "\n",
+    )  # fmt: skip
+    assert proc.returncode == 3
+    assert words in proc.stderr
+    assert not out.exists()
+
+
+def test_sign_with_a_wrong_pin(softhsm_card, tmp_path):
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
+    out = tmp_path / "sig.p7s"
+    proc = eonay(
+        softhsm_card,
+        "sign", "--module", softhsm_card.module_path, "--cert-id", holder.cert_id,
+        "--text-file", str(text_file), "--nonce", b64url(b"n" * 32), "--out", str(out),
+        "--pin-stdin",
+        stdin="654321\n",
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "Wrong PIN" in proc.stderr
+    assert "654321" not in proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--cert-id", "zz", "--nonce", "AAAA"],
+        ["--cert-id", "01", "--nonce", "not base64!"],
+    ],
+)
+def test_sign_usage_errors(softhsm_card, tmp_path, args):
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
+    proc = eonay(
+        softhsm_card,
+        "sign", "--module", softhsm_card.module_path, "--text-file", str(text_file),
+        "--out", str(tmp_path / "x"), "--pin-stdin", *args,
+        stdin="123456\n",
+    )  # fmt: skip
+    assert proc.returncode == 2
+
+
+def test_sign_unknown_cert_id(softhsm_card, tmp_path):
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
+    proc = eonay(
+        softhsm_card,
+        "sign", "--module", softhsm_card.module_path, "--cert-id", "00ff",
+        "--text-file", str(text_file), "--nonce", "AAAA", "--out", str(tmp_path / "x"),
+        "--pin-stdin",
+        stdin="123456\n",
+    )  # fmt: skip
+    assert proc.returncode == 3
+    assert "00ff" in proc.stderr
