@@ -187,11 +187,15 @@ async def _sim_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors in the spec's format: under /api a malformed path or method is
+    400 invalid_request (the spec's table has no 404/405 for paths); elsewhere 404."""
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        return JSONResponse(error_body("not_found", "Böyle bir adres yok."), 404)
-    code = "server_error" if exc.status_code >= 500 else "invalid_request"
-    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+    if exc.status_code >= 500:
+        return JSONResponse(error_body("server_error", "Sunucu hatası."), exc.status_code)
+    if request.url.path.startswith("/api/"):
+        message = "Geçersiz adres veya yöntem."
+        return JSONResponse(error_body("invalid_request", message), 400, headers=exc.headers)
+    return JSONResponse(error_body("not_found", "Böyle bir sayfa yok."), 404)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -295,8 +299,12 @@ class FaultMiddleware:
                 data["padding"] = "x" * OVERSIZE_PADDING
             encoded = json.dumps(data, ensure_ascii=False).encode("utf-8")
             content_type = b"application/json"
-            chunks = [encoded[i : i + 8192] for i in range(0, len(encoded), 8192)]
+            # Few, large chunks: the client hangs up at 64 KiB, and fewer writes into a
+            # closed connection keep asyncio quiet.
+            chunks = [encoded[i : i + 32768] for i in range(0, len(encoded), 32768)]
         chunked = kind == "oversized" and self.faults.oversized_chunked
+        if not chunked:
+            chunks = [b"".join(chunks)]
         headers = [*kept, (b"content-type", content_type)]
         if not chunked:
             headers.append((b"content-length", str(sum(map(len, chunks))).encode()))
