@@ -7,16 +7,12 @@ private SOFTHSM2_CONF; the portal is the project's simulator on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-import json
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bench.config import Config
-from bench.pty_term import terminal_env
-from bench.softhsm import MODULE, softhsm_conf
+from bench.pty_term import PtyRun, terminal_env
 
 # What the code-entry screen shows once it is drawn (Turkish, the default language).
 CODE_ENTRY_TEXT = "Doğrulama Kodu"
@@ -27,14 +23,16 @@ COUNTDOWN_TEXT = "Kalan süre"
 @dataclass
 class AppEnv:
     cfg: Config
-    workdir: Path
-    conf: Path
-    portal_url: str
-    card: Any = None  # the ProvisionedCard
+    card: Any  # tui.sim.softhsm.ProvisionedCard
+    portal: Any  # tui.sim.server.RunningPortal
 
     @property
     def env(self) -> dict[str, str]:
-        return terminal_env({"SOFTHSM2_CONF": str(self.conf)})
+        return terminal_env({"SOFTHSM2_CONF": str(self.card.conf_path)})
+
+    @property
+    def holder(self) -> str:
+        return str(self.card.holders[0].name)
 
     def argv(self, *extra: str) -> list[str]:
         return [
@@ -42,38 +40,40 @@ class AppEnv:
             "-m",
             "tui",
             "--portal",
-            self.portal_url,
+            self.portal.url,
             "--module",
-            MODULE,
+            self.card.module_path,
             *extra,
         ]
 
     def new_login_code(self) -> str:
         """What the portal's "E-imzalı Giriş" page does: issue a fresh code."""
-        req = urllib.request.Request(
-            self.portal_url.rstrip("/") + "/api/v1/sim/logins",
-            data=b"{}",
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return str(json.load(resp)["code"])
+        return str(self.portal.new_login().code)
 
 
 @contextlib.contextmanager
 def app_env(cfg: Config, name: str) -> Iterator[AppEnv]:
-    """A provisioned card and a running portal for the app under test."""
-    from tui.sim.server import running_portal  # the project's simulator
-    from tui.sim.softhsm import provision_card  # the project's test PKI on SoftHSM
+    """The demo's card (one holder, one qualified certificate) and a running simulator."""
+    from tui.sim.server import running_portal
+    from tui.sim.softhsm import demo_holders, provision_card
 
-    workdir = cfg.workdir / name
-    workdir.mkdir(parents=True, exist_ok=True)
-    card = provision_card(workdir)
-    conf = Path(card.conf) if hasattr(card, "conf") else softhsm_conf(workdir)
-    with running_portal(**_portal_args(card)) as portal:
-        url = portal if isinstance(portal, str) else str(portal.url)
-        yield AppEnv(cfg, workdir, conf, url, card)
+    card = provision_card(cfg.workdir / name, demo_holders())
+    with running_portal() as portal:
+        yield AppEnv(cfg, card, portal)
 
 
-def _portal_args(card: Any) -> dict[str, Any]:
-    return {}
+def drive_to_pin_screen(run: PtyRun, app: AppEnv) -> tuple[float, float]:
+    """Type a fresh code, Enter; Enter on the certificate.
+
+    Returns (when the Enter that opens the PIN screen was pressed, when it showed).
+    """
+    run.wait_for(CODE_ENTRY_TEXT, timeout=30)
+    run.wait_quiet(0.3)
+    run.type(app.new_login_code())
+    run.send("\r")
+    run.wait_for(lambda screen: app.holder in screen and CODE_ENTRY_TEXT not in screen, timeout=30)
+    run.wait_quiet(0.3)
+    pressed = run.now()
+    run.send("\r")
+    shown = run.wait_for(COUNTDOWN_TEXT, timeout=30)
+    return pressed, shown

@@ -20,6 +20,11 @@ GROUP = "startup"
 IDS = ("startup", "first_paint_code_entry")
 
 BARE = "bench.baselines.bare_static"
+IMPORT_THEN_BARE = (
+    "import sys, tui.app, tui.__main__\n"
+    "from bench.baselines.bare_static import BareApp\n"
+    "BareApp(sys.argv[1]).run()\n"
+)
 # Imported before the first screen, these would cost the start-up (issue 4).
 HEAVY = ("PyKCS11", "cryptography", "asn1crypto", "httpx", "starlette", "uvicorn", "anyio")
 
@@ -36,23 +41,40 @@ def time_to_text(
 
 def imports_before_first_screen(
     argv: Sequence[str], env: dict[str, str], text: str, cwd: str
-) -> dict[str, object]:
-    """Run once with `-X importtime` (C-level stderr, so it reaches the pty even
-    while Textual captures sys.stderr) and list what was imported before `text` showed."""
+) -> dict[str, tuple[int, int, int]]:
+    """Run once with `-X importtime` and return what was imported before `text` showed.
+
+    `-X importtime` writes with C-level stderr, so the lines reach the pty even
+    while Textual captures sys.stderr. name -> (self us, cumulative us, depth).
+    """
     argv = [argv[0], "-X", "importtime", *argv[1:]]
     with PtyRun(argv, env, cwd=cwd) as run:
         seen = run.wait_for(text, timeout=60)
         before = b"".join(c.data for c in run.chunks if c.at <= seen).decode("utf-8", "replace")
     rows = re.findall(r"import time:\s+(\d+) \|\s+(\d+) \|( *)([\w.]+)", before)
-    top = sorted(
-        ((int(cum), name) for _, cum, indent, name in rows if len(indent) == 1),
-        reverse=True,
-    )
-    heavy = sorted({n.split(".")[0] for *_, n in rows if n.split(".")[0] in HEAVY})
+    return {name: (int(own), int(cum), len(indent)) for own, cum, indent, name in rows}
+
+
+def import_report(
+    app: dict[str, tuple[int, int, int]], bare: dict[str, tuple[int, int, int]]
+) -> dict[str, object]:
+    """What the app imports before its first screen that the bare app does not."""
+    extra = {name: v for name, v in app.items() if name not in bare}
+    by_package: dict[str, int] = {}
+    for name, (own, _, _) in extra.items():
+        top = name.split(".")[0] if not name.startswith("tui.") else ".".join(name.split(".")[:2])
+        by_package[top] = by_package.get(top, 0) + own
+    heavy = sorted({n.split(".")[0] for n in app if n.split(".")[0] in HEAVY})
     return {
         "heavy_imported_before_first_screen": heavy,
-        "modules_before_first_screen": len(rows),
-        "top_imports_ms": [[name, round(cum / 1000, 1)] for cum, name in top[:12]],
+        "modules_app": len(app),
+        "modules_bare": len(bare),
+        "extra_modules": len(extra),
+        "extra_import_self_ms_total": round(sum(v[0] for v in extra.values()) / 1000, 1),
+        "extra_import_self_ms_by_package": {
+            k: round(v / 1000, 1) for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])[:15]
+        },
+        "note": "-X importtime inflates every import; compare the two columns, not absolutes",
     }
 
 
@@ -78,9 +100,16 @@ def run(cfg: Config) -> list[Figure]:
             bare_bytes.append(nbytes)
         details: dict[str, object] = {"runs": cfg.startup_runs}
         if not cfg.quick:
-            details["app"] = imports_before_first_screen(app_argv, env, CODE_ENTRY_TEXT, cwd)
-            details["bare"] = imports_before_first_screen(
-                bare_argv, terminal_env(), CODE_ENTRY_TEXT, cwd
+            # Where the difference goes: the bare app after importing the app's
+            # modules (without using them), same pty, same runs.
+            imported = [cfg.python, "-c", IMPORT_THEN_BARE, CODE_ENTRY_TEXT]
+            time_to_text(imported, env, CODE_ENTRY_TEXT, cwd)
+            details["bare_after_import_tui_app_ms"] = median(
+                [time_to_text(imported, env, CODE_ENTRY_TEXT, cwd)[0] for _ in range(5)]
+            )
+            details["imports"] = import_report(
+                imports_before_first_screen(app_argv, env, CODE_ENTRY_TEXT, cwd),
+                imports_before_first_screen(bare_argv, terminal_env(), CODE_ENTRY_TEXT, cwd),
             )
     startup = Figure(
         id="startup",
