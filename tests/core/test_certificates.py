@@ -137,3 +137,14 @@ def test_order_usable_first(pki):
     usable = _describe(_issue(pki, common_name="ZEYNEP"))
     expired = _describe(_issue(pki, common_name="AHMET", not_after=NOW - timedelta(days=1)))
     assert ordered([expired, usable]) == [usable, expired]
+
+
+def test_software_holder_with_chosen_properties(pki):
+    from tui.sim.pki import software_holder
+
+    key, cert = software_holder(pki.intermediate, "RSA-2048", key_usage=("digitalSignature",))
+    info = _describe(cert, now=datetime.now(UTC))
+    assert info.key == "RSA 2048" and info.valid_now
+    assert info.reason == reasons.NOT_QUALIFIED
+    assert is_valid_tc_kimlik(info.national_id)
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()

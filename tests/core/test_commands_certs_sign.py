@@ -188,3 +188,16 @@ def test_sign_unknown_cert_id(softhsm_card, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 3
     assert "00ff" in proc.stderr
+
+
+def test_the_demo_card_has_one_usable_certificate(tmp_path):
+    from tui.sim.softhsm import provision_demo_card
+
+    demo = provision_demo_card(tmp_path / "demo")  # in subprocesses: our SoftHSM is untouched
+    proc = eonay(demo, "certs", "--module", demo.module_path, "--json")
+    assert proc.returncode == 0, proc.stderr
+    (item,) = json.loads(proc.stdout)
+    (holder,) = demo.holders
+    assert item["holder"] == holder.name == "TEVFİK EDİS"
+    assert item["usable"] is True and item["id"] == holder.cert_id
+    assert item["serial_masked"].startswith("13")

@@ -357,3 +357,14 @@ def test_session_token_is_in_no_repr_or_log(sim: RunningPortal, client, caplog):
     assert token not in str(info.value) and token not in repr(info.value)
     assert token not in caplog.text
     assert token not in repr(client)
+
+
+def test_client_from_settings(sim: RunningPortal, tmp_path):
+    from tui.core.settings import Settings
+
+    with PortalClient.from_settings(Settings(portal_url=sim.url)) as portal:
+        assert portal.get_challenge(sim.new_login().code).purpose == "login"
+    with pytest.raises(ConfigError):
+        PortalClient.from_settings(Settings())
+    with pytest.raises(ConfigError):
+        PortalClient.from_settings(Settings(portal_url=sim.url, ca_bundle=tmp_path / "none.pem"))

@@ -328,3 +328,28 @@ def test_always_authenticate_key_gets_a_context_specific_login(spied, spy, softh
     spy.drop_context_pin = True
     with pytest.raises(TokenError):
         _sign(spied, cert, Pin.from_str(softhsm_card.pin))
+
+
+def test_a_token_left_logged_in_still_checks_this_pin(spied, spy, softhsm_card):
+    from tui.core.token import CKR_USER_ALREADY_LOGGED_IN
+
+    cert = _cert(spied, softhsm_card.holder("MEHMET ÖZTÜRK"))
+    spy.login_rv = CKR_USER_ALREADY_LOGGED_IN
+    original = SpySession.login
+
+    def once(self, pin, *, context_specific=False):
+        try:
+            return original(self, pin, context_specific=context_specific)
+        finally:
+            self.spy.login_rv = None  # only the first call finds the token logged in
+
+    SpySession.login = once
+    try:
+        with pytest.raises(PinIncorrectError):
+            _sign(spied, cert, Pin.from_str("000000"))
+    finally:
+        SpySession.login = original
+    names = spy.names()
+    logins = [i for i, name in enumerate(names) if name == "login"]
+    assert len(logins) == 2  # the first did not check the PIN; the second did, once
+    assert logins[0] < names.index("logout") < logins[1]

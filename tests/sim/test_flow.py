@@ -7,6 +7,8 @@ must accept it too.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.conftest import openssl_verify
@@ -39,21 +41,11 @@ def holder(softhsm_card, who):
 
 @pytest.mark.parametrize(
     ("who", "pss"),
-    [
-        (AYSE, False),
-        pytest.param(
-            AYSE,
-            True,
-            marks=pytest.mark.xfail(
-                reason="signer branch: Pkcs11Card(pss=True) gets CKR_ARGUMENTS_BAD from SoftHSM "
-                "at C_SignInit; RSA-PSS verification is covered with a software key in test_verify"
-            ),
-        ),
-        (ILKNUR, False),
-    ],
+    [(AYSE, False), (AYSE, True), (ILKNUR, False)],
     ids=["rsa-pkcs1", "rsa-pss", "ecdsa-p384"],
 )
-def test_login_then_e_onay_on_softhsm(sim: RunningPortal, client, softhsm_card, who, pss):
+def test_login_then_e_onay_on_softhsm(sim: RunningPortal, client, softhsm_card, who, pss, caplog):
+    caplog.set_level(logging.DEBUG)
     person = holder(softhsm_card, who)
     card = Pkcs11Card([softhsm_card.module_path], pss=pss)
     try:
@@ -81,6 +73,7 @@ def test_login_then_e_onay_on_softhsm(sim: RunningPortal, client, softhsm_card, 
         card.close()
 
     assert receipt.reference.startswith("EONAY-")
+    assert caplog.records and accepted.session.token not in caplog.text
     status = client.e_onay_status(accepted.session)
     assert status.active and status.reference == receipt.reference
     assert status.activated_at == receipt.activated_at

@@ -374,10 +374,16 @@ class Pkcs11Card:
     def _login(self, session: Pkcs11Session, module: Pkcs11Module, raw: RawToken, pin: Pin) -> None:
         """The one C_Login of this signature; never repeated after a failure."""
         try:
-            session.login(pin.buffer())
+            try:
+                session.login(pin.buffer())
+            except CkError as err:
+                if err.rv != CKR_USER_ALREADY_LOGGED_IN:
+                    raise
+                # Left logged in by someone else in this process: that login
+                # did not check this PIN and cost no try. Log out, then check it.
+                session.logout()
+                session.login(pin.buffer())
         except CkError as err:
-            if err.rv == CKR_USER_ALREADY_LOGGED_IN:
-                return  # another session of this application is logged in
             if err.rv == CKR_PIN_INCORRECT:
                 raise self._wrong_pin(module, raw) from None
             if err.rv == CKR_PIN_LEN_RANGE:

@@ -1,4 +1,4 @@
-"""The portal client: the API of docs/portal-api.md over httpx, with typed results.
+"""The portal client: the portal API (portal-api.md, version 1) over httpx, typed results.
 
 `PortalClient` implements `tui.core.services.PortalService`. Every answer is
 validated by `portal_wire`; every failure is one of the `PortalError`s of
@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -78,6 +78,7 @@ from tui.core.portal_wire import (
     parse_status,
 )
 from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+from tui.core.settings import Settings
 
 log = logging.getLogger("eonay.portal")
 
@@ -206,6 +207,13 @@ class PortalClient:
                 "Accept-Encoding": "identity",
             },
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> PortalClient:
+        """The client the app runs with: `portal_url` and `ca_bundle` from the settings."""
+        if not settings.portal_url:
+            raise ConfigError("no portal URL is configured", key="portal_url")
+        return cls(settings.portal_url, ca_bundle=settings.ca_bundle, **options)
 
     def __repr__(self) -> str:
         return f"PortalClient({str(self._base)!r})"

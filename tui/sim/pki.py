@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -379,6 +379,35 @@ def issue_holder(
         qc_compliance=qc,
         policies=policies,
     )
+
+
+def software_holder(
+    issuer: CA,
+    key_type: KeyType = "EC-P256",
+    *,
+    common_name: str = "TEST KİŞİ",
+    national_id: str | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    **properties: Any,
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A key made in software and its certificate (for CAs the portal must refuse,
+    or certificates without nonRepudiation, where no token is needed).
+
+    `properties` go to `issue_certificate` (key_usage, qc_compliance, policies...).
+    """
+    key = generate_private_key(key_type)
+    now = datetime.now(UTC)
+    cert = issue_certificate(
+        issuer,
+        key.public_key(),
+        common_name=common_name,
+        national_id=national_id or make_tc_kimlik(),
+        not_before=not_before or now - timedelta(days=1),
+        not_after=not_after or now + timedelta(days=365),
+        **properties,
+    )
+    return key, cert
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -156,6 +156,11 @@ class ProvisionedCard:
         )
 
 
+def provision_demo_card(workdir: Path, pin: str = DEFAULT_PIN) -> ProvisionedCard:
+    """The demo's card: one token, one qualified EC P-256 certificate under the test root."""
+    return provision_card(workdir, demo_holders(), pin=pin)
+
+
 def write_conf(workdir: Path) -> Path:
     """A softhsm2.conf of our own, with its own token directory."""
     tokendir = workdir / "tokens"
@@ -405,7 +410,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.job.unlink()  # it holds the PIN
         print(json.dumps(_fill_token(job), ensure_ascii=False))
         return 0
-    card = provision_card(args.workdir, demo_holders() if args.demo else None, pin=args.pin)
+    if args.demo:
+        card = provision_demo_card(args.workdir, pin=args.pin)
+    else:
+        card = provision_card(args.workdir, pin=args.pin)
     print(f"export SOFTHSM2_CONF={card.conf_path}")
     for h in card.holders:
         state = "usable" if h.usable else "not usable"
