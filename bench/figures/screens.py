@@ -83,9 +83,12 @@ def run(cfg: Config) -> list[Figure]:
         app_rate = _steady_rate(run, shown, cfg)
         app_rss = _rss_mib(run.pid)
         app_screen = run.screen_text()
-        libs_rss = _bare_rss(cfg, app.env, app.card.module_path)
+        # Attribution only, not a figure: left out of the quick run.
+        libs_rss = None if cfg.quick else _bare_rss(cfg, app.env, app.card.module_path)
     naive_rate, naive_paint, _ = _baseline_countdown(cfg, NAIVE)
-    floor_rate, floor_paint, _ = _baseline_countdown(cfg, FLOOR)
+    floor_rate, floor_paint, _ = (
+        (None, None, None) if cfg.quick else _baseline_countdown(cfg, FLOOR)
+    )
     bare_rss = _bare_rss(cfg, terminal_env())
     window = {"settle_s": cfg.settle_s, "window_s": cfg.window_s}
     return [
