@@ -39,10 +39,18 @@ TARGETS = {
 }
 
 
+def _app_not_built() -> bool:
+    """True only on a branch where `eonay demo` is still the skeleton's placeholder."""
+    demo = (REPO / "tui" / "commands" / "demo.py").read_text(encoding="utf-8")
+    return "not built yet" in demo
+
+
 @pytest.fixture(scope="module")
 def quick_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[subprocess.CompletedProcess[str], dict]:
+    if _app_not_built():
+        pytest.skip("the app's commands are not on this branch yet")
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
