@@ -134,7 +134,7 @@ class EonayApp(App[int], inherit_bindings=False):
         self._signals.clear()
 
     def _on_signal(self, sig: int) -> None:
-        self.exit(128 + sig)
+        self.exit(return_code=128 + sig)
 
     # --- the flow ---------------------------------------------------------------
 
@@ -157,7 +157,7 @@ class EonayApp(App[int], inherit_bindings=False):
         if self.settings.kiosk:
             self.reset_to_start()
         else:
-            self.exit(0)
+            self.exit(return_code=0)
 
     def reset_to_start(self, message: str | None = None) -> None:
         """Drop every screen and all state, and begin again at code entry (kiosk, idle)."""
@@ -224,7 +224,7 @@ class EonayApp(App[int], inherit_bindings=False):
     def _banner(self, code: str | None = None) -> str | None:
         if self.demo is None:
             return None
-        parts = [_("DEMO (no real card or portal)")]
+        parts = [_("DEMO")]
         if self.step is Step.CODE_ENTRY:
             parts.append(_("Verification code: {code}").format(code=code or "…"))
         parts.append(_("PIN: {pin}").format(pin=self.demo.pin))

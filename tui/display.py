@@ -8,12 +8,12 @@ from tui.core.text import display_safe
 
 
 def date_time(moment: datetime | None) -> str:
-    """`13.11.2019 11:27:22`, as in the guide, in the moment's own offset."""
-    return moment.strftime("%d.%m.%Y %H:%M:%S") if moment else "—"
+    """`13.11.2019 11:27:22`, as in the guide, in this computer's time zone."""
+    return moment.astimezone().strftime("%d.%m.%Y %H:%M:%S") if moment else "—"
 
 
 def date(moment: datetime | None) -> str:
-    return moment.strftime("%d.%m.%Y") if moment else "—"
+    return moment.astimezone().strftime("%d.%m.%Y") if moment else "—"
 
 
 def shown(value: str | None, limit: int = 200) -> str:

@@ -78,6 +78,9 @@ class Operations:
 
     def __init__(self, services: ServiceFactories, settings: Settings) -> None:
         self._card = Lazy(services.card)
+        # One card call at a time: the once-a-second re-read must never interleave with a
+        # signature (PKCS#11 sessions and the module table are not shared across threads).
+        self._card_lock = threading.Lock()
         self._portal = Lazy(services.portal)
         self.clock = services.clock
         self.settings = settings
@@ -94,7 +97,8 @@ class Operations:
                 continue
 
     def close(self) -> None:
-        self._card.close(lambda card: card.close())
+        with self._card_lock:
+            self._card.close(lambda card: card.close())
         self._portal.close(lambda portal: portal.close())
 
     # --- the text to sign -------------------------------------------------
@@ -117,21 +121,31 @@ class Operations:
 
     def read_card(self) -> CardView:
         card = self._card.get()
-        return CardView(card.tokens(), card.certificates(), card.module_paths())
+        with self._card_lock:
+            return CardView(card.tokens(), card.certificates(), card.module_paths())
 
     def certificate_present(self, cert: CertificateInfo) -> bool:
         """Is the token holding `cert` still there (same module, serial and label)?"""
-        return any(token.key == cert.token.key for token in self._card.get().tokens())
+        card = self._card.get()
+        with self._card_lock:
+            return any(token.key == cert.token.key for token in card.tokens())
 
     def pin_state(self, cert: CertificateInfo) -> PinState:
-        return self._card.get().pin_state(cert)
+        card = self._card.get()
+        with self._card_lock:
+            return card.pin_state(cert)
 
     def sign(self, challenge: Challenge, cert: CertificateInfo, pin: Pin) -> Signature:
-        """Sign the challenge's text; refuses (and wipes the PIN) once its time is over."""
+        """Sign the challenge's text; refuses (and wipes the PIN) once its time is over.
+
+        The deadline is checked after the card is free, right before the card is asked.
+        """
         with pin:
-            if challenge.expired():
-                raise CodeExpiredError("challenge expired before signing")
-            return self._card.get().sign(cert, pin, challenge.text, challenge.nonce)
+            card = self._card.get()
+            with self._card_lock:
+                if challenge.expired():
+                    raise CodeExpiredError("challenge expired before signing")
+                return card.sign(cert, pin, challenge.text, challenge.nonce)
 
     def submit_login(self, challenge: Challenge, signature: Signature) -> LoginDone:
         """Submit the login signature; when E-Onay is already active, read its receipt too."""

@@ -1,9 +1,29 @@
-"""`eonay` with no subcommand: the terminal app against a real portal and card."""
+"""`eonay` with no subcommand: the terminal app against a real portal and card.
+
+Nothing heavy is imported here: the card and portal services are built by
+factories that the app calls in a background thread once its first screen is
+drawn. `settings_from_args` and `build_services` are the two places a
+configuration file and module discovery plug in later.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tui.core.clock import Clock, SystemClock
+from tui.core.settings import Settings
+from tui.i18n import _, language_from_environment, set_language
+from tui.operations import ServiceFactories
+
+if TYPE_CHECKING:
+    from tui.app import EonayApp
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +41,104 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING, ERROR")
 
 
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Flags only for now; the configuration file and `EONAY_*` merge in here later."""
+    return Settings(
+        portal_url=args.portal,
+        ca_bundle=Path(args.ca_bundle) if args.ca_bundle else None,
+        modules=tuple(args.module or ()),
+        language=args.lang,
+        kiosk=bool(args.kiosk),
+        log_level=(args.log_level or "WARNING").upper(),
+    )
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFactories:
+    """How to build the card and portal services; called in the background, not here."""
+    clock = clock or SystemClock()
+    modules = list(settings.modules)
+    portal_url = settings.portal_url or ""
+    ca_bundle = settings.ca_bundle
+
+    def card() -> object:
+        from tui.core.card import Pkcs11Card
+
+        return Pkcs11Card(modules, clock)
+
+    def portal() -> object:
+        from tui.core.portal import PortalClient
+
+        return PortalClient(portal_url, ca_bundle=ca_bundle, clock=clock)
+
+    return ServiceFactories(card=card, portal=portal, clock=clock, module_paths=tuple(modules))  # type: ignore[arg-type]
+
+
+def log_file(settings: Settings) -> Path:
+    """The redacted log: `--log-file` later; the XDG state directory now."""
+    if settings.log_file is not None:
+        return settings.log_file
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "eonay" / "eonay.log"
+
+
+def start_logging(settings: Settings) -> Path | None:
+    """Log to a file only: the terminal belongs to the app while it runs."""
+    path = log_file(settings)
+    root = logging.getLogger()
+    root.setLevel(settings.log_level)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        root.addHandler(logging.NullHandler())
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    return path
+
+
+@contextmanager
+def c_stdout_to(path: Path | None) -> Iterator[None]:
+    """Send what C libraries print on file descriptor 1 to the log while the app runs.
+
+    PyKCS11 and some card drivers print diagnostics straight to stdout, which is
+    the terminal the app draws on (Textual draws through stderr). Python's own
+    `print` is captured by Textual already.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    target = os.open(path or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.dup2(target, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(target)
+
+
+def run_app(app: EonayApp, log_path: Path | None) -> int:
+    with c_stdout_to(log_path):
+        app.run()
+    return app.return_code or 0
+
+
 def run(args: argparse.Namespace) -> int:
-    print("eonay: the app is not built yet", file=sys.stderr)
-    return 2
+    settings = settings_from_args(args)
+    set_language(settings.language or language_from_environment())
+    if not settings.portal_url:
+        print(_("eonay: give the portal's address with --portal URL"), file=sys.stderr)
+        return 2
+    if not settings.modules:
+        print(
+            _("eonay: give the card's PKCS#11 module with --module PATH (or try `eonay demo`)"),
+            file=sys.stderr,
+        )
+        return 2
+    log_path = start_logging(settings)
+
+    from tui.app import EonayApp
+
+    app = EonayApp(build_services(settings), settings, log_path=str(log_path) if log_path else None)
+    return run_app(app, log_path)

@@ -118,7 +118,9 @@ class CertificateSelectScreen(FlowScreen):
             return
         self.query_one("#no-card").display = False
         listing = self.query_one(CertificateList)
-        listing.display = True
+        if not listing.display:
+            listing.display = True
+            listing.focus()
         listing.show(certs, self._prefer)
         usable = sum(1 for c in certs if c.usable)
         status = self.query_one("#card-status", Static)

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Static
 
-from tui.core.cards import CertificateInfo, PinState, Signature
+from tui.core.cards import CertificateInfo, PinState, PinTries, Signature
 from tui.core.challenge import Challenge
 from tui.core.errors import (
     AlreadyActiveError,
@@ -148,6 +148,7 @@ class PinEntryScreen(FlowScreen):
                 right.border_title = _("PIN")
                 yield PinField(max_length=token.max_pin or LONG_PIN, id="pin")
                 yield Static(self._length_hint(), id="pin-hint", markup=False)
+                yield Static("", id="tries", markup=False)
                 yield Keypad(self._keypad_order, id="keypad")
                 yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
         yield Static("", id="status", markup=False)
@@ -163,6 +164,7 @@ class PinEntryScreen(FlowScreen):
         self.query_one("#next-action").display = False
         if self.phase is Phase.REFUSED:
             self.query_one(Countdown).stop()
+            self._set_phase(Phase.REFUSED)
             self._offer(_("Start again"))
             return
         if self.challenge.expired():
@@ -170,6 +172,18 @@ class PinEntryScreen(FlowScreen):
             return
         self.run_task(PIN_STATE, self._pin_state_call)
         self.set_interval(self._poll_interval, self._check_card)
+        box = self.query_one("#text-box", VerticalScroll)
+        self.watch(box, "scroll_y", self._mark_more_text, init=False)
+        self.call_after_refresh(self._mark_more_text)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._mark_more_text)
+
+    def _mark_more_text(self, _scroll_y: float | None = None) -> None:
+        """Say so in the box's frame while part of the text is below the visible lines."""
+        box = self.query_one("#text-box", VerticalScroll)
+        more = box.max_scroll_y > 0 and box.scroll_y < box.max_scroll_y
+        box.border_subtitle = _("more below: PgDn") if more else ""
 
     # --- the PIN field and the keypad --------------------------------------------
 
@@ -339,13 +353,20 @@ class PinEntryScreen(FlowScreen):
             self.run_task(PRESENCE, self._card_present)
 
     def _show_pin_state(self, state: PinState) -> None:
+        """The card's PIN flags, in the PIN box, beside whatever the status line says."""
         self.pin_state = state
+        tries = self.query_one("#tries", Static)
         if state.locked:
+            tries.update(_("PIN locked"))
             self._lock()
         elif state.final_try:
+            tries.update(_("Last try!"))
             self._say(_("Last try: a wrong PIN now locks the card."), "warning")
-        elif state.tries.value == "low":
-            self._say(_("A wrong PIN was entered before; fewer tries are left."), "warning")
+        elif state.tries is PinTries.LOW:
+            tries.update(_("Fewer tries left"))
+        else:
+            tries.update("")
+        tries.set_class(state.tries is not PinTries.UNKNOWN, "-warning")
 
     def on_countdown_expired(self, event: Countdown.Expired) -> None:
         event.stop()

@@ -36,6 +36,12 @@ class Seconds(Widget):
 class Countdown(Horizontal):
     """Shows the seconds left until `remaining()` reaches zero, then posts `Expired`."""
 
+    DEFAULT_CSS = """
+    Countdown { height: 1; width: 100%; }
+    Countdown > Static { width: auto; }
+    Countdown > Seconds { width: 4; }
+    """
+
     class Expired(Message):
         pass
 

@@ -22,7 +22,10 @@ STANDARD_ORDER = "1234567890"
 
 
 class KeypadButton(Button, can_focus=False):
-    """A keypad key: pressed with the mouse, never focused."""
+    """A keypad key: pressed with the mouse, never focused; no padding, so "Temizle" fits."""
+
+    def on_mount(self) -> None:
+        self.styles.line_pad = 0  # (Textual's CSS parser refuses `line-pad: 0`)
 
 
 class Keypad(Grid):

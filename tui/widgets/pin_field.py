@@ -28,6 +28,9 @@ class PinField(Widget, can_focus=True):
     """Digits typed here go straight into a bytearray; Enter asks to sign."""
 
     ALLOW_SELECT = False
+    DEFAULT_CSS = """
+    PinField { height: 1; width: 100%; }
+    """
     BINDINGS = [  # noqa: RUF012 - Textual's class-level binding table
         Binding("backspace", "delete_digit", N_("Delete"), show=False),
         Binding("enter", "submit", N_("Sign"), key_display="Enter"),

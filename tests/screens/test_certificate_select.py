@@ -1,0 +1,160 @@
+"""Step 2 on the real SoftHSM card: every token, the reasons, and a list that follows the card."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.screens.harness import ScreenHost, screen_text, settle
+from tests.screens.services import operations
+from tui.core.card import Pkcs11Card
+from tui.core.clock import SystemClock
+from tui.core.portal import PortalClient
+from tui.flow import Back
+from tui.screens.certificate_select import CertificateSelectScreen
+from tui.sim.softhsm import CARD_1, CARD_2
+from tui.widgets.certificate_list import CertificateList, certificate_id
+
+
+@pytest.fixture
+def portal(sim):
+    with PortalClient(sim.url) as client:
+        yield client
+
+
+def host(card, portal, *, language="en", prefer=None, message=None, poll=5.0) -> ScreenHost:
+    ops = operations(portal, SystemClock(), card)
+    return ScreenHost(
+        lambda: CertificateSelectScreen(
+            ops.read_card, ops.module_paths, prefer=prefer, message=message, poll_interval=poll
+        ),
+        language,
+    )
+
+
+def listing(app: ScreenHost) -> CertificateList:
+    return app.screen.query_one(CertificateList)
+
+
+async def test_lists_every_token_with_reasons_and_waits_for_a_choice(
+    faulty_card, portal, softhsm_card
+):
+    app = host(faulty_card, portal)
+    async with app.run_test(size=(80, 60)) as pilot:
+        await settle(pilot)
+        certs = listing(app).certificates
+        assert {c.token.label for c in certs} == {CARD_1, CARD_2}
+        assert len(certs) == len(softhsm_card.holders)
+        usable = [c for c in certs if c.usable]
+        assert sorted(c.holder for c in usable) == sorted(
+            h.name for h in softhsm_card.holders if h.usable
+        )
+        text = screen_text(app)
+        assert "AYŞE GÜLŞEN ÇİFTÇİ" in text and "GÖKHAN YILDIZ" in text
+        assert "[Qualified]" in text and "T.C. 13*******58" in text
+        assert "Cannot be used: the certificate has expired" in text
+        assert "Cannot be used: the certificate is not valid yet" in text
+        for cert in certs:
+            option = listing(app).get_option(certificate_id(cert))
+            assert option.disabled is (not cert.usable)
+        assert listing(app).highlighted is None  # two usable: the person chooses
+        await pilot.press("enter")
+        assert app.results == []
+        await pilot.press("down", "enter")
+    assert app.results == [usable[0]]
+
+
+async def test_the_only_usable_certificate_is_selected_so_enter_continues(faulty_card, portal):
+    faulty_card.pulled.add(CARD_2)
+    faulty_card.only_holders = {"AYŞE GÜLŞEN ÇİFTÇİ", "GÖKHAN YILDIZ", "ÜMİT GÜNEŞ"}
+    app = host(faulty_card, portal, language="tr")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert "Seçili sertifikayı kullanmak için Enter'a basın." in screen_text(app)
+        await pilot.press("enter")
+    assert len(app.results) == 1
+    assert app.results[0].holder == "AYŞE GÜLŞEN ÇİFTÇİ"
+
+
+async def test_the_list_follows_the_card(faulty_card, portal):
+    faulty_card.pulled.add(CARD_2)
+    faulty_card.only_holders = {"AYŞE GÜLŞEN ÇİFTÇİ", "İLKNUR ÇAĞLAR"}
+    app = host(faulty_card, portal, poll=0.05)
+    async with app.run_test(size=(80, 60)) as pilot:
+        await settle(pilot)
+        assert "İLKNUR ÇAĞLAR" not in screen_text(app)
+        faulty_card.pulled.discard(CARD_2)  # the second card goes in
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert "İLKNUR ÇAĞLAR" in screen_text(app)
+        faulty_card.pulled.add(CARD_1)  # the first card comes out
+        await pilot.pause(0.2)
+        await settle(pilot)
+        text = screen_text(app)
+        assert "AYŞE GÜLŞEN ÇİFTÇİ" not in text and "İLKNUR ÇAĞLAR" in text
+        # now İLKNUR's qualified certificate is the only usable one, so it is selected
+        chosen = listing(app).chosen()
+        assert chosen is not None and chosen.holder == "İLKNUR ÇAĞLAR" and chosen.qualified
+
+
+async def test_no_card_says_what_to_check(faulty_card, portal, softhsm_card):
+    faulty_card.pulled.update({CARD_1, CARD_2})
+    faulty_card.only_holders = {"AYŞE GÜLŞEN ÇİFTÇİ"}
+    app = host(faulty_card, portal, language="tr", poll=0.05)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Kart bulunamadı" in text
+        assert "Kart okuyucu bağlı mı" in text
+        assert softhsm_card.module_path in text
+        assert "DYS" in text
+        faulty_card.pulled.discard(CARD_1)
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert "Kart bulunamadı" not in screen_text(app)
+        await pilot.press("enter")
+    assert app.results[0].holder == "AYŞE GÜLŞEN ÇİFTÇİ"
+
+
+async def test_a_driver_that_does_not_load_is_named(portal, tmp_path):
+    missing = str(tmp_path / "libakisp11.so")
+    card = Pkcs11Card([missing])
+    app = host(card, portal)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "No card found" in text
+        assert "The card driver could not be loaded" in text
+        assert missing in re.sub(r"[\s│]", "", text)  # the path, wrapped in the frame
+    assert app.results == []
+
+
+async def test_preferred_certificate_and_message_are_shown(faulty_card, portal):
+    certs = [c for c in faulty_card.certificates() if c.usable]
+    wanted = certs[1]
+    app = host(faulty_card, portal, prefer=certificate_id(wanted), message="The card was removed.")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert "The card was removed." in screen_text(app)
+        assert listing(app).chosen() == wanted
+        await pilot.press("enter")
+    assert app.results == [wanted]
+
+
+async def test_escape_goes_back(faulty_card, portal):
+    app = host(faulty_card, portal)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("escape")
+    assert app.results == [Back()]
+
+
+async def test_an_unexpected_error_is_reported_and_the_list_goes_on(faulty_card, portal):
+    faulty_card.crash_next_read = RuntimeError("boom")
+    app = host(faulty_card, portal, poll=0.05)
+    async with app.run_test() as pilot:
+        await pilot.pause(0.2)
+        await settle(pilot)
+        assert [str(e) for e in app.unexpected] == ["boom"]
+        assert listing(app).certificates  # the next reading worked

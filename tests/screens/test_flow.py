@@ -1,0 +1,121 @@
+"""The guide's steps as a table: each outcome on each step leads where the guide says."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.screens import values
+from tui.core.cards import Signature
+from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+from tui.flow import (
+    START,
+    AlreadyActive,
+    Back,
+    CardGone,
+    EOnayDone,
+    EOnayStarted,
+    Expired,
+    Finish,
+    FlowState,
+    LoginDone,
+    Restart,
+    Step,
+    advance,
+)
+
+CLOCK = values.fake_clock()
+LOGIN = values.challenge(CLOCK)
+E_ONAY = values.challenge(CLOCK, purpose="e-onay", code="12345678901234")
+CERT = values.certificate()
+SIG = Signature(b"cms", datetime(2019, 11, 13, 8, 28, 16, tzinfo=UTC), CERT.fingerprint_sha256)
+ACCEPTED = LoginAccepted(Session("s3cr3t"), values.holder(), e_onay_active=False)
+LOGGED_IN = FlowState(login_challenge=LOGIN, certificate=CERT, login=ACCEPTED, login_signature=SIG)
+
+
+def test_the_happy_path_follows_the_guide():
+    move = advance(Step.CODE_ENTRY, START, LOGIN)
+    assert move.step is Step.CERTIFICATE_SELECT and move.state.login_challenge is LOGIN
+    move = advance(move.step, move.state, CERT)
+    assert move.step is Step.LOGIN_PIN and move.state.certificate is CERT
+    move = advance(move.step, move.state, LoginDone(SIG, ACCEPTED))
+    assert move.step is Step.E_ONAY_CONFIRM and move.state.login is ACCEPTED
+    move = advance(move.step, move.state, EOnayStarted(E_ONAY))
+    assert move.step is Step.E_ONAY_PIN and move.state.pending_challenge is E_ONAY
+    assert move.state.certificate is CERT  # the same certificate, preselected
+    accepted = EOnayAccepted("EONAY-1", datetime(2019, 11, 13, 8, 31, tzinfo=UTC))
+    move = advance(move.step, move.state, EOnayDone(SIG, accepted))
+    assert move.step is Step.DONE
+    assert move.state.receipt is not None
+    assert move.state.receipt.reference == "EONAY-1"
+    assert move.state.receipt.holder == "TEVFİK EDİS"
+    assert not move.state.receipt.already_active
+    assert advance(Step.DONE, move.state, Finish()).step is None
+
+
+def test_already_active_after_login_goes_to_the_end():
+    status = EOnayStatus(True, datetime(2019, 1, 2, tzinfo=UTC), "EONAY-OLD")
+    active = replace(ACCEPTED, e_onay_active=True)
+    state = FlowState(login_challenge=LOGIN, certificate=CERT)
+    move = advance(Step.LOGIN_PIN, state, LoginDone(SIG, active, status))
+    assert move.step is Step.DONE
+    assert move.state.receipt is not None
+    assert move.state.receipt.already_active and move.state.receipt.reference == "EONAY-OLD"
+
+
+def test_already_active_when_starting_e_onay_goes_to_the_end():
+    move = advance(Step.E_ONAY_CONFIRM, LOGGED_IN, AlreadyActive(None))
+    assert move.step is Step.DONE
+    assert move.state.receipt is not None and move.state.receipt.already_active
+
+
+@pytest.mark.parametrize(
+    ("step", "state", "expected"),
+    [
+        (Step.CERTIFICATE_SELECT, FlowState(login_challenge=LOGIN), Step.CODE_ENTRY),
+        (
+            Step.LOGIN_PIN,
+            FlowState(login_challenge=LOGIN, certificate=CERT),
+            Step.CERTIFICATE_SELECT,
+        ),
+        (Step.E_ONAY_PIN, replace(LOGGED_IN, e_onay_challenge=E_ONAY), Step.CERTIFICATE_SELECT),
+        (Step.CERTIFICATE_SELECT, replace(LOGGED_IN, e_onay_challenge=E_ONAY), Step.E_ONAY_CONFIRM),
+        (Step.CODE_ENTRY, START, Step.CODE_ENTRY),  # nothing before the first step
+        (Step.E_ONAY_CONFIRM, LOGGED_IN, Step.E_ONAY_CONFIRM),  # logged in: not safe
+        (Step.DONE, LOGGED_IN, Step.DONE),
+    ],
+)
+def test_escape_goes_back_only_where_safe(step, state, expected):
+    assert advance(step, state, Back()).step is expected
+
+
+def test_going_back_from_certificate_select_drops_the_login_challenge():
+    move = advance(Step.CERTIFICATE_SELECT, FlowState(login_challenge=LOGIN), Back())
+    assert move.state.login_challenge is None
+
+
+def test_choosing_again_during_e_onay_keeps_the_e_onay_challenge():
+    state = replace(LOGGED_IN, e_onay_challenge=E_ONAY)
+    move = advance(Step.E_ONAY_PIN, state, CardGone("kart çıkarıldı"))
+    assert move.step is Step.CERTIFICATE_SELECT and move.state.message == "kart çıkarıldı"
+    move = advance(move.step, move.state, CERT)
+    assert move.step is Step.E_ONAY_PIN and move.state.pending_challenge is E_ONAY
+    assert move.state.message is None  # a message is shown once
+
+
+def test_expiry_on_login_starts_over_and_on_e_onay_returns_to_confirm():
+    move = advance(Step.LOGIN_PIN, FlowState(login_challenge=LOGIN, certificate=CERT), Expired("x"))
+    assert move.step is Step.CODE_ENTRY and move.state.login_challenge is None
+    assert move.state.message == "x"
+    state = replace(LOGGED_IN, e_onay_challenge=E_ONAY)
+    move = advance(Step.E_ONAY_PIN, state, Expired("y"))
+    assert move.step is Step.E_ONAY_CONFIRM and move.state.e_onay_challenge is None
+    assert move.state.login is ACCEPTED
+
+
+def test_restart_forgets_everything():
+    move = advance(Step.DONE, LOGGED_IN, Restart("again"))
+    assert move.step is Step.CODE_ENTRY
+    assert move.state == FlowState(message="again")
