@@ -72,7 +72,16 @@ def bare_listing(lib: Any) -> int:
 def run(cfg: Config) -> list[Figure]:
     from tui.sim.softhsm import provision_card
 
-    card = provision_card(cfg.workdir / "card", _holders())
+    # provision_card fills the four tokens in parallel processes, and SoftHSM
+    # now and then answers CKR_GENERAL_ERROR to one reading a token another is
+    # writing: try again in a fresh directory.
+    for attempt in range(3):
+        try:
+            card = provision_card(cfg.workdir / f"card-{attempt}", _holders())
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
     os.environ["SOFTHSM2_CONF"] = str(card.conf_path)  # before this process loads SoftHSM
 
     import PyKCS11 as P

@@ -47,8 +47,8 @@ def _baseline_countdown(cfg: Config, module: str) -> tuple[float, int, float]:
     argv: Sequence[str] = [cfg.python, "-m", module]
     with PtyRun(argv, terminal_env(), cwd=str(cfg.repo)) as run:
         shown = run.wait_for(COUNTDOWN_TEXT, timeout=30)
+        rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
         paint = run.bytes_between(0, run.burst_end(shown, PAINT_GAP) + 1e-9)
-        rate = _steady_rate(run, shown, cfg)
         return rate, paint, _rss_mib(run.pid)
 
 
@@ -79,8 +79,8 @@ def _bare_rss(cfg: Config, env: dict[str, str], libraries: str | None = None) ->
 def run(cfg: Config) -> list[Figure]:
     with app_env(cfg, "screens") as app, PtyRun(app.argv(), app.env, cwd=str(cfg.repo)) as run:
         pressed, shown = drive_to_pin_screen(run, app)
+        app_rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
         app_paint = run.bytes_between(pressed, run.burst_end(shown, PAINT_GAP) + 1e-9)
-        app_rate = _steady_rate(run, shown, cfg)
         app_rss = _rss_mib(run.pid)
         app_screen = run.screen_text()
         # Attribution only, not a figure: left out of the quick run.

@@ -35,6 +35,7 @@ def time_to_text(
     """(ms from exec until `text` is visible, bytes of that whole first paint)."""
     with PtyRun(argv, env, cwd=cwd) as run:
         seen = run.wait_for(text, timeout=30)
+        run.wait_quiet(0.25, timeout=10)  # let the rest of the paint arrive
         end = run.burst_end(seen, 0.25)  # a paint ends at the first 0.25 s pause
         return (seen - run.started_at) * 1000, run.bytes_between(0, end + 1e-9)
 
