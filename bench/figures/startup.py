@@ -95,10 +95,10 @@ def run(cfg: Config) -> list[Figure]:
         for _ in range(cfg.startup_runs):
             ms, nbytes = time_to_text(app_argv, env, CODE_ENTRY_TEXT, cwd)
             app_ms.append(ms)
-            app_bytes.append(nbytes)
+            app_bytes.append(float(nbytes))
             ms, nbytes = time_to_text(bare_argv, terminal_env(), CODE_ENTRY_TEXT, cwd)
             bare_ms.append(ms)
-            bare_bytes.append(nbytes)
+            bare_bytes.append(float(nbytes))
         details: dict[str, object] = {"runs": cfg.startup_runs}
         if not cfg.quick:
             # Where the difference goes: the bare app after importing the app's
