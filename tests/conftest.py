@@ -78,9 +78,11 @@ def _as_file(cms: bytes | Path, workdir: Path) -> Path:
 
 def openssl_verify(cms: bytes | Path, root_pem: Path, *, workdir: Path | None = None) -> bytes:
     """`openssl cms -verify -binary -CAfile root` must succeed; returns the content it verified."""
-    where = workdir or Path(tempfile.mkdtemp(prefix="eonay-cms-"))
-    path = _as_file(cms, where)
-    out = where / (path.name + ".out")
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="eonay-cms-") as scratch:
+            return openssl_verify(cms, root_pem, workdir=Path(scratch))
+    path = _as_file(cms, workdir)
+    out = workdir / (path.name + ".out")
     proc = subprocess.run(
         [
             "openssl", "cms", "-verify", "-inform", "DER", "-binary",
@@ -95,14 +97,14 @@ def openssl_verify(cms: bytes | Path, root_pem: Path, *, workdir: Path | None = 
 
 def openssl_print(cms: bytes | Path) -> str:
     """`openssl cms -cmsout -print -inform DER`: the CMS structure as text."""
-    where = Path(tempfile.mkdtemp(prefix="eonay-cms-"))
-    path = _as_file(cms, where)
-    proc = subprocess.run(
-        ["openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="eonay-cms-") as scratch:
+        path = _as_file(cms, Path(scratch))
+        proc = subprocess.run(
+            ["openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     return proc.stdout
 
 

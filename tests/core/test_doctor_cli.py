@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tui.__main__ import main
+from tui.i18n import current_language, set_language
 
 CHECK_KEYS = {"id", "ok", "status", "title", "detail", "hint", "subject"}
 
@@ -22,6 +24,14 @@ def clean_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("EONAY_PKCS11_MODULE", "P11_KIT_SERVER_ADDRESS", "EONAY_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def keep_language() -> Iterator[None]:
+    """The command sets the UI language for the process; put it back for other tests."""
+    before = current_language()
+    yield
+    set_language(before)
 
 
 def closed_port() -> int:
@@ -102,3 +112,14 @@ def test_a_plain_http_portal_elsewhere_is_refused(capsys: pytest.CaptureFixture[
     _code, report = doctor_json(capsys, "--portal", "http://portal.example/")
     tls = next(c for c in report["checks"] if c["id"] == "portal.tls")  # type: ignore[union-attr]
     assert tls["ok"] is False and "https" in tls["hint"]
+
+
+def test_turkish_by_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANG", "tr_TR.UTF-8")
+    code = main(["doctor", "--module", "/nonexistent/libakisp11.so"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "✗ PKCS#11 modülü bulunamadı: /nonexistent/libakisp11.so" in out
+    assert "→ çözüm: " in out and "sorun bulundu" in out

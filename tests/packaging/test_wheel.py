@@ -128,3 +128,62 @@ def test_doctor_json(installed: Installed) -> None:
     modules = [c for c in report["checks"] if c["id"] == "module"]
     assert modules and modules[0]["subject"] == "/nonexistent/libakisp11.so"
     assert modules[0]["ok"] is False
+
+
+FIRST_SCREEN = r"""
+import asyncio
+import sys
+from pathlib import Path
+
+import tui
+from textual.widgets import Static
+
+from tui.app import EonayApp
+from tui.core.clock import SystemClock
+from tui.core.settings import Settings
+from tui.operations import ServiceFactories
+from tui.screens.code_entry import CodeEntryScreen
+
+
+def card():
+    from tui.core.card import Pkcs11Card
+    return Pkcs11Card([])
+
+
+def portal():
+    from tui.core.portal import PortalClient
+    return PortalClient("http://127.0.0.1:9/")
+
+
+async def main() -> None:
+    installed = Path(tui.__file__).resolve().parent
+    services = ServiceFactories(card=card, portal=portal, clock=SystemClock())
+    app = EonayApp(services, Settings(language="tr"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, CodeEntryScreen), app.screen
+        texts = [str(widget.render()) for widget in app.screen.query(Static)]
+        assert any("Doğrulama Kodu" in text for text in texts), texts
+        sheets = [Path(path) for path, _ in app.stylesheet.source if path.endswith(".tcss")]
+        assert sheets, "no stylesheet loaded"
+        for sheet in sheets:
+            assert sheet.resolve().is_relative_to(installed), sheet
+            assert app.stylesheet.source[(str(sheet), "")].content == sheet.read_text()
+        names = sorted(sheet.name for sheet in sheets)
+        print("OK", installed, " ".join(names))
+
+
+asyncio.run(main())
+"""
+
+
+def test_first_screen_from_the_installed_wheel(installed: Installed) -> None:
+    """Code entry, in Turkish, styled by the CSS inside the installed package."""
+    script = installed.cwd / "first_screen.py"
+    script.write_text(FIRST_SCREEN)
+    out = installed.run(str(installed.python), str(script))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.startswith("OK "), out.stdout
+    _, where, *sheets = out.stdout.split()
+    assert Path(where).is_relative_to(installed.venv)
+    assert "code_entry.tcss" in sheets and "app.tcss" in sheets

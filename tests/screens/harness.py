@@ -10,18 +10,21 @@ from textual.app import App
 from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from tui.app import EonayApp
+from tui.app import QUIT_BINDINGS, EonayApp
 from tui.i18n import set_language
+from tui.widgets.translated import translate_bindings
 
 
 class ScreenHost(App[None]):
     """Shows the screen `make()` builds and records what it is dismissed with."""
 
     CSS_PATH = EonayApp.CSS_PATH  # type: ignore[assignment]
+    BINDINGS = [*EonayApp.BINDINGS, *QUIT_BINDINGS]  # noqa: RUF012 - the same footer as the app
 
     def __init__(self, make: Callable[[], Screen[Any]], language: str = "en") -> None:
         set_language(language)
         super().__init__()
+        translate_bindings(self)
         self._make = make
         self.results: list[Any] = []
         self.unexpected: list[BaseException] = []
@@ -51,3 +54,13 @@ def region_text(app: App[Any], selector: str) -> str:
     region = app.screen.query_one(selector).content_region
     lines = screen_text(app).split("\n")[region.y : region.bottom]
     return " ".join(" ".join(line[region.x : region.right].split()) for line in lines).strip()
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Pause until `condition()` holds (workers and timers run meanwhile)."""
+    loop_time = 0.0
+    while not condition():
+        if loop_time > timeout:
+            raise AssertionError(f"timed out waiting; screen is {pilot.app.screen!r}")
+        await pilot.pause(0.05)
+        loop_time += 0.05

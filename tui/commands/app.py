@@ -2,8 +2,9 @@
 
 Nothing heavy is imported here: the card and portal services are built by
 factories that the app calls in a background thread once its first screen is
-drawn. `settings_from_args` and `build_services` are the two places a
-configuration file and module discovery plug in later.
+drawn. Settings come from `tui.core.config` (flags over `EONAY_*` over the
+configuration file), modules from `tui.core.modules` (given, configured or
+discovered), the log from `tui.core.logs`.
 """
 
 from __future__ import annotations
@@ -42,21 +43,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Flags only for now; the configuration file and `EONAY_*` merge in here later."""
-    return Settings(
-        portal_url=args.portal,
-        ca_bundle=Path(args.ca_bundle) if args.ca_bundle else None,
-        modules=tuple(args.module or ()),
-        language=args.lang,
-        kiosk=bool(args.kiosk),
-        log_level=(args.log_level or "WARNING").upper(),
-    )
+    """Flags over `EONAY_*` over the configuration file (`tui.core.config`).
+
+    A configuration error ends the command here, naming the key and the file.
+    """
+    from tui.core.config import load_settings
+    from tui.core.errors import ConfigError
+
+    try:
+        return load_settings(args, os.environ)
+    except ConfigError as err:
+        print(f"eonay: {err.user_message()}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def discovered_modules(settings: Settings) -> list[str]:
+    """The PKCS#11 modules to use: given, configured or discovered (`tui.core.modules`)."""
+    from tui.core.modules import discover_for, module_paths
+
+    return module_paths(discover_for(settings, os.environ))
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFactories:
     """How to build the card and portal services; called in the background, not here."""
     clock = clock or SystemClock()
-    modules = list(settings.modules)
+    modules = discovered_modules(settings)
     portal_url = settings.portal_url or ""
     ca_bundle = settings.ca_bundle
 
@@ -73,28 +84,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFac
     return ServiceFactories(card=card, portal=portal, clock=clock, module_paths=tuple(modules))  # type: ignore[arg-type]
 
 
-def log_file(settings: Settings) -> Path:
-    """The redacted log: `--log-file` later; the XDG state directory now."""
-    if settings.log_file is not None:
-        return settings.log_file
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "eonay" / "eonay.log"
-
-
 def start_logging(settings: Settings) -> Path | None:
-    """Log to a file only: the terminal belongs to the app while it runs."""
-    path = log_file(settings)
-    root = logging.getLogger()
-    root.setLevel(settings.log_level)
+    """Log to a file only (redacted, rotated; `tui.core.logs`): the terminal is the app's."""
+    from tui.core.logs import setup_logging
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        return setup_logging(settings, os.environ)
     except OSError:
-        root.addHandler(logging.NullHandler())
+        logging.getLogger().addHandler(logging.NullHandler())
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    return path
 
 
 @contextmanager
@@ -130,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if not settings.portal_url:
         print(_("eonay: give the portal's address with --portal URL"), file=sys.stderr)
         return 2
-    if not settings.modules:
+    if not discovered_modules(settings):
         print(
             _("eonay: give the card's PKCS#11 module with --module PATH (or try `eonay demo`)"),
             file=sys.stderr,

@@ -28,16 +28,29 @@ def add_module_flag(parser: argparse.ArgumentParser) -> None:
         "--module",
         metavar="PATH",
         action="append",
-        help="PKCS#11 module of the card (may be repeated; default: $EONAY_PKCS11_MODULE)",
+        help="PKCS#11 module of the card (may be repeated; default: discovered, "
+        "see the README's \"Finding the card's driver\")",
     )
 
 
 def modules_from(args: argparse.Namespace) -> list[str]:
-    """--module flags, else EONAY_PKCS11_MODULE (colon-separated)."""
-    if args.module:
-        return list(args.module)
-    env = os.environ.get("EONAY_PKCS11_MODULE", "")
-    return [p for p in env.split(os.pathsep) if p]
+    """--module flags, else the configuration file's, else discovery (tui.core.modules).
+
+    Discovery covers EONAY_PKCS11_MODULE, P11_KIT_SERVER_ADDRESS (a card on
+    another machine), p11-kit's registered modules and the well-known drivers.
+    """
+    from tui.core.config import load_settings
+    from tui.core.errors import ConfigError
+    from tui.core.modules import discover_for, module_paths
+    from tui.core.settings import Settings
+
+    try:
+        settings = load_settings(argparse.Namespace(module=args.module))
+    except ConfigError as err:
+        print(f"eonay: {err.user_message()}", file=sys.stderr)
+        flagged = tuple(args.module or ())
+        settings = Settings(modules=flagged, modules_origin="--module" if flagged else None)
+    return module_paths(discover_for(settings, os.environ))
 
 
 def use_environment_language() -> None:

@@ -569,9 +569,9 @@ def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Ch
             _("Plug in the card reader and check that pcscd is running."),
             id="slots",
         )
+    card_in, empty = _("card in"), _("empty")
     names = "; ".join(
-        f"{slot.description} [{_('card in') if slot.token_present else _('empty')}]"
-        for slot in slots
+        f"{slot.description} [{card_in if slot.token_present else empty}]" for slot in slots
     )
     with_token = [slot for slot in slots if slot.token_present]
     title = _("{count} slot(s) (readers), {cards} with a card: {path}").format(

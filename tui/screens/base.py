@@ -93,11 +93,18 @@ class FlowScreen(TaskRunner, Screen[Outcome]):
 
 
 class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
-    """A modal over a step (help, error, final-try confirmation)."""
+    """A modal over a step (help, error, final-try confirmation), with its own footer."""
 
     def __init__(self) -> None:
         super().__init__()
         translate_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_dialog()
+        yield Footer(show_command_palette=False)
+
+    def compose_dialog(self) -> ComposeResult:
+        yield from ()
 
 
 BACK = Binding("escape", "back", N_("Back"), key_display="Esc")

@@ -24,7 +24,7 @@ class ErrorDialog(Dialog[bool]):
         self.reference = reference
         self.log_path = log_path
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with Vertical(id="error", classes="dialog"):
             yield Static(_("Something unexpected happened"), classes="dialog-title", markup=False)
             yield Static(

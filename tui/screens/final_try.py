@@ -18,7 +18,7 @@ class FinalTryDialog(Dialog[bool]):
     AUTO_FOCUS = "#cancel"
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), key_display="Esc")]  # noqa: RUF012
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with Vertical(id="final-try", classes="dialog"):
             yield Static(_("Last PIN try"), classes="dialog-title", markup=False)
             yield Static(

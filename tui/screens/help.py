@@ -60,7 +60,7 @@ class HelpDialog(Dialog[None]):
         self.step = step
         self.quit_key = quit_key
 
-    def compose(self) -> ComposeResult:
+    def compose_dialog(self) -> ComposeResult:
         with Vertical(id="help", classes="dialog"):
             yield Static(_("Help"), classes="dialog-title", markup=False)
             with VerticalScroll(id="help-text"):

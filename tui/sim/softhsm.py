@@ -200,47 +200,28 @@ def provision_card(
     module = module_path or softhsm_module()
     pki = Path(pki_dir or TESTPKI_DIR).resolve()
     conf = write_conf(workdir)
-    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
     labels = list(dict.fromkeys(s.token for s in specs))
-    util = shutil.which("softhsm2-util") or "softhsm2-util"
-    for label in labels:
-        subprocess.run(
-            [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
     moment = (now or datetime.now(UTC)).isoformat()
     certs_dir = workdir / "certs"
     certs_dir.mkdir(exist_ok=True)
-    jobs = []
-    for label in labels:
-        job = {
-            "module": module,
-            "label": label,
-            "pin": pin,
-            "pki": str(pki),
-            "now": moment,
-            "certs_dir": str(certs_dir),
-            "holders": [asdict(s) for s in specs if s.token == label],
-        }
-        job_file = workdir / f"job-{len(jobs)}.json"
-        job_file.write_text(json.dumps(job, ensure_ascii=False))
-        jobs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "tui.sim.softhsm", "fill-token", str(job_file)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+    # Each token is made in a staging directory of its own, so the parallel
+    # fillers never see each other's half-written object files; the finished
+    # token directories are then moved under the card's one token directory.
+    staged = [
+        _start_filling(
+            workdir / "staging" / str(i), label, specs, pin, so_pin, module, pki, moment, certs_dir
         )
+        for i, label in enumerate(labels)
+    ]
     made: list[ProvisionedHolder] = []
-    for proc in jobs:
+    for stage, proc in staged:
         out, err = proc.communicate(timeout=120)
         if proc.returncode != 0:
             raise RuntimeError(f"filling a SoftHSM token failed: {err.strip()}")
         made.extend(ProvisionedHolder(**h) for h in json.loads(out))
+        for token_dir in (stage / "tokens").iterdir():
+            shutil.move(str(token_dir), conf.parent / "tokens" / token_dir.name)
+    shutil.rmtree(workdir / "staging", ignore_errors=True)
     card = ProvisionedCard(
         workdir=workdir,
         module_path=module,
@@ -254,6 +235,47 @@ def provision_card(
     )
     card.save()
     return card
+
+
+def _start_filling(
+    stage: Path,
+    label: str,
+    specs: Sequence[HolderSpec],
+    pin: str,
+    so_pin: str,
+    module: str,
+    pki: Path,
+    moment: str,
+    certs_dir: Path,
+) -> tuple[Path, subprocess.Popen[str]]:
+    """Initialise one token in `stage` and start filling it in a subprocess."""
+    env = {**os.environ, "SOFTHSM2_CONF": str(write_conf(stage))}
+    util = shutil.which("softhsm2-util") or "softhsm2-util"
+    subprocess.run(
+        [util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    job = {
+        "module": module,
+        "label": label,
+        "pin": pin,
+        "pki": str(pki),
+        "now": moment,
+        "certs_dir": str(certs_dir),
+        "holders": [asdict(s) for s in specs if s.token == label],
+    }
+    job_file = stage / "job.json"
+    job_file.write_text(json.dumps(job, ensure_ascii=False))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.sim.softhsm", "fill-token", str(job_file)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return stage, proc
 
 
 # --- inside the subprocess: one token --------------------------------------

@@ -190,6 +190,11 @@ class PortalState:
             record = self._challenges.get(code)
             return copy.copy(record) if record else None
 
+    def answered(self) -> list[ChallengeRecord]:
+        """Challenges answered with an accepted signature, oldest first (tests count them)."""
+        with self._lock:
+            return [copy.copy(r) for r in self._challenges.values() if r.answer is not None]
+
     def session_count(self) -> int:
         with self._lock:
             return len(self._sessions)

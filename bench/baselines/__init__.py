@@ -1,0 +1,1 @@
+"""The baselines: the least a Textual app can do for the same figure, run the same way."""

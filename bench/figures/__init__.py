@@ -1,0 +1,1 @@
+"""One module per group of figures; each has `GROUP`, `IDS` and `run(cfg) -> list[Figure]`."""

@@ -1,0 +1,127 @@
+"""Figures 2 and 5: the PIN screen's countdown traffic, first paints, and memory.
+
+The real app is driven through its real flow in an 80x24 pty (type the code
+from the portal, Enter, Enter on the certificate) until the PIN screen
+counts down. Then, after a settle, every byte written over the window is
+counted, and the resident set size of the process is read. The baselines run
+the same way in the same group: a naive Textual countdown for the bytes, a
+bare Textual app with one Static for memory. A countdown that repaints only
+its digits (the floor) is measured beside them, for reference.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import psutil
+
+from bench.config import Config
+from bench.environment import COUNTDOWN_TEXT, app_env, drive_to_pin_screen
+from bench.model import Figure, Target
+from bench.pty_term import PtyRun, terminal_env
+
+GROUP = "screens"
+IDS = ("terminal_bytes", "first_paint_pin", "memory")
+
+PAINT_GAP = 0.25  # a paint ends at the first pause this long
+NAIVE = "bench.baselines.naive_countdown"
+FLOOR = "bench.baselines.floor_countdown"
+BARE = "bench.baselines.bare_static"
+
+
+def _rss_mib(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def _steady_rate(run: PtyRun, shown: float, cfg: Config) -> float:
+    """Bytes per second over the window that starts `settle_s` after `shown`."""
+    start = shown + cfg.settle_s
+    time.sleep(max(0.0, start - run.now()))
+    time.sleep(cfg.window_s)
+    return run.bytes_between(start, start + cfg.window_s) / cfg.window_s
+
+
+def _baseline_countdown(cfg: Config, module: str) -> tuple[float, int, float]:
+    """(bytes/s while counting down, bytes of the first paint, RSS MiB)."""
+    argv: Sequence[str] = [cfg.python, "-m", module]
+    with PtyRun(argv, terminal_env(), cwd=str(cfg.repo)) as run:
+        shown = run.wait_for(COUNTDOWN_TEXT, timeout=30)
+        rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
+        paint = run.bytes_between(0, run.burst_end(shown, PAINT_GAP) + 1e-9)
+        return rate, paint, _rss_mib(run.pid)
+
+
+# The libraries the PIN screen cannot do without, loaded into the bare app:
+# what memory the app could not save by any care of its own.
+LIBRARIES = (
+    "import sys, PyKCS11, httpx\n"
+    "from cryptography import x509\n"
+    "from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa\n"
+    "from asn1crypto import cms, tsp\n"
+    "PyKCS11.PyKCS11Lib().load(sys.argv[1])\n"
+    "from bench.baselines.bare_static import main\n"
+    "sys.argv[1:] = []\n"
+    "main()\n"
+)
+
+
+def _bare_rss(cfg: Config, env: dict[str, str], libraries: str | None = None) -> float:
+    argv = (
+        [cfg.python, "-m", BARE] if libraries is None else [cfg.python, "-c", LIBRARIES, libraries]
+    )
+    with PtyRun(argv, env, cwd=str(cfg.repo)) as run:
+        run.wait_for("Doğrulama Kodu", timeout=30)
+        time.sleep(cfg.settle_s)
+        return _rss_mib(run.pid)
+
+
+def run(cfg: Config) -> list[Figure]:
+    with app_env(cfg, "screens") as app, PtyRun(app.argv(), app.env, cwd=str(cfg.repo)) as run:
+        pressed, shown = drive_to_pin_screen(run, app)
+        app_rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
+        app_paint = run.bytes_between(pressed, run.burst_end(shown, PAINT_GAP) + 1e-9)
+        app_rss = _rss_mib(run.pid)
+        app_screen = run.screen_text()
+        # Attribution only, not a figure: left out of the quick run.
+        libs_rss = None if cfg.quick else _bare_rss(cfg, app.env, app.card.module_path)
+    naive_rate, naive_paint, _ = _baseline_countdown(cfg, NAIVE)
+    floor_rate, floor_paint, _ = (
+        (None, None, None) if cfg.quick else _baseline_countdown(cfg, FLOOR)
+    )
+    bare_rss = _bare_rss(cfg, terminal_env())
+    window = {"settle_s": cfg.settle_s, "window_s": cfg.window_s}
+    return [
+        Figure(
+            id="terminal_bytes",
+            title="Bytes/s to the terminal while the PIN screen counts down",
+            unit="B/s",
+            baseline_name="naive Textual countdown (focused Input, blinking cursor, Static)",
+            value=app_rate,
+            baseline=naive_rate,
+            target=Target("max", 60.0),
+            details={**window, "floor_B_per_s": floor_rate, "pin_screen": app_screen},
+        ),
+        Figure(
+            id="first_paint_pin",
+            title="First full paint of the PIN screen (bytes from the Enter that opens it)",
+            unit="B",
+            baseline_name="first paint of the naive countdown (bytes from exec)",
+            value=float(app_paint),
+            baseline=float(naive_paint),
+            details={"floor_first_paint_B": floor_paint},
+        ),
+        Figure(
+            id="memory",
+            title="Resident set size on the PIN screen",
+            unit="MiB",
+            baseline_name="bare Textual app with one Static",
+            value=app_rss,
+            baseline=bare_rss,
+            target=Target("ratio", 1.5),
+            details={
+                "bare_with_libraries_MiB": libs_rss,
+                "libraries": "PyKCS11 (SoftHSM module loaded), cryptography, asn1crypto, httpx",
+            },
+        ),
+    ]

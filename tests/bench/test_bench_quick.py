@@ -1,0 +1,113 @@
+"""`python -m bench --quick` runs from a checkout and reports every figure beside its baseline.
+
+Only that it works: no timing is asserted here (speed targets live in the
+benchmark's own report, never in tests).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+FIGURES = {
+    "startup": "ms",
+    "first_paint_code_entry": "B",
+    "terminal_bytes": "B/s",
+    "first_paint_pin": "B",
+    "memory": "MiB",
+    "signing_rsa2048": "ms",
+    "signing_ec_p256": "ms",
+    "signing_ec_p384": "ms",
+    "token_scan": "ms",
+    "whole_flow": "s",
+}
+TARGETS = {
+    "startup": ("ratio", 1.2),
+    "terminal_bytes": ("max", 60.0),
+    "memory": ("ratio", 1.5),
+    "signing_rsa2048": ("overhead", 2.0),
+    "signing_ec_p256": ("overhead", 2.0),
+    "signing_ec_p384": ("overhead", 2.0),
+    "token_scan": ("ratio", 1.5),
+}
+
+
+def _app_not_built() -> bool:
+    """True only on a branch where `eonay demo` is still the skeleton's placeholder."""
+    demo = (REPO / "tui" / "commands" / "demo.py").read_text(encoding="utf-8")
+    return "not built yet" in demo
+
+
+@pytest.fixture(scope="module")
+def quick_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    if _app_not_built():
+        pytest.skip("the app's commands are not on this branch yet")
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert out.exists(), proc.stderr
+    return proc, json.loads(out.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.softhsm
+@pytest.mark.e2e
+def test_every_figure_has_a_baseline_from_the_same_run(quick_run):
+    proc, doc = quick_run
+    assert doc["mode"] == "quick"
+    by_id = {f["id"]: f for f in doc["figures"]}
+    assert set(FIGURES) <= set(by_id), sorted(set(FIGURES) - set(by_id))
+    for fid, unit in FIGURES.items():
+        f = by_id[fid]
+        assert f["status"] == "ok", (fid, f.get("error"), f.get("log"))
+        assert f["unit"] == unit, fid
+        assert f["baseline_name"], fid
+        assert isinstance(f["value"], float) and f["value"] > 0, fid
+        assert isinstance(f["baseline"], float) and f["baseline"] > 0, fid
+        assert math.isclose(f["ratio"], f["value"] / f["baseline"]), fid
+    for fid, (kind, limit) in TARGETS.items():
+        target = by_id[fid]["target"]
+        assert (target["kind"], target["limit"]) == (kind, limit), fid
+        assert isinstance(by_id[fid]["met"], bool), fid
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.softhsm
+@pytest.mark.e2e
+def test_the_table_and_the_machine_are_reported(quick_run):
+    proc, doc = quick_run
+    for fid in FIGURES:
+        assert fid in proc.stdout
+    machine = doc["machine"]
+    for key in ("cpu_model", "cores", "python", "textual"):
+        assert machine[key], key
+    assert (REPO / "bench" / "results" / "quick.json").exists()
+
+
+def test_the_bare_baseline_and_the_naive_countdown_run_in_a_pty():
+    """The harness itself, without the app: text found, bytes counted, both baselines alive."""
+    from bench.pty_term import PtyRun, terminal_env
+
+    with PtyRun(
+        [sys.executable, "-m", "bench.baselines.naive_countdown", "120"],
+        terminal_env(),
+        cwd=str(REPO),
+    ) as run:
+        shown = run.wait_for("Kalan süre: 1", timeout=30)
+        assert run.bytes_between(0, shown + 1) > 0
+        assert "İmzalanacak Metin" in run.screen_text()
