@@ -46,8 +46,9 @@ class Terminal:
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", "e2e", "-l", text)
 
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "e2e")
+    def screen(self, *, escapes: bool = False) -> str:
+        """The visible text; with `escapes`, the colour and style codes too."""
+        return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "e2e")
 
     def flag(self, name: str) -> str:
         return self._tmux("display-message", "-p", "-t", "e2e", f"#{{{name}}}").strip()
@@ -72,6 +73,13 @@ class Terminal:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{pattern!r} did not appear; the screen shows:\n{shown}")
             time.sleep(0.1)
+
+    def record(self, path: Path | None) -> None:
+        """Copy everything the program writes to the terminal into `path`; None stops."""
+        if path is None:
+            self._tmux("pipe-pane", "-t", "e2e")
+        else:
+            self._tmux("pipe-pane", "-t", "e2e", "-o", f"cat > {shlex.quote(str(path))}")
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)

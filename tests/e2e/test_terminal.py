@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import sys
@@ -43,6 +44,17 @@ def test_the_whole_guide_in_a_terminal(terminal, portal, demo_card, tmp_path):
 
     terminal.wait_for("İmzalanacak Metin")
     terminal.wait_for("Kalan süre:")
+    # While nobody types, only the countdown's digits are written to the terminal.
+    time.sleep(1.0)  # let the first paint finish
+    output = tmp_path / "idle.out"
+    terminal.record(output)
+    time.sleep(2.2)
+    terminal.record(None)
+    written = output.read_bytes().decode()
+    visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", written)  # drop cursor moves and colours
+    assert re.fullmatch(r"[ 0-9]+", visible), repr(written)
+    assert len(set(re.findall(r"\d+", visible))) >= 2  # it did count down meanwhile
+    assert len(written) < 400  # a few dozen bytes a second (a blinking cursor costs ~2 KB/s)
     terminal.type(demo_card.pin)
     shown = terminal.wait_for("*" * len(demo_card.pin))
     assert demo_card.pin not in shown
@@ -138,3 +150,15 @@ def test_eonay_demo_runs_the_guide_and_leaves_nothing_behind(tmp_path):
         assert list(scratch.iterdir()) == []  # the card, its config and the log are gone
     finally:
         term.close()
+
+
+def test_the_plain_linux_console_without_colour(terminal, portal, demo_card):
+    line = eonay_command(portal.url, demo_card.module_path, "--lang", "tr")
+    terminal.type(f"TERM=linux NO_COLOR=1 {line}")
+    terminal.send("Enter")
+    shown = terminal.wait_for("0/14 hane")
+    assert "Doğrulama Kodu" in shown and "Enter Devam Et" in shown
+    codes = terminal.screen(escapes=True)
+    assert "38;5;" not in codes and "38;2;" not in codes  # no 256 or true colours on TERM=linux
+    terminal.send("C-q")
+    terminal.wait_for("EXIT=0")

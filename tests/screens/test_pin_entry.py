@@ -314,3 +314,19 @@ async def test_escape_goes_back_to_the_certificates(make):
         await settle(pilot)
         await pilot.press("escape")
     assert s.app.results == [Back()]
+
+
+async def test_a_long_text_says_there_is_more_and_scrolls_with_page_down(make):
+    from tui.sim.state import E_ONAY_TEXT
+
+    s = make(text=E_ONAY_TEXT)
+    async with s.app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        last_words = "anladım; E-Onay işlemini onaylıyorum."
+        assert "more below: PgDn" in screen_text(s.app)
+        assert not region_text(s.app, "#text-box").endswith(last_words)
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await pilot.pause()
+        assert region_text(s.app, "#text-box").endswith(last_words)
+        assert "more below" not in screen_text(s.app)
+        assert s.app.screen.focused is pin_field(s.app)  # still typing the PIN
