@@ -106,6 +106,7 @@ class PinEntryScreen(FlowScreen):
         self.signature: Signature | None = None
         self.phase = Phase.TYPING
         self._checking = False
+        self._handed_over: Pin | None = None
         self._refusal: str | None = None
         try:
             check_signable(challenge.text)
@@ -183,7 +184,13 @@ class PinEntryScreen(FlowScreen):
         """Say so in the box's frame while part of the text is below the visible lines."""
         box = self.query_one("#text-box", VerticalScroll)
         more = box.max_scroll_y > 0 and box.scroll_y < box.max_scroll_y
-        box.border_subtitle = _("more below: PgDn") if more else ""
+        subtitle = _("more below: PgDn") if more else ""
+        if box.border_subtitle != subtitle:
+            box.border_subtitle = subtitle
+
+    def on_unmount(self) -> None:
+        if self._handed_over is not None:
+            self._handed_over.wipe()
 
     # --- the PIN field and the keypad --------------------------------------------
 
@@ -218,9 +225,9 @@ class PinEntryScreen(FlowScreen):
     def action_scroll_text(self, pages: int) -> None:
         box = self.query_one("#text-box", VerticalScroll)
         if pages < 0:
-            box.scroll_page_up()
+            box.scroll_page_up(animate=False)
         else:
-            box.scroll_page_down()
+            box.scroll_page_down(animate=False)
 
     def action_back(self) -> None:
         if self.phase in (Phase.SIGNING, Phase.SUBMITTING):
@@ -260,6 +267,7 @@ class PinEntryScreen(FlowScreen):
 
     def _sign_now(self) -> None:
         pin = self.query_one(PinField).take()
+        self._handed_over = pin  # wiped by the signature; wiped here too if the screen goes first
         self._set_phase(Phase.SIGNING)
         self._say(_("Signing on the card…"), "busy")
         self.run_task(SIGN, lambda: self._sign(pin))
