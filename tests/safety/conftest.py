@@ -39,14 +39,21 @@ WRONG_PIN = "739147"
 
 
 class RecordingTransport(httpx.BaseTransport):
-    """The real HTTP transport; every request that went out is kept (method, path, body)."""
+    """The real HTTP transport; every request that went out is kept (method, path, body).
+
+    `crash_at` makes one request raise something the client does not expect (a bug).
+    """
 
     def __init__(self) -> None:
         self.inner = httpx.HTTPTransport()
         self.sent: list[tuple[str, str, bytes]] = []
+        self.crash_at: dict[str, BaseException] = {}  # path suffix -> raised once (a bug)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.sent.append((request.method, request.url.path, request.read()))
+        for suffix in list(self.crash_at):
+            if request.url.path.endswith(suffix):
+                raise self.crash_at.pop(suffix)
         return self.inner.handle_request(request)
 
     def posts(self, suffix: str) -> list[bytes]:
@@ -73,19 +80,23 @@ class Rig:
 
 @pytest.fixture
 def rig(softhsm_card, sim) -> Iterator[Callable[..., Rig]]:  # noqa: F811
-    """`rig(settings=None, poll=0.25)`: the app, built as `eonay` builds it, on the real parts.
+    """`rig(settings=None, poll=0.25, timeout=None)`: the app, built as `eonay` builds it,
+    on the real parts.
 
     Each call has its own `Boundary` (what crossed it, and the faults to add).
     """
     built: list[Rig] = []
 
-    def build(settings: Settings | None = None, poll: float = 0.25) -> Rig:
+    def build(
+        settings: Settings | None = None, poll: float = 0.25, timeout: httpx.Timeout | None = None
+    ) -> Rig:
         boundary = Boundary()
         clock = ShiftedClock()
         http = RecordingTransport()
         pauses = Sleeps()
         card = boundary.card(softhsm_card.module_path)
-        portal = PortalClient(sim.url, clock=clock, transport=http, sleep=pauses)
+        options = {"timeout": timeout} if timeout is not None else {}
+        portal = PortalClient(sim.url, clock=clock, transport=http, sleep=pauses, **options)
         services = ServiceFactories(
             card=lambda: card,
             portal=lambda: portal,
