@@ -104,6 +104,8 @@ async def test_the_pin_appears_in_no_log_exception_screen_or_output(
             assert not any(secret in text for text in exception_texts(error))
         assert not any(secret in shot for shot in screens)
         assert secret not in out and secret not in err
+        for _method, path, body in r.http.sent:  # sent nowhere but the card
+            assert secret not in path and secret.encode() not in body
         for path, content in files_under(tmp_path):
             assert secret.encode() not in content, path
 
