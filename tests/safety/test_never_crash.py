@@ -66,6 +66,7 @@ async def test_a_bug_at_the_portal_keeps_the_signature(rig, softhsm_card, debug_
         await pilot.press("enter")
         await drive.until(pilot, lambda: r.app.screen is screen)
         assert isinstance(r.app.screen, PinEntryScreen) and screen.phase is Phase.RESEND
+        await drive.until(pilot, lambda: getattr(r.app.focused, "id", None) == "next-action")
         await pilot.press("enter")  # "Send again"
         await drive.until(pilot, lambda: drive.on(pilot, EOnayConfirmScreen))
     assert r.boundary.count("C_Login") == 1

@@ -268,3 +268,77 @@ def test_pin_wipe_overwrites_before_it_lets_go():
     with pin:
         pass
     assert buffer.wiped and buffer.dropped == [b"\x00", b"\x00" * 6]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "signed",
+        "wrong PIN",
+        "locked",
+        "card out during C_Sign",
+        "certificate changed",
+        "PIN too short",
+        "text not signable",
+        "a bug at C_Sign",
+        "challenge expired",
+    ],
+)
+def test_the_pin_is_zeroed_on_every_path_through_the_card_service(softhsm_card, path):
+    """The card service and the step above it, on the real token: whatever happens, the PIN's
+    buffer is overwritten and emptied when the call returns or raises."""
+    import secrets
+
+    from tests.safety.boundary import Boundary
+    from tests.safety.secrets_watch import watched_pin
+    from tui.core.clock import SystemClock
+    from tui.core.errors import EonayError
+    from tui.core.text import LOGIN_TEXT
+    from tui.operations import Operations, ServiceFactories
+    from tui.sim.softhsm import CARD_1 as LABEL
+
+    boundary = Boundary()
+    card = boundary.card(softhsm_card.module_path)
+    try:
+        cert = next(c for c in card.certificates() if c.holder == HOLDER and c.usable)
+        digits, text = softhsm_card.pin, LOGIN_TEXT
+        if path == "wrong PIN":
+            digits = WRONG_PIN
+        elif path == "locked":
+            boundary.flags[LABEL] = CKF_USER_PIN_LOCKED
+        elif path == "card out during C_Sign":
+            boundary.pull_at["C_Sign"] = LABEL
+        elif path == "certificate changed":
+            other = next(c for c in card.certificates() if c.holder != HOLDER)
+            boundary.swapped[cert.id] = other.der
+        elif path == "PIN too short":
+            digits = "73"
+        elif path == "text not signable":
+            text = LOGIN_TEXT + "\u202e"
+        elif path == "a bug at C_Sign":
+            boundary.crash_at["C_Sign"] = RuntimeError("bug")
+        pin = watched_pin(digits)
+        buffer = pin.buffer()
+        assert isinstance(buffer, WatchedBuffer)
+        if path == "challenge expired":
+            from tests.screens import values
+            from tui.core.clock import FakeClock
+
+            clock = FakeClock()
+            challenge = values.challenge(clock, seconds=10)
+            clock.advance(11)
+            ops = Operations(
+                ServiceFactories(card=lambda: card, portal=lambda: None, clock=SystemClock()),  # type: ignore[arg-type,return-value]
+                Settings(),
+            )
+            with pytest.raises(EonayError):
+                ops.sign(challenge, cert, pin)
+        elif path == "signed":
+            card.sign(cert, pin, text, secrets.token_bytes(32))
+        else:
+            with pytest.raises((EonayError, RuntimeError)):
+                card.sign(cert, pin, text, secrets.token_bytes(32))
+        assert buffer.wiped, (path, buffer.dropped)
+        assert buffer.peak == len(digits)
+    finally:
+        card.close()
