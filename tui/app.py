@@ -112,6 +112,8 @@ class EonayApp(App[int], inherit_bindings=False):
     # --- start and stop -----------------------------------------------------
 
     def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
         self._install_signal_handlers()
         self.show_step(Step.CODE_ENTRY, START)
         # Only once the first screen is drawn: import and build the heavy services.

@@ -297,7 +297,7 @@ class PinEntryScreen(FlowScreen):
         elif name == PRESENCE:
             self._checking = False
             if result is False and self.phase is Phase.TYPING:
-                self.dismiss(self._card_gone(CardRemovedError()))
+                self.leave(self._card_gone(CardRemovedError()))
         elif name == SIGN:
             self.signature = result
             self.query_one("#signed", Static).update(
@@ -306,12 +306,12 @@ class PinEntryScreen(FlowScreen):
             self._send()
         elif name == SUBMIT:
             self.query_one(Countdown).stop()
-            self.dismiss(result)
+            self.leave(result)
 
     def task_failed(self, name: str, error: EonayError) -> bool:
         if name == PIN_STATE:
             if isinstance(error, CardRemovedError):
-                self.dismiss(self._card_gone(error))
+                self.leave(self._card_gone(error))
             else:
                 self._say(error.user_message(), "error")
             return True
@@ -342,14 +342,14 @@ class PinEntryScreen(FlowScreen):
         elif isinstance(error, CodeExpiredError):
             self._expire()
         elif isinstance(error, CardRemovedError | CertificateChangedError):
-            self.dismiss(self._card_gone(error))
+            self.leave(self._card_gone(error))
         else:
             self._say(error.user_message(), "error")
         return True
 
     def _submit_failed(self, error: EonayError) -> bool:
         if isinstance(error, AlreadyActiveError):
-            self.dismiss(AlreadyActive(None))
+            self.leave(AlreadyActive(None))
         elif isinstance(error, _SEND_AGAIN):
             # The signature is kept (never the PIN): sending the same CMS again is safe,
             # the portal answers it like the first time (idempotent by the API).
@@ -431,9 +431,9 @@ class PinEntryScreen(FlowScreen):
             self.query_one("#next-action").display = False
             self._send()
         elif self.phase is Phase.EXPIRED:
-            self.dismiss(Expired(_("The code's time is over. Nothing was signed.")))
+            self.leave(Expired(_("The code's time is over. Nothing was signed.")))
         else:
-            self.dismiss(Restart())
+            self.leave(Restart())
 
     def _say(self, text: str, kind: str) -> None:
         status = self.query_one("#status", Static)
