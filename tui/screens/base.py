@@ -37,10 +37,12 @@ class TaskRunner:
         return worker
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The state this message is about, never `worker.state`: on a busy machine the
+        # RUNNING message can be read after the worker ended, and would count it twice.
         worker = event.worker
-        if worker.state is WorkerState.SUCCESS:
+        if event.state is WorkerState.SUCCESS:
             self.task_done(worker.name, worker.result)
-        elif worker.state is WorkerState.ERROR and worker.error is not None:
+        elif event.state is WorkerState.ERROR and worker.error is not None:
             error = worker.error
             handled = isinstance(error, EonayError) and self.task_failed(worker.name, error)
             if not handled:
