@@ -179,8 +179,8 @@ def test_retries_stop_when_the_time_budget_is_spent(sim):
 
 def test_latency_past_the_read_timeout_is_a_timeout_error(sim, sleeps: Sleeps):
     code = sim.new_login().code
-    sim.faults.latency = 0.6
-    short = httpx.Timeout(connect=5.0, read=0.2, write=5.0, pool=5.0)
+    sim.faults.latency = 1.5  # far past the read timeout, even if the client is slow to listen
+    short = httpx.Timeout(connect=5.0, read=0.3, write=5.0, pool=5.0)
     with PortalClient(sim.url, timeout=short, sleep=sleeps) as portal:
         with pytest.raises(PortalTimeoutError) as info:
             portal.get_challenge(code)

@@ -142,7 +142,7 @@ async def test_a_card_pulled_out_after_signing_before_the_portal_answered(rig, s
     async with r.app.run_test(size=(80, 24)) as pilot:
         await drive.enter_code(pilot, code)
         await drive.choose(pilot, HOLDER)
-        r.sim.faults.latency = 0.4
+        r.sim.faults.latency = 2.0  # the sending phase lasts long enough to be seen
         r.boundary.pull_after["C_Sign"] = CARD_1
         screen = await drive.sign_with(pilot, softhsm_card.pin)
         await drive.until(pilot, lambda: screen.phase is Phase.SUBMITTING)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.screens.harness import ScreenHost, screen_text, settle
+from tests.screens.harness import ScreenHost, screen_text, settle, wait_for
 from tests.screens.services import operations
 from tui.core.card import Pkcs11Card
 from tui.core.clock import SystemClock
@@ -85,11 +85,12 @@ async def test_the_list_follows_the_card(faulty_card, portal):
         await settle(pilot)
         assert "İLKNUR ÇAĞLAR" not in screen_text(app)
         faulty_card.pulled.discard(CARD_2)  # the second card goes in
-        await pilot.pause(0.2)
-        await settle(pilot)
-        assert "İLKNUR ÇAĞLAR" in screen_text(app)
+        await wait_for(pilot, lambda: "İLKNUR ÇAĞLAR" in screen_text(app))  # the next poll
         faulty_card.pulled.add(CARD_1)  # the first card comes out
-        await pilot.pause(0.2)
+        await wait_for(
+            pilot,
+            lambda: "AYŞE GÜLŞEN ÇİFTÇİ" not in (t := screen_text(app)) and "İLKNUR ÇAĞLAR" in t,
+        )
         await settle(pilot)
         text = screen_text(app)
         assert "AYŞE GÜLŞEN ÇİFTÇİ" not in text and "İLKNUR ÇAĞLAR" in text
@@ -110,8 +111,7 @@ async def test_no_card_says_what_to_check(faulty_card, portal, softhsm_card):
         assert softhsm_card.module_path in text
         assert "DYS" in text
         faulty_card.pulled.discard(CARD_1)
-        await pilot.pause(0.2)
-        await settle(pilot)
+        await wait_for(pilot, lambda: "AYŞE GÜLŞEN ÇİFTÇİ" in screen_text(app))  # the next poll
         assert "Kart bulunamadı" not in screen_text(app)
         await pilot.press("enter")
     assert app.results[0].holder == "AYŞE GÜLŞEN ÇİFTÇİ"
@@ -154,7 +154,7 @@ async def test_an_unexpected_error_is_reported_and_the_list_goes_on(faulty_card,
     faulty_card.crash_next_read = RuntimeError("boom")
     app = host(faulty_card, portal, poll=0.05)
     async with app.run_test() as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: bool(listing(app).certificates))  # a later poll
         await settle(pilot)
         assert [str(e) for e in app.unexpected] == ["boom"]
         assert listing(app).certificates  # the next reading worked

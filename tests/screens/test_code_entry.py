@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.screens import values
-from tests.screens.harness import ScreenHost, screen_text, settle
+from tests.screens.harness import ScreenHost, screen_text, settle, wait_for
 from tests.screens.services import operations
 from tui.core.challenge import Challenge
 from tui.core.portal import PortalClient
@@ -56,14 +56,17 @@ async def test_a_valid_code_gives_its_challenge(sim, portal):
 
 async def test_the_field_is_busy_while_the_portal_answers(sim, portal):
     record = sim.new_login()
-    sim.faults.latency = 0.4
+    sim.faults.latency = 2.0  # a window wide enough to see on a loaded machine
     app, _clock = host(portal)
     async with app.run_test() as pilot:
-        app.screen.query_one(CodeField).insert_text_at_cursor(record.code)
+        field = app.screen.query_one(CodeField)
+        field.insert_text_at_cursor(record.code)
         await pilot.press("enter")
-        await pilot.pause(0.1)
-        assert app.screen.query_one(CodeField).disabled
-        assert "Looking up the code at the portal" in screen_text(app)
+        # Poll (never a fixed pause): busy must show while the portal has not answered yet.
+        await wait_for(
+            pilot,
+            lambda: field.disabled and "Looking up the code at the portal" in screen_text(app),
+        )
         await settle(pilot)
     assert isinstance(app.results[0], Challenge)
 

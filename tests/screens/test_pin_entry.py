@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from tests.screens import values
-from tests.screens.harness import ScreenHost, region_text, screen_text, settle
+from tests.screens.harness import ScreenHost, region_text, screen_text, settle, wait_for
 from tests.screens.services import operations
 from tui.core.cards import PinState, PinTries
 from tui.core.errors import CodeExpiredError
@@ -81,7 +81,7 @@ def pin_field(app) -> PinField:
 
 async def test_shows_what_is_signed_and_signs_with_the_keyboard(make, sim, softhsm_card):
     s = make("tr")
-    sim.faults.latency = 0.3  # time to see the signing time before the portal answers
+    sim.faults.latency = 2.0  # time to see the signing time before the portal answers
     async with s.app.run_test() as pilot:
         await settle(pilot)
         text = screen_text(s.app)
@@ -95,10 +95,18 @@ async def test_shows_what_is_signed_and_signs_with_the_keyboard(make, sim, softh
         await pilot.press(*softhsm_card.pin)
         assert "******" in screen_text(s.app)
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert s.app.screen.phase is Phase.SUBMITTING
-        signed = screen_text(s.app)
-        assert "İmzalama Tarihi: —" not in signed and "portala gönderiliyor" in signed
+        screen = s.app.screen
+
+        # Poll for the (transient) sending phase: it lasts as long as the portal's latency.
+        def sending() -> bool:
+            signed = screen_text(s.app)
+            return (
+                screen.phase is Phase.SUBMITTING
+                and "İmzalama Tarihi: —" not in signed
+                and "portala gönderiliyor" in signed
+            )
+
+        await wait_for(pilot, sending)
         await settle(pilot)
     [outcome] = s.app.results
     assert isinstance(outcome, LoginDone)
@@ -224,7 +232,7 @@ async def test_pulling_the_card_out_goes_back_to_certificate_select(make, faulty
         await settle(pilot)
         await pilot.press("1", "2")
         faulty_card.pulled.add(CARD_1)
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: bool(s.app.results))  # the next poll sees it
         await settle(pilot)
     [outcome] = s.app.results
     assert isinstance(outcome, CardGone)
