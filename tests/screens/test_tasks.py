@@ -8,8 +8,9 @@ from textual.app import App
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from tests.screens.harness import wait_for
-from tui.screens.base import TaskRunner
+from tests.screens.harness import ScreenHost, wait_for
+from tui.flow import CardGone
+from tui.screens.base import FlowScreen, TaskRunner
 
 
 class Counting(TaskRunner, Screen[None]):
@@ -59,3 +60,23 @@ async def test_a_running_message_read_after_the_task_ended_is_not_its_outcome():
         assert [str(e) for e in app.reported] == ["bug"] and screen.crashed == ["broken"]
         screen.on_worker_state_changed(Worker.StateChanged(failing, WorkerState.RUNNING))
         assert [str(e) for e in app.reported] == ["bug"] and screen.crashed == ["broken"]
+
+
+class Step(FlowScreen):
+    pass
+
+
+async def test_a_step_is_left_once_however_many_workers_end_after():
+    """A card poll and the PIN state read can both see the card gone: the second `leave`
+    (after the step was dismissed) changes nothing and raises nothing."""
+    app = ScreenHost(Step)
+    async with app.run_test() as pilot:
+        step = app.screen
+        assert isinstance(step, Step)
+        step.leave(CardGone("first"))
+        await pilot.pause()
+        step.leave(CardGone("second"))
+        await pilot.pause()
+        assert step.left == CardGone("first")
+    assert app.results == [CardGone("first")]
+    assert app.unexpected == []

@@ -75,6 +75,7 @@ class FlowScreen(TaskRunner, Screen[Outcome]):
         self.banner = banner
         self.title_text = title or self.TITLE_TEXT
         self.step_number = step or self.STEP
+        self.left: Outcome | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar(_(self.title_text), self.step_number)
@@ -94,7 +95,12 @@ class FlowScreen(TaskRunner, Screen[Outcome]):
         """Dismiss with `outcome`, first closing any dialog (help, confirmation) over this step.
 
         A worker can finish while F1's help is open; dismissing then must not pop the help.
+        A step is left once: a worker that ends after that (a card poll that saw the
+        card gone, say, after the PIN state read did) changes nothing.
         """
+        if self.left is not None:
+            return
+        self.left = outcome
         if self.is_attached and self.app.screen is not self:
             self.pop_until_active()
         self.dismiss(outcome)
