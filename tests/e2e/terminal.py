@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -10,7 +11,17 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 _counter = itertools.count()
+
+
+def _alive(process: psutil.Process) -> bool:
+    """Still running (a zombie has exited: only its parent, maybe init, has to reap it)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 class Terminal:
@@ -82,4 +93,35 @@ class Terminal:
             self._tmux("pipe-pane", "-t", "e2e", "-o", f"cat > {shlex.quote(str(path))}")
 
     def close(self) -> None:
+        """Stop the tmux server, and anything started in the pane that outlived it.
+
+        Killing the server hangs up the pane; a program that does not exit on
+        SIGHUP would otherwise run on after the test, with no terminal. The
+        server's socket file is removed too (kill-server leaves it in /tmp).
+        """
+        started = self._pane_processes()
+        try:
+            socket_path = self.flag("socket_path")
+        except (subprocess.SubprocessError, OSError):
+            socket_path = ""
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        if socket_path:  # tmux leaves the socket file behind
+            Path(socket_path).unlink(missing_ok=True)
+        deadline = time.monotonic() + 5
+        while (alive := [p for p in started if _alive(p)]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+
+    def _pane_processes(self) -> list[psutil.Process]:
+        try:
+            pids = self._tmux("list-panes", "-a", "-F", "#{pane_pid}").split()
+        except (subprocess.SubprocessError, OSError):
+            return []
+        found: list[psutil.Process] = []
+        for pid in pids:
+            with contextlib.suppress(psutil.NoSuchProcess, ValueError):
+                shell = psutil.Process(int(pid))
+                found += [shell, *shell.children(recursive=True)]
+        return found
