@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 POLL_S = 0.02
 
@@ -105,7 +106,10 @@ class Tmux:
         return text
 
     def close(self) -> None:
+        socket_path = self._tmux("display-message", "-p", "#{socket_path}", check=False).strip()
         self._tmux("kill-server", check=False)
+        if socket_path:  # kill-server leaves the socket file in /tmp/tmux-UID
+            Path(socket_path).unlink(missing_ok=True)
 
     def __enter__(self) -> Tmux:
         return self
