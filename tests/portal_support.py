@@ -87,7 +87,10 @@ def sim_server() -> Iterator[CountedPortal]:
     registry = ConnectionRegistry()
     app = make_app(PortalState(trust_roots=[], intermediates=[]), None, registry)
     in_flight = InFlight(app)
-    with serving(in_flight, registry=registry) as url:
+    # Idle connections stay open for the session: with uvicorn's 5 s, a slow test could
+    # meet a connection closed just as it sent on it, and the client would (rightly) post
+    # again, which tests that count what was sent would take for a second signature.
+    with serving(in_flight, registry=registry, keep_alive=3600) as url:
         yield CountedPortal(url, app, in_flight)
 
 

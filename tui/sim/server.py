@@ -104,9 +104,11 @@ def _server(
     ssl_certfile: Path | str | None,
     ssl_keyfile: Path | str | None,
     log_level: str,
+    keep_alive: float = 5.0,
 ) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
+        timeout_keep_alive=keep_alive,
         http=_protocol_class(registry),
         lifespan="off",
         proxy_headers=False,
@@ -130,12 +132,21 @@ def serving(
     ssl_certfile: Path | str | None = None,
     ssl_keyfile: Path | str | None = None,
     log_level: str = "warning",
+    keep_alive: float = 5.0,
 ) -> Iterator[str]:
-    """Serve any ASGI `app` from a background thread for the block; yields its base URL."""
+    """Serve any ASGI `app` from a background thread for the block; yields its base URL.
+
+    `keep_alive`: seconds an idle connection stays open (uvicorn's default, 5).
+    """
     registry = registry or ConnectionRegistry()
     sock = _bind(host, port)
     server = _server(
-        app, registry, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, log_level=log_level
+        app,
+        registry,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        log_level=log_level,
+        keep_alive=keep_alive,
     )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="eonay-sim-server", daemon=True
