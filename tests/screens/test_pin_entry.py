@@ -81,7 +81,7 @@ def pin_field(app) -> PinField:
 
 async def test_shows_what_is_signed_and_signs_with_the_keyboard(make, sim, softhsm_card):
     s = make("tr")
-    sim.faults.latency = 0.3  # time to see the signing time before the portal answers
+    sim.faults.latency = 1.0  # time to see the signing time before the portal answers
     async with s.app.run_test() as pilot:
         await settle(pilot)
         text = screen_text(s.app)
