@@ -13,6 +13,7 @@ import signal
 from functools import partial
 from typing import ClassVar, Protocol
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -100,14 +101,25 @@ class EonayApp(App[int], inherit_bindings=False):
         self.step = Step.CODE_ENTRY
         self.state: FlowState = START
         self._signals: list[int] = []
+        # Kiosk mode: back to the start after this many seconds without a key or click.
+        self.idle_limit: float | None = (
+            float(self.settings.kiosk_idle_seconds)
+            if self.settings.kiosk and self.settings.kiosk_idle_seconds > 0
+            else None
+        )
+        self._last_activity = self.ops.clock.monotonic()
 
     # --- start and stop -----------------------------------------------------
 
     def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
         self._install_signal_handlers()
         self.show_step(Step.CODE_ENTRY, START)
         # Only once the first screen is drawn: import and build the heavy services.
         self.call_after_refresh(self._warm_up)
+        if self.idle_limit is not None:
+            self.set_interval(1.0, self.reset_if_idle)
 
     def _warm_up(self) -> None:
         self.run_worker(self.ops.warm_up, name="warm-up", thread=True, exit_on_error=False)
@@ -160,10 +172,30 @@ class EonayApp(App[int], inherit_bindings=False):
             self.exit(return_code=0)
 
     def reset_to_start(self, message: str | None = None) -> None:
-        """Drop every screen and all state, and begin again at code entry (kiosk, idle)."""
+        """Drop every screen and all state, and begin again at code entry (kiosk, idle).
+
+        Popping the screens unmounts them: the PIN field wipes its digits, and the
+        flow state with the portal session and the chosen certificate is replaced.
+        """
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.show_step(Step.CODE_ENTRY, FlowState(message=message))
+
+    # --- kiosk: activity and the idle reset live here -----------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.Paste):
+            self._last_activity = self.ops.clock.monotonic()
+        await super().on_event(event)
+
+    def reset_if_idle(self) -> None:
+        """In kiosk mode, forget everything after `idle_limit` seconds without input."""
+        if self.idle_limit is None:
+            return
+        if self.ops.clock.monotonic() - self._last_activity < self.idle_limit:
+            return
+        self.reset_to_start()
+        self._last_activity = self.ops.clock.monotonic()
 
     def screen_for(self, step: Step, state: FlowState) -> FlowScreen:
         ops = self.ops

@@ -155,8 +155,11 @@ async def test_pulling_the_card_during_the_pin_comes_back_to_the_list(sim, one_h
         await wait_for(pilot, lambda: "AYŞE" in screen_text(app))
         await pilot.press("enter")
         await on(pilot, PinEntryScreen)
+        await pilot.press("f1")  # help is open when the card goes
+        assert isinstance(app.screen, HelpDialog)
         one_holder_card.pulled.add(CARD_1)
         await on(pilot, CertificateSelectScreen)
+        assert len(app.screen_stack) == 2  # the help went with the PIN screen
         await wait_for(pilot, lambda: "No card found" in screen_text(app))
         assert "The card was removed" in screen_text(app)
         one_holder_card.pulled.clear()
@@ -188,3 +191,19 @@ async def test_an_unexpected_error_shows_a_reference_and_the_app_goes_on(
     message = entry.getMessage()
     assert "RuntimeError" in message and "kaboom" in message
     assert "123456" not in message and "abc.def" not in message
+
+
+async def test_a_portal_address_that_is_not_allowed_is_explained_at_code_entry(one_holder_card):
+    from tui.commands.app import build_services
+
+    settings = Settings(portal_url="http://portal.example/", modules=("/nonexistent.so",))
+    services = build_services(settings)
+    app = EonayApp(
+        ServiceFactories(card=lambda: one_holder_card, portal=services.portal, clock=SystemClock()),
+        Settings(language="en"),
+    )
+    async with app.run_test() as pilot:
+        await on(pilot, CodeEntryScreen)
+        await type_code(pilot, "12345678901234")
+        await wait_for(pilot, lambda: "Plain http:// is allowed only" in screen_text(app))
+        assert isinstance(app.screen, CodeEntryScreen)

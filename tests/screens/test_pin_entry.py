@@ -206,8 +206,8 @@ async def test_the_deadline_is_checked_again_right_before_signing(
     async with s.app.run_test() as pilot:
         await settle(pilot)
         await pilot.press(*softhsm_card.pin)
-        fake_clock.advance(301)  # the countdown has not ticked yet
-        await pilot.press("enter")
+        fake_clock.advance(301)
+        s.app.screen.request_sign()  # Enter, before the countdown's next tick can see it
         await settle(pilot)
         assert s.app.screen.phase is Phase.EXPIRED
     assert faulty_card.sign_calls == 0
@@ -314,3 +314,19 @@ async def test_escape_goes_back_to_the_certificates(make):
         await settle(pilot)
         await pilot.press("escape")
     assert s.app.results == [Back()]
+
+
+async def test_a_long_text_says_there_is_more_and_scrolls_with_page_down(make):
+    from tui.sim.state import E_ONAY_TEXT
+
+    s = make(text=E_ONAY_TEXT)
+    async with s.app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        last_words = "anladım; E-Onay işlemini onaylıyorum."
+        assert "more below: PgDn" in screen_text(s.app)
+        assert not region_text(s.app, "#text-box").endswith(last_words)
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await pilot.pause()
+        assert region_text(s.app, "#text-box").endswith(last_words)
+        assert "more below" not in screen_text(s.app)
+        assert s.app.screen.focused is pin_field(s.app)  # still typing the PIN

@@ -88,8 +88,17 @@ class FlowScreen(TaskRunner, Screen[Outcome]):
         for banner in self.query(DemoBanner):
             banner.show_text(text)
 
+    def leave(self, outcome: Outcome) -> None:
+        """Dismiss with `outcome`, first closing any dialog (help, confirmation) over this step.
+
+        A worker can finish while F1's help is open; dismissing then must not pop the help.
+        """
+        if self.is_attached and self.app.screen is not self:
+            self.pop_until_active()
+        self.dismiss(outcome)
+
     def action_back(self) -> None:
-        self.dismiss(Back())
+        self.leave(Back())
 
 
 class Dialog(TaskRunner, ModalScreen[R], Generic[R]):

@@ -146,4 +146,4 @@ class CertificateSelectScreen(FlowScreen):
         event.stop()
         chosen = self.query_one(CertificateList).chosen()
         if chosen is not None:
-            self.dismiss(chosen)
+            self.leave(chosen)

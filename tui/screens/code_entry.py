@@ -78,9 +78,8 @@ class CodeEntryScreen(FlowScreen):
         self._update_count(event.value)
 
     def _update_count(self, value: str) -> None:
-        self.query_one("#count", Static).update(
-            _("{n}/{total} digits").format(n=len(value), total=CODE_LENGTH)
-        )
+        for count in self.query("#count").results(Static):  # gone while the screen is removed
+            count.update(_("{n}/{total} digits").format(n=len(value), total=CODE_LENGTH))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -105,7 +104,7 @@ class CodeEntryScreen(FlowScreen):
 
     def task_done(self, name: str, result: Any) -> None:
         if name == FETCH:
-            self.dismiss(result)
+            self.leave(result)
 
     def task_failed(self, name: str, error: EonayError) -> bool:
         self._ready()

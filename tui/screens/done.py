@@ -64,4 +64,4 @@ class DoneScreen(FlowScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(Finish() if event.button.id == "finish" else Restart())
+        self.leave(Finish() if event.button.id == "finish" else Restart())

@@ -104,7 +104,7 @@ class EOnayConfirmScreen(FlowScreen):
 
     def task_done(self, name: str, result: Any) -> None:
         if name == START:
-            self.dismiss(result)
+            self.leave(result)
 
     def task_failed(self, name: str, error: EonayError) -> bool:
         self._ready()

@@ -106,6 +106,7 @@ class PinEntryScreen(FlowScreen):
         self.signature: Signature | None = None
         self.phase = Phase.TYPING
         self._checking = False
+        self._handed_over: Pin | None = None
         self._refusal: str | None = None
         try:
             check_signable(challenge.text)
@@ -183,7 +184,13 @@ class PinEntryScreen(FlowScreen):
         """Say so in the box's frame while part of the text is below the visible lines."""
         box = self.query_one("#text-box", VerticalScroll)
         more = box.max_scroll_y > 0 and box.scroll_y < box.max_scroll_y
-        box.border_subtitle = _("more below: PgDn") if more else ""
+        subtitle = _("more below: PgDn") if more else ""
+        if box.border_subtitle != subtitle:
+            box.border_subtitle = subtitle
+
+    def on_unmount(self) -> None:
+        if self._handed_over is not None:
+            self._handed_over.wipe()
 
     # --- the PIN field and the keypad --------------------------------------------
 
@@ -218,9 +225,9 @@ class PinEntryScreen(FlowScreen):
     def action_scroll_text(self, pages: int) -> None:
         box = self.query_one("#text-box", VerticalScroll)
         if pages < 0:
-            box.scroll_page_up()
+            box.scroll_page_up(animate=False)
         else:
-            box.scroll_page_down()
+            box.scroll_page_down(animate=False)
 
     def action_back(self) -> None:
         if self.phase in (Phase.SIGNING, Phase.SUBMITTING):
@@ -260,6 +267,7 @@ class PinEntryScreen(FlowScreen):
 
     def _sign_now(self) -> None:
         pin = self.query_one(PinField).take()
+        self._handed_over = pin  # wiped by the signature; wiped here too if the screen goes first
         self._set_phase(Phase.SIGNING)
         self._say(_("Signing on the card…"), "busy")
         self.run_task(SIGN, lambda: self._sign(pin))
@@ -280,7 +288,7 @@ class PinEntryScreen(FlowScreen):
         elif name == PRESENCE:
             self._checking = False
             if result is False and self.phase is Phase.TYPING:
-                self.dismiss(self._card_gone(CardRemovedError()))
+                self.leave(self._card_gone(CardRemovedError()))
         elif name == SIGN:
             self.signature = result
             self.query_one("#signed", Static).update(
@@ -289,12 +297,12 @@ class PinEntryScreen(FlowScreen):
             self._send()
         elif name == SUBMIT:
             self.query_one(Countdown).stop()
-            self.dismiss(result)
+            self.leave(result)
 
     def task_failed(self, name: str, error: EonayError) -> bool:
         if name == PIN_STATE:
             if isinstance(error, CardRemovedError):
-                self.dismiss(self._card_gone(error))
+                self.leave(self._card_gone(error))
             else:
                 self._say(error.user_message(), "error")
             return True
@@ -325,14 +333,14 @@ class PinEntryScreen(FlowScreen):
         elif isinstance(error, CodeExpiredError):
             self._expire()
         elif isinstance(error, CardRemovedError | CertificateChangedError):
-            self.dismiss(self._card_gone(error))
+            self.leave(self._card_gone(error))
         else:
             self._say(error.user_message(), "error")
         return True
 
     def _submit_failed(self, error: EonayError) -> bool:
         if isinstance(error, AlreadyActiveError):
-            self.dismiss(AlreadyActive(None))
+            self.leave(AlreadyActive(None))
         elif isinstance(error, PortalUnreachableError | ServerError | RateLimitedError):
             # The signature is kept (never the PIN): sending it again is safe.
             self._set_phase(Phase.RESEND)
@@ -413,9 +421,9 @@ class PinEntryScreen(FlowScreen):
             self.query_one("#next-action").display = False
             self._send()
         elif self.phase is Phase.EXPIRED:
-            self.dismiss(Expired(_("The code's time is over. Nothing was signed.")))
+            self.leave(Expired(_("The code's time is over. Nothing was signed.")))
         else:
-            self.dismiss(Restart())
+            self.leave(Restart())
 
     def _say(self, text: str, kind: str) -> None:
         status = self.query_one("#status", Static)

@@ -1,0 +1,85 @@
+"""A real terminal for the app: a private tmux server, keys in, screen text out."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+_counter = itertools.count()
+
+
+class Terminal:
+    """One tmux session (80x24 by default) on its own socket, running bash."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], size: tuple[int, int] = (80, 24)):
+        self.socket = f"eonay-e2e-{os.getpid()}-{next(_counter)}"
+        self.workdir = workdir
+        rc = workdir / "bashrc"
+        rc.write_text("PS1='$ '\n")
+        full_env = {**os.environ, **env, "TERM": "xterm-256color"}
+        full_env.pop("TMUX", None)
+        self._tmux(
+            "new-session", "-d", "-s", "e2e", "-x", str(size[0]), "-y", str(size[1]),
+            f"bash --noprofile --rcfile {shlex.quote(str(rc))} -i",
+            env=full_env,
+        )  # fmt: skip
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        proc = subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            timeout=20,
+        )
+        return proc.stdout
+
+    def send(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "e2e", *keys)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "e2e", "-l", text)
+
+    def screen(self, *, escapes: bool = False) -> str:
+        """The visible text; with `escapes`, the colour and style codes too."""
+        return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "e2e")
+
+    def flag(self, name: str) -> str:
+        return self._tmux("display-message", "-p", "-t", "e2e", f"#{{{name}}}").strip()
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} did not appear; the screen shows:\n{shown}")
+            time.sleep(0.1)
+
+    def wait_for_match(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            match = re.search(pattern, shown)
+            if match:
+                return match
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} did not appear; the screen shows:\n{shown}")
+            time.sleep(0.1)
+
+    def record(self, path: Path | None) -> None:
+        """Copy everything the program writes to the terminal into `path`; None stops."""
+        if path is None:
+            self._tmux("pipe-pane", "-t", "e2e")
+        else:
+            self._tmux("pipe-pane", "-t", "e2e", "-o", f"cat > {shlex.quote(str(path))}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)

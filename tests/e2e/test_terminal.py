@@ -1,0 +1,164 @@
+"""The app in a real terminal (tmux): the whole guide by keystrokes, and signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import openssl_verify
+
+pytestmark = pytest.mark.e2e
+
+
+def eonay_command(portal_url: str, module: str, *extra: str, pid_file: Path | None = None) -> str:
+    app = [sys.executable, "-m", "tui", "--portal", portal_url, "--module", module, *extra]
+    line = shlex.join(app)
+    if pid_file is not None:  # the shell becomes the app, so its pid is the app's
+        line = f"sh -c {shlex.quote(f'echo $$ > {shlex.quote(str(pid_file))}; exec {line}')}"
+    return f"{line}; echo EXIT=$?"
+
+
+def test_the_whole_guide_in_a_terminal(terminal, portal, demo_card, tmp_path):
+    record = portal.new_login()
+    command = eonay_command(
+        portal.url, demo_card.module_path, "--lang", "tr", "--log-level", "DEBUG"
+    )
+    terminal.type(command)
+    terminal.send("Enter")
+
+    terminal.wait_for("Doğrulama Kodu")
+    terminal.type(record.code)
+    terminal.wait_for("14/14 hane")
+    terminal.send("Enter")
+
+    terminal.wait_for("Sertifika Seçiniz")
+    terminal.wait_for("TEVFİK EDİS")
+    terminal.send("Enter")
+
+    terminal.wait_for("İmzalanacak Metin")
+    terminal.wait_for("Kalan süre:")
+    # While nobody types, only the countdown's digits are written to the terminal.
+    time.sleep(1.0)  # let the first paint finish
+    output = tmp_path / "idle.out"
+    terminal.record(output)
+    time.sleep(2.2)
+    terminal.record(None)
+    written = output.read_bytes().decode()
+    visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", written)  # drop cursor moves and colours
+    assert re.fullmatch(r"[ 0-9]+", visible), repr(written)
+    assert len(set(re.findall(r"\d+", visible))) >= 2  # it did count down meanwhile
+    assert len(written) < 400  # a few dozen bytes a second (a blinking cursor costs ~2 KB/s)
+    terminal.type(demo_card.pin)
+    shown = terminal.wait_for("*" * len(demo_card.pin))
+    assert demo_card.pin not in shown
+    terminal.send("Enter")
+
+    terminal.wait_for("E-ONAY İşlemleri")
+    terminal.send("Enter")
+    terminal.wait_for("Devam Et")
+    terminal.send("Enter")
+
+    terminal.wait_for("İmza: E-Onay")
+    terminal.type(demo_card.pin)
+    terminal.wait_for("*" * len(demo_card.pin))
+    terminal.send("Enter")
+
+    done = terminal.wait_for("E-Onay'ınız artık etkin.")
+    [holder] = portal.state.holders()
+    assert holder.e_onay_active and holder.reference
+    assert holder.reference in done
+    answered = portal.state.answered()
+    assert [r.purpose for r in answered] == ["login", "e-onay"]
+    assert answered[0].code == record.code
+    for r in answered:
+        assert r.answer["status"] == "accepted"
+        assert openssl_verify(r.answer_cms, demo_card.root_pem, workdir=tmp_path) == r.text.encode()
+
+    terminal.send("Enter")  # Bitir
+    terminal.wait_for("EXIT=0")
+    assert terminal.flag("alternate_on") == "0"
+    log = tmp_path / "state" / "eonay" / "eonay.log"
+    assert demo_card.pin not in (log.read_text() if log.exists() else "")
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_ends_the_app_and_gives_the_terminal_back(
+    terminal, portal, demo_card, tmp_path, sig, code
+):
+    pid_file = tmp_path / "app.pid"
+    terminal.type(
+        eonay_command(portal.url, demo_card.module_path, "--lang", "en", pid_file=pid_file)
+    )
+    terminal.send("Enter")
+    terminal.wait_for("Verification code")
+    terminal.type("1234")
+    terminal.wait_for("4/14 digits")
+    assert terminal.flag("alternate_on") == "1"
+
+    os.kill(int(pid_file.read_text()), sig)
+    terminal.wait_for(f"EXIT={code}")
+    assert terminal.flag("alternate_on") == "0"
+    assert terminal.flag("cursor_flag") == "1"
+    assert terminal.flag("mouse_any_flag") == "0"
+    terminal.type('stty -a; echo AL""IVE')  # the typed line does not contain ALIVE
+    terminal.send("Enter")
+    settings = terminal.wait_for("ALIVE")
+    words = settings.split()
+    for wanted in ("icanon", "echo", "isig", "icrnl", "opost"):
+        assert wanted in words, f"{wanted} is off after the signal:\n{settings}"
+
+
+def test_eonay_demo_runs_the_guide_and_leaves_nothing_behind(tmp_path):
+    from tests.e2e.terminal import Terminal
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    term = Terminal(tmp_path, {"TMPDIR": str(scratch), "XDG_STATE_HOME": str(tmp_path / "s")})
+    try:
+        term.type(
+            f"{shlex.join([sys.executable, '-m', 'tui', 'demo', '--lang', 'en'])}; echo EXIT=$?"
+        )
+        term.send("Enter")
+        banner = term.wait_for_match(r"DEMO · Verification code: (\d{14}) · PIN: (\d+)", 30)
+        code, pin = banner.group(1), banner.group(2)
+        term.type(code)
+        term.send("Enter")
+        term.wait_for("TEVFİK EDİS")
+        term.send("Enter")
+        term.wait_for("Time left:")
+        term.type(pin)
+        term.send("Enter")
+        term.wait_for("E-ONAY Operations")
+        term.send("Enter")
+        term.wait_for("Continue")
+        term.send("Enter")
+        term.wait_for("Sign: E-Onay")
+        term.type(pin)
+        term.send("Enter")
+        done = term.wait_for("Your E-Onay is now active.")
+        assert "EONAY-" in done
+        term.send("Enter")
+        term.wait_for("EXIT=0")
+        time.sleep(0.2)
+        assert list(scratch.iterdir()) == []  # the card, its config and the log are gone
+    finally:
+        term.close()
+
+
+def test_the_plain_linux_console_without_colour(terminal, portal, demo_card):
+    line = eonay_command(portal.url, demo_card.module_path, "--lang", "tr")
+    terminal.type(f"TERM=linux NO_COLOR=1 {line}")
+    terminal.send("Enter")
+    shown = terminal.wait_for("0/14 hane")
+    assert "Doğrulama Kodu" in shown and "Enter Devam Et" in shown
+    codes = terminal.screen(escapes=True)
+    assert "38;5;" not in codes and "38;2;" not in codes  # no 256 or true colours on TERM=linux
+    terminal.send("C-q")
+    terminal.wait_for("EXIT=0")
