@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import signal
 from functools import partial
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual import events
 from textual.app import App
@@ -25,28 +25,18 @@ from tui.flow import START, FlowState, Outcome, Step, advance
 from tui.i18n import N_, _, language_from_environment, set_language
 from tui.operations import Operations, ServiceFactories
 from tui.resources import stylesheet
-from tui.screens.base import FlowScreen
-from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.code_entry import CodeEntryScreen
-from tui.screens.done import DoneScreen
-from tui.screens.e_onay_confirm import EOnayConfirmScreen
-from tui.screens.error import ErrorDialog
-from tui.screens.help import HelpDialog
-from tui.screens.pin_entry import PinEntryScreen
-from tui.widgets.certificate_list import certificate_id
 from tui.widgets.translated import translate_bindings
 
-STYLESHEETS = (
-    "app.tcss",
-    "code_entry.tcss",
-    "certificate_select.tcss",
-    "pin_entry.tcss",
-    "e_onay_confirm.tcss",
-    "done.tcss",
-    "help.tcss",
-    "error.tcss",
-    "final_try.tcss",
-)
+if TYPE_CHECKING:
+    from tui.screens.base import FlowScreen
+    from tui.screens.pin_entry import PinEntryScreen
+
+# What every screen shares, and the first screen's own stylesheet (read with
+# the app's, it costs no second parse). Every other screen brings its own
+# (its CSS_PATH, read when it is first shown) and is imported when first
+# needed: the first screen pays for neither.
+STYLESHEETS = ("app.tcss", "code_entry.tcss")
 
 # Everything that ends the app lives here, so kiosk mode can leave it out.
 QUIT_BINDINGS: tuple[Binding, ...] = (
@@ -205,6 +195,9 @@ class EonayApp(App[int], inherit_bindings=False):
                 ops.fetch_challenge, ops.clock, message=state.message, banner=banner
             )
         if step is Step.CERTIFICATE_SELECT:
+            from tui.screens.certificate_select import CertificateSelectScreen
+            from tui.widgets.certificate_list import certificate_id
+
             return CertificateSelectScreen(
                 ops.read_card,
                 ops.module_paths,
@@ -219,6 +212,8 @@ class EonayApp(App[int], inherit_bindings=False):
             assert challenge is not None and cert is not None
             return self._pin_screen(challenge, cert, state, banner)
         if step is Step.E_ONAY_CONFIRM:
+            from tui.screens.e_onay_confirm import EOnayConfirmScreen
+
             login = state.login
             assert login is not None
             return EOnayConfirmScreen(
@@ -228,12 +223,16 @@ class EonayApp(App[int], inherit_bindings=False):
                 message=state.message,
                 banner=banner,
             )
+        from tui.screens.done import DoneScreen
+
         assert state.receipt is not None
         return DoneScreen(state.receipt, banner=banner)
 
     def _pin_screen(
         self, challenge: Challenge, cert: CertificateInfo, state: FlowState, banner: str | None
     ) -> PinEntryScreen:
+        from tui.screens.pin_entry import PinEntryScreen
+
         ops = self.ops
         if challenge.purpose == "login":
             submit = partial(ops.submit_login, challenge)
@@ -275,6 +274,8 @@ class EonayApp(App[int], inherit_bindings=False):
     # --- help, errors, keys -------------------------------------------------------------
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpDialog
+
         if not isinstance(self.screen, HelpDialog):
             self.push_screen(HelpDialog(self.step, quit_key=not self.settings.kiosk))
 
@@ -283,6 +284,8 @@ class EonayApp(App[int], inherit_bindings=False):
 
     def report_unexpected(self, error: BaseException, where: str = "") -> None:
         """A bug, not a person's mistake: log it redacted, show a reference, keep running."""
+        from tui.screens.error import ErrorDialog
+
         reference = log_unexpected(error, where)
         self.push_screen(ErrorDialog(reference, self.log_path), self._after_error)
 

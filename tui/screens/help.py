@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -9,6 +11,7 @@ from textual.widgets import Button, Static
 
 from tui.flow import Step
 from tui.i18n import N_, _
+from tui.resources import stylesheet
 from tui.screens.base import Dialog
 from tui.widgets.action_button import ActionButton
 
@@ -50,6 +53,7 @@ KEYS = N_(
 
 
 class HelpDialog(Dialog[None]):
+    CSS_PATH: ClassVar = [stylesheet("help.tcss")]  # loaded when first shown
     AUTO_FOCUS = "#close"
     BINDINGS = [  # noqa: RUF012
         Binding("escape,f1", "close", N_("Close"), key_display="Esc"),
