@@ -259,7 +259,7 @@ async def test_a_text_that_is_not_shown_exactly_is_refused_before_any_pin(make, 
 
 
 async def test_the_text_is_shown_exactly_as_received(make, softhsm_card):
-    text = "Madde [1]: *yıldız*, :smile:, `kod` ve $değişken aynen görünür."
+    text = "Madde [1]: *yıldız*, saat 10:30, `kod` ve $değişken aynen görünür."
     s = make(text=text)
     async with s.app.run_test() as pilot:
         await settle(pilot)

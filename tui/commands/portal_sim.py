@@ -16,6 +16,8 @@ from tui.i18n import _
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from tui.sim.faults import HOSTILE_TEXTS  # light: the names of the hostile texts
+
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (0)")
     parser.add_argument(
@@ -51,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     faults.add_argument("--oversized-chunked", action="store_true")
     faults.add_argument(
         "--hostile-text",
-        choices=("bidi", "control", "ansi", "zero_width", "markup"),
+        choices=tuple(HOSTILE_TEXTS),
         help="give every new challenge a text with hidden characters",
     )
 

@@ -316,6 +316,21 @@ class ProtocolError(PortalError):
         return _("The portal sent an answer that could not be understood.")
 
 
+class TextTooLongError(ProtocolError):
+    """A challenge text over the API's limit: refused on arrival, so no PIN is ever asked.
+
+    A protocol error (the API allows at most 2,000 characters), told to the
+    person as a text that cannot be shown in full before it is signed.
+    """
+
+    def __init__(self, message: str = "", limit: int = 2000) -> None:
+        super().__init__(message or f"challenge text longer than {limit} characters")
+        self.limit = limit
+
+    def user_message(self) -> str:
+        return UnsafeTextError(f"longer than {self.limit} characters").user_message()
+
+
 class PortalUnreachableError(PortalError):
     code = "unreachable"
 

@@ -34,6 +34,7 @@ from tui.core.errors import (
     RateLimitedError,
     ServerError,
     SignatureInvalidError,
+    TextTooLongError,
     UnauthorizedError,
 )
 from tui.core.results import EOnayAccepted, EOnayStatus, Holder, LoginAccepted, Session
@@ -235,6 +236,10 @@ def parse_challenge(
     got_purpose: Purpose = "login" if purpose_text == "login" else "e-onay"
     if purpose is not None and got_purpose != purpose:
         raise ProtocolError(f"{what}: 'purpose' is {got_purpose!r}, expected {purpose!r}")
+    long_text = obj.get("text")
+    if isinstance(long_text, str) and len(long_text) > MAX_TEXT_CHARS:
+        # Told to the person as what it is: a text that cannot be shown in full to be signed.
+        raise TextTooLongError(f"{what}: 'text' is longer than {MAX_TEXT_CHARS} characters")
     text = _string(obj, "text", what, limit=MAX_TEXT_CHARS)
     nonce = _nonce(obj, what)
     created_at = _time_field(obj, "created_at", what)

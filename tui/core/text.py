@@ -17,8 +17,12 @@ from tui.core.errors import TextNotAllowedError, UnsafeTextError
 
 MAX_TEXT_CHARS = 2000
 
-# Rich's markup tags look like [bold], [/], [@click], [#ff0000], [link=...].
-_MARKUP_TAG = re.compile(r"\[[A-Za-z#/@][^\[\]]*\]")
+# Rich and Textual read "[" as the start of a tag in many more ways than
+# [bold] or [/]: [ b], [_x], [-=], [$accent], [1@=, an escaped \[ ... (some make
+# the parser fail). Only a plain reference such as [1] or [12] is the same in
+# both, so any other "[" is refused. A property test checks this against both
+# parsers (tests/safety/test_what_you_sign.py).
+_MARKUP_TAG = re.compile(r"\\\[|\[(?![0-9]{1,6}\])")
 _BIDI = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A)) | {0x061C}
 _ZERO_WIDTH = frozenset(range(0x200B, 0x2010)) | {0x2060, 0xFEFF}
 # Categories that never show as themselves: controls, format, private use,
@@ -56,13 +60,39 @@ def check_signable(text: str) -> str:
             raise UnsafeTextError(problem, i)
     match = _MARKUP_TAG.search(text)
     if match:
-        raise UnsafeTextError(f"markup {match.group(0)!r}", match.start())
+        raise UnsafeTextError(f"markup {_tag_at(text, match.start())!r}", match.start())
+    emoji = _emoji_code(text)
+    if emoji:
+        raise UnsafeTextError(f"markup {emoji[0]!r}", emoji[1])
     for number, line in enumerate(text.split("\n"), start=1):
         if line != line.rstrip():
             raise UnsafeTextError(f"invisible trailing spaces on line {number}")
     if text != text.strip():
         raise UnsafeTextError("leading or trailing blank lines")
     return text
+
+
+def _tag_at(text: str, start: int) -> str:
+    """The refused tag as the person would find it in the text: up to its "]", or a little."""
+    end = text.find("]", start, start + 40)
+    return text[start : end + 1] if end != -1 else text[start : start + 12]
+
+
+def _emoji_code(text: str) -> tuple[str, int] | None:
+    """The first `:name:` that Rich would draw as an emoji, and where it starts."""
+    if ":" not in text:
+        return None
+    from rich.emoji import Emoji  # Textual's own dependency; only needed for texts with ':'
+
+    if Emoji.replace(text) == text:
+        return None
+    colons = [i for i, ch in enumerate(text) if ch == ":"]
+    for n, start in enumerate(colons):
+        for end in colons[n + 1 :]:
+            code = text[start : end + 1]
+            if Emoji.replace(code) != code:
+                return code, start
+    return text, 0  # not reached: Rich changed the text, so one of its codes is in it
 
 
 def check_allowed(text: str, purpose: str, allowlist: Mapping[str, Iterable[str]]) -> str:

@@ -30,8 +30,10 @@ from tui.core.errors import (
     PinIncorrectError,
     PinLockedError,
     PortalUnreachableError,
+    ProtocolError,
     RateLimitedError,
     ServerError,
+    TLSError,
     UnsafeTextError,
 )
 from tui.core.pin import Pin
@@ -45,6 +47,11 @@ from tui.widgets.action_button import ActionButton
 from tui.widgets.countdown import Countdown
 from tui.widgets.keypad import BACKSPACE, CLEAR, STANDARD_ORDER, Keypad, KeypadButton
 from tui.widgets.pin_field import PinField
+
+# Failures after which the portal may or may not have the signature, or could not
+# say: an unreachable or slow portal, a 5xx, a 429, a TLS failure, or an answer that
+# could not be read (the portal may have accepted the signature before it broke).
+_SEND_AGAIN = (PortalUnreachableError, ServerError, RateLimitedError, ProtocolError, TLSError)
 
 PIN_STATE = "pin-state"
 PRESENCE = "card-presence"
@@ -230,8 +237,10 @@ class PinEntryScreen(FlowScreen):
             box.scroll_page_down(animate=False)
 
     def action_back(self) -> None:
-        if self.phase in (Phase.SIGNING, Phase.SUBMITTING):
-            return  # the card or the portal is busy with this signature
+        if self.phase in (Phase.SIGNING, Phase.SUBMITTING, Phase.RESEND):
+            # Busy with this signature, or holding one the portal may have accepted:
+            # going back would drop it, and signing again would cost a new PIN entry.
+            return
         super().action_back()
 
     # --- signing ------------------------------------------------------------
@@ -341,8 +350,9 @@ class PinEntryScreen(FlowScreen):
     def _submit_failed(self, error: EonayError) -> bool:
         if isinstance(error, AlreadyActiveError):
             self.leave(AlreadyActive(None))
-        elif isinstance(error, PortalUnreachableError | ServerError | RateLimitedError):
-            # The signature is kept (never the PIN): sending it again is safe.
+        elif isinstance(error, _SEND_AGAIN):
+            # The signature is kept (never the PIN): sending the same CMS again is safe,
+            # the portal answers it like the first time (idempotent by the API).
             self._set_phase(Phase.RESEND)
             self._say(error.user_message(), "error")
             self._offer(_("Send again"))

@@ -34,8 +34,31 @@ HOSTILE_TEXTS: dict[str, str] = {
         "Kullanıcı servislerine\u200b elektronik imzalı olarak girme işlemini onaylıyorum."
     ),
     "markup": "Kullanıcı servislerine elektronik imzalı olarak girme işlemini [b]onaylıyorum[/b].",
+    # One for each kind the app must refuse (issue 5), beyond the five above:
+    "c1": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum."
+        "\x9b8m Tüm yetkilerimi devrediyorum.\x9b0m"
+    ),
+    "bidi_embedding": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini \u202bonaylıyorum\u202c."
+    ),
+    "bidi_isolate": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini \u2067onaylıyorum\u2069."
+    ),
+    "direction_mark": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum\u200f."
+    ),
+    "word_joiner": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onay\u2060lıyorum."
+    ),
+    "bom": "\ufeffKullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum.",
+    "emoji": "Kullanıcı servislerine elektronik imzalı olarak girme işlemini :thumbs_up: ediyorum.",
+    "too_long": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum."
+        + " Ek madde: tüm yetkilerimi devrediyorum." * 60
+    ),
 }
-"""Challenge texts with control, bidi, zero-width or markup characters, by name."""
+"""Challenge texts with control, bidi, zero-width or markup characters, or too long, by name."""
 
 FAIL_STATUSES = (500, 502, 503, 504)
 

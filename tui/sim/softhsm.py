@@ -37,7 +37,9 @@ MODULE_CANDIDATES = (
     "/usr/local/lib/softhsm/libsofthsm2.so",
     "/usr/lib64/pkcs11/libsofthsm2.so",
 )
-DEFAULT_PIN = "123456"
+# A PIN that does not occur by chance in codes, serials or the SO PIN, so tests can
+# search logs and screens for it (the SO PIN used to start with "123456").
+DEFAULT_PIN = "739146"
 DEFAULT_SO_PIN = "12345678"
 CARD_1 = "EONAY TEST 1"
 CARD_2 = "EONAY TEST 2"

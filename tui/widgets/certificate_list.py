@@ -17,8 +17,12 @@ from tui.widgets.translated import translate_bindings
 
 
 def certificate_id(cert: CertificateInfo) -> str:
-    """Stable across re-reads of the card: the token and the certificate's fingerprint."""
-    return f"{cert.token.key}|{cert.fingerprint_sha256}"
+    """Stable across re-reads of the card: the token, the CKA_ID and the fingerprint.
+
+    A card may hold the same certificate twice (under two CKA_IDs); the id
+    tells them apart, so the list never gets two options with one id.
+    """
+    return f"{cert.token.key}|{cert.id.hex()}|{cert.fingerprint_sha256}"
 
 
 def describe(cert: CertificateInfo) -> Content:
@@ -66,6 +70,8 @@ class CertificateList(OptionList):
         The highlight stays on the same certificate when it is still there;
         otherwise it goes to `prefer`, or to the only usable certificate.
         """
+        unique = {certificate_id(c): c for c in reversed(certificates)}  # first one of a twin
+        certificates = [c for c in certificates if unique.get(certificate_id(c)) is c]
         signature = [(certificate_id(c), c.usable, c.reason) for c in certificates]
         if signature == self._shown:
             return False

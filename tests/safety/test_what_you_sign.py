@@ -1,0 +1,213 @@
+"""What you see is what you sign: hostile texts refused before any PIN; the signed bytes are the
+text on the screen; strict mode signs only allowlisted texts.
+
+Challenges come from the real simulator over loopback HTTP; signatures from
+the real SoftHSM card.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from asn1crypto import cms
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.content import Content
+
+from tests.safety import drive
+from tests.safety.conftest import HOLDER
+from tui.core.errors import UnsafeTextError
+from tui.core.settings import DEFAULT_ALLOWLIST, Settings
+from tui.core.text import LOGIN_TEXT, check_signable
+from tui.screens.code_entry import CodeEntryScreen
+from tui.screens.e_onay_confirm import EOnayConfirmScreen
+from tui.sim.faults import HOSTILE_TEXTS
+from tui.sim.state import E_ONAY_TEXT
+
+# What the message must name for each hostile text of the simulator.
+NAMED = {
+    "bidi": "U+202E",
+    "control": "U+0008",
+    "ansi": "escape sequence",
+    "zero_width": "U+200B",
+    "markup": "[b]",
+    "c1": "U+009B",
+    "bidi_embedding": "U+202B",
+    "bidi_isolate": "U+2067",
+    "direction_mark": "U+200F",
+    "word_joiner": "U+2060",
+    "bom": "U+FEFF",
+    "emoji": ":thumbs_up:",
+    "too_long": "2000 characters",
+}
+# Visible, if unusual, characters that must be signed exactly as shown.
+TRICKY_BUT_VISIBLE = (
+    "İşbu metni okudum: ılık, ĞÜŞİÖÇ, “tırnak”, ‘tek’ — uzun tire… € 1.234,56 TL.\n"
+    "\n"
+    "Madde [1] ve [2]; saat 10:30:45; e-posta: ad.soyad@ornek.gov.tr; %100 (yüz)."
+)
+
+
+def signed_content(body: bytes) -> bytes:
+    """The eContent of the CMS in a signature POST body."""
+    der = base64.b64decode(json.loads(body)["cms"])
+    signed = cms.ContentInfo.load(der)["content"]
+    return bytes(signed["encap_content_info"]["content"].native)
+
+
+def shown_text(pilot) -> tuple[str, str]:
+    """The text to sign as the PIN screen holds it, and as painted (wrapping undone)."""
+    screen = pilot.app.screen
+    box = screen.query_one("#text-box", VerticalScroll)
+    assert box.max_scroll_y == 0, "the whole text must be on the screen for this comparison"
+    widget = screen.query_one("#text")
+    held = widget.content
+    assert isinstance(held, str | Content)
+    region = widget.content_region
+    lines = drive.screen_text(pilot.app).split("\n")[region.y : region.bottom]
+    painted = "\n".join(line[region.x : region.right].rstrip() for line in lines)
+    return str(held), painted
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+async def test_every_kind_of_hostile_text_is_refused_before_any_pin(rig):
+    """Each hostile text the simulator can send: a message naming what is wrong, no PIN screen,
+    the card not even touched."""
+    r = rig()
+    async with r.app.run_test(size=(80, 24)) as pilot:
+        for kind, named in NAMED.items():
+            r.sim.faults.set_hostile_text(kind)
+            record = r.sim.new_login()
+            assert record.text == HOSTILE_TEXTS[kind]
+            await drive.until(pilot, lambda: drive.on(pilot, CodeEntryScreen))
+            field = r.app.screen.query_one("#code")
+            field.clear()
+            await drive.enter_code(pilot, record.code)
+            await drive.until(pilot, lambda field=field: not field.disabled)
+            message = drive.status(pilot)
+            assert "Nothing was signed" in message, (kind, message)
+            assert named in message, (kind, message)
+            assert drive.on(pilot, CodeEntryScreen)
+    assert r.boundary.calls == []  # no certificate read, no PIN state, no login
+
+
+async def test_a_hostile_e_onay_text_is_refused_before_the_second_pin(rig, softhsm_card):
+    r = rig()
+    code = r.sim.new_login().code
+    async with r.app.run_test(size=(80, 24)) as pilot:
+        await drive.enter_code(pilot, code)
+        await drive.choose(pilot, HOLDER)
+        await drive.sign_with(pilot, softhsm_card.pin)
+        r.sim.faults.set_hostile_text("bidi_isolate")
+        await drive.start_e_onay(pilot)
+        await drive.until(pilot, lambda: "Nothing was signed" in drive.status(pilot))
+        assert "U+2067" in drive.status(pilot)
+        assert drive.on(pilot, EOnayConfirmScreen)
+    assert r.boundary.count("C_Login") == 1  # the login only
+
+
+async def test_the_bytes_signed_are_the_text_on_the_screen(rig, softhsm_card, openssl_verify):
+    """Both signatures of a flow: the CMS content is the UTF-8 of what the PIN screen showed
+    (character for character in the widget, word for word as painted), and OpenSSL agrees."""
+    r = rig()
+    login = r.sim.state.new_challenge("login", text=TRICKY_BUT_VISIBLE)
+    shown: list[tuple[str, str]] = []
+    async with r.app.run_test(size=(120, 50)) as pilot:
+        await drive.enter_code(pilot, login.code)
+        await drive.choose(pilot, HOLDER)
+        await drive.pin_screen(pilot)
+        shown.append(shown_text(pilot))
+        await pilot.press(*softhsm_card.pin, "enter")
+        await drive.start_e_onay(pilot)
+        await drive.pin_screen(pilot)
+        shown.append(shown_text(pilot))
+        await pilot.press(*softhsm_card.pin, "enter")
+        await drive.done(pilot)
+
+    posts = r.http.posts("/signature")
+    assert len(posts) == 2
+    for (held, painted), body, sent in zip(
+        shown, posts, (TRICKY_BUT_VISIBLE, E_ONAY_TEXT), strict=True
+    ):
+        content = signed_content(body)
+        assert content == held.encode("utf-8") == sent.encode("utf-8")
+        assert words(painted) == words(content.decode("utf-8"))
+        der = base64.b64decode(json.loads(body)["cms"])
+        assert openssl_verify(der, softhsm_card.root_pem) == content
+
+
+async def test_strict_mode_signs_only_allowlisted_texts(rig, softhsm_card):
+    """Kiosk mode turns strict mode on: an unlisted text is refused before any PIN, the shipped
+    login text goes through, and an E-Onay text needs to be configured."""
+    assert Settings(kiosk=True).strict and not Settings().strict
+    assert not Settings(kiosk=True, strict_text=False).strict
+    assert LOGIN_TEXT in DEFAULT_ALLOWLIST["login"]
+
+    r = rig(Settings(language="en", kiosk=True))
+    unlisted = r.sim.state.new_challenge("login", text=LOGIN_TEXT.replace("onaylıyorum", "kabul"))
+    listed = r.sim.new_login()
+    async with r.app.run_test(size=(80, 24)) as pilot:
+        await drive.enter_code(pilot, unlisted.code)
+        await drive.until(pilot, lambda: "Strict mode" in drive.status(pilot))
+        assert r.boundary.calls == []
+        field = r.app.screen.query_one("#code")
+        field.clear()
+        await drive.enter_code(pilot, listed.code)
+        await drive.choose(pilot, HOLDER)
+        await drive.sign_with(pilot, softhsm_card.pin)
+        await drive.start_e_onay(pilot)  # the simulator's E-Onay text is on no list
+        await drive.until(pilot, lambda: "Strict mode" in drive.status(pilot))
+        assert drive.on(pilot, EOnayConfirmScreen)
+    assert r.boundary.count("C_Login") == 1
+
+    allow = {"login": (LOGIN_TEXT,), "e-onay": (E_ONAY_TEXT,)}
+    r = rig(Settings(language="en", strict_text=True, allowlist=allow))
+    code = r.sim.new_login().code
+    async with r.app.run_test(size=(80, 24)) as pilot:
+        await drive.whole_flow(pilot, code, HOLDER, softhsm_card.pin)
+    assert r.boundary.count("C_Login") == 2
+
+
+@pytest.mark.parametrize(
+    "code_points",
+    [
+        [*range(0x00, 0x20), 0x7F],  # C0 (but \n) and DEL
+        list(range(0x80, 0xA0)),  # C1
+        list(range(0x202A, 0x202F)),  # bidi embeddings and overrides
+        list(range(0x2066, 0x206A)),  # bidi isolates
+        [*range(0x200B, 0x2010), 0x2060, 0xFEFF],  # zero-width
+    ],
+    ids=["C0", "C1", "bidi-embed-override", "bidi-isolate", "zero-width"],
+)
+def test_every_code_point_the_issue_names_is_refused(code_points):
+    for cp in code_points:
+        if cp == 0x0A:
+            continue
+        with pytest.raises(UnsafeTextError) as caught:
+            check_signable(f"Onaylıyorum{chr(cp)} metni.")
+        assert caught.value.position == len("Onaylıyorum"), hex(cp)
+
+
+MARKUP_ALPHABET = st.sampled_from(
+    [*"[]/\\@#$=_-: ab1.\"'(){}*~+&%!?,;<>|^`\n", "on", "bold", "link", "click", "smile", "i"]
+)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MARKUP_ALPHABET, min_size=1, max_size=24).map("".join))
+def test_an_accepted_text_reads_the_same_with_markup_on(text):
+    """Markup is refused when Rich or Textual would render it otherwise than its bytes: any text
+    `check_signable` accepts comes out of both markup parsers unchanged."""
+    try:
+        check_signable(text)
+    except UnsafeTextError:
+        return
+    assert Text.from_markup(text).plain == text
+    assert Content.from_markup(text).plain == text
