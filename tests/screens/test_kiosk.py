@@ -24,6 +24,7 @@ from tui.app import IDLE_NOTICE, EonayApp
 from tui.core.cards import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.clock import FakeClock
+from tui.core.errors import TextNotAllowedError
 from tui.core.pin import Pin
 from tui.core.portal import PortalClient
 from tui.core.results import LoginAccepted, Session
@@ -337,6 +338,12 @@ async def test_finishing_starts_over_for_the_next_person(
         await pilot.press(*softhsm_card.pin, "enter")
         await on(pilot, DoneScreen)
         assert "Your E-Onay is now active." in screen_text(app)
+        await pilot.press("f1")
+        help_text = " ".join(screen_text(app).split())
+        assert "clears everything for the next person" in help_text
+        assert "leaves the app" not in help_text and "quits" not in help_text
+        await pilot.press("escape")
+        await on(pilot, DoneScreen)
         await pilot.press("enter")  # Finish
         await wait_for(pilot, lambda: isinstance(app.screen, CodeEntryScreen))
         await settle(pilot)
@@ -358,7 +365,8 @@ async def test_strict_mode_is_on_in_kiosk_mode(sim, one_holder_card, softhsm_car
     async with app.run_test() as pilot:
         await log_in(pilot, sim, softhsm_card.pin)
         await pilot.press("enter", "enter")
-        await wait_for(pilot, lambda: "allow" in screen_text(app).lower())
+        refusal = TextNotAllowedError().user_message()
+        await wait_for(pilot, lambda: refusal in " ".join(screen_text(app).split()))
         assert isinstance(app.screen, EOnayConfirmScreen)
         assert sum(1 for r in sim.state.answered() if r.purpose == "e-onay") == 0
 
@@ -392,14 +400,14 @@ async def test_the_keypad_is_shuffled_each_time_and_still_types_the_right_digits
         await on(pilot, CodeEntryScreen)
         app.screen.query_one(CodeField).insert_text_at_cursor(sim.new_login().code)
         await pilot.press("enter")
-        for _round in range(3):
+        for opening in range(3):
             await on(pilot, CertificateSelectScreen)
             await wait_for(pilot, lambda: HOLDER in screen_text(app))
             await pilot.press("enter")
             await on(pilot, PinEntryScreen)
             orders.append(keypad_order(app))
             assert orders[-1] == shuffled_order(expected)  # the injected source decides
-            if _round < 2:
+            if opening < 2:
                 await pilot.press("escape")
         assert len(set(orders)) == 3 and STANDARD_ORDER not in orders
         for digit in softhsm_card.pin:
