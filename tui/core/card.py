@@ -400,6 +400,27 @@ class Pkcs11Card:
             after = PinState()
         return PinIncorrectError(after.tries_left)
 
+    def reset(self) -> None:
+        """Close every session this process has with every token (C_CloseAllSessions).
+
+        Sessions are closed after each operation anyway; this is the guarantee for
+        a kiosk between two people: whatever was left open or logged in (a signature
+        cut short, another part of the process) is gone, and with it the login.
+        Modules not loaded yet are not loaded for this.
+        """
+        with self._lock:
+            for module in list(self._modules.values()):
+                try:
+                    slots = module.slot_ids()
+                except CkError as err:
+                    log.info("reset: %s", err)
+                    continue
+                for slot in slots:
+                    try:
+                        module.close_all_sessions(slot)
+                    except CkError as err:  # a token pulled meanwhile has no sessions left
+                        log.info("reset of slot %s: %s", slot, err)
+
     def close(self) -> None:
         with self._lock:
             modules, self._modules = self._modules, {}

@@ -109,6 +109,12 @@ MECHANISM_NAMES: dict[int, str] = {
     CKM_ECDSA: "CKM_ECDSA",
 }
 
+# Session states (CK_SESSION_INFO.state)
+CKS_RO_PUBLIC_SESSION = 0
+CKS_RO_USER_FUNCTIONS = 1
+CKS_RW_PUBLIC_SESSION = 2
+CKS_RW_USER_FUNCTIONS = 3
+
 CKU_USER = 1
 CKU_CONTEXT_SPECIFIC = 2
 
@@ -380,6 +386,12 @@ class Pkcs11Session:
     def close(self) -> None:
         _check(self._lib.C_CloseSession(self._handle), "C_CloseSession")
 
+    def state(self) -> int:
+        """C_GetSessionInfo's state (CKS_*): tells a logged-in session from a public one."""
+        info = LowLevel.CK_SESSION_INFO()
+        _check(self._lib.C_GetSessionInfo(self._handle, info), "C_GetSessionInfo")
+        return int(info.state)
+
 
 class Pkcs11Module:
     """A loaded PKCS#11 module (C_Initialize done once); every read asks the token again."""
@@ -484,6 +496,11 @@ class Pkcs11Module:
         flags = PyKCS11.CKF_SERIAL_SESSION
         _check(self.lib.lib.C_OpenSession(slot_id, flags, handle), "C_OpenSession")
         return Pkcs11Session(self, slot_id, handle)
+
+    def close_all_sessions(self, slot_id: int) -> None:
+        """C_CloseAllSessions: every session of this process with the token ends, and so
+        does its login (the login state lives only as long as the last session)."""
+        _check(self.lib.lib.C_CloseAllSessions(slot_id), "C_CloseAllSessions")
 
     def close(self) -> None:
         """Drop our reference; PyKCS11 calls C_Finalize when the last user goes."""
