@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from tui import __version__
 
@@ -19,6 +20,35 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _SubcommandsConfiguredWhenChosen(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose own flags are added only when one is chosen.
+
+    `eonay --help` lists every subcommand from its one-line help; importing
+    each `tui.commands` module to build its flags cost the app's start-up
+    about 15 ms (tempfile, json, shutil, ...) for commands it never runs.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name = values[0]
+        if name in SUBCOMMANDS:
+            configure_subcommand(self._name_parser_map[name], name)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def configure_subcommand(sub_parser: argparse.ArgumentParser, name: str) -> None:
+    """Add the flags of subcommand `name` to its parser (once)."""
+    if getattr(sub_parser, "_eonay_configured", False):
+        return
+    importlib.import_module(f"tui.commands.{SUBCOMMANDS[name][0]}").configure(sub_parser)
+    sub_parser._eonay_configured = True  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="eonay",
@@ -27,10 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"eonay {__version__}")
     app_module = importlib.import_module("tui.commands.app")
     app_module.configure(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in SUBCOMMANDS.items():
-        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(f"tui.commands.{module}").configure(sub_parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", action=_SubcommandsConfiguredWhenChosen
+    )
+    for name, (_module, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text)
     return parser
 
 

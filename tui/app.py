@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual import events
-from textual.app import App
+from textual.app import App, SuspendNotSupported
 from textual.binding import Binding, BindingType
 
 from tui.core.cards import CertificateInfo
@@ -25,28 +27,19 @@ from tui.flow import START, FlowState, Outcome, Step, advance
 from tui.i18n import N_, _, language_from_environment, set_language
 from tui.operations import Operations, ServiceFactories
 from tui.resources import stylesheet
-from tui.screens.base import FlowScreen
-from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.code_entry import CodeEntryScreen
-from tui.screens.done import DoneScreen
-from tui.screens.e_onay_confirm import EOnayConfirmScreen
-from tui.screens.error import ErrorDialog
-from tui.screens.help import HelpDialog
-from tui.screens.pin_entry import PinEntryScreen
-from tui.widgets.certificate_list import certificate_id
+from tui.widgets.code_field import CodeField
 from tui.widgets.translated import translate_bindings
 
-STYLESHEETS = (
-    "app.tcss",
-    "code_entry.tcss",
-    "certificate_select.tcss",
-    "pin_entry.tcss",
-    "e_onay_confirm.tcss",
-    "done.tcss",
-    "help.tcss",
-    "error.tcss",
-    "final_try.tcss",
-)
+if TYPE_CHECKING:
+    from tui.screens.base import FlowScreen
+    from tui.screens.pin_entry import PinEntryScreen
+
+# What every screen shares, and the first screen's own stylesheet (read with
+# the app's, it costs no second parse). Every other screen brings its own
+# (its CSS_PATH, read when it is first shown) and is imported when first
+# needed: the first screen pays for neither.
+STYLESHEETS = ("app.tcss", "code_entry.tcss")
 
 # Everything that ends the app lives here, so kiosk mode can leave it out.
 QUIT_BINDINGS: tuple[Binding, ...] = (
@@ -55,6 +48,22 @@ QUIT_BINDINGS: tuple[Binding, ...] = (
 )
 
 KEY_NAMES = {"enter": "Enter", "escape": "Esc", "f1": "F1", "tab": "Tab"}
+
+# What a person does; a countdown or a card poll is not activity.
+ACTIVITY = (
+    events.Key,
+    events.MouseDown,
+    events.MouseScrollDown,
+    events.MouseScrollUp,
+    events.Paste,
+)
+
+# Kiosk mode: keyboard signals that would end or stop the app (when a terminal sends them).
+KIOSK_IGNORED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
+
+IDLE_NOTICE = N_(
+    "Nobody used the app for a while, so everything was cleared. Start again with a new code."
+)
 
 
 class DemoHints(Protocol):
@@ -85,9 +94,14 @@ class EonayApp(App[int], inherit_bindings=False):
         demo: DemoHints | None = None,
         log_path: str | None = None,
         poll_interval: float = 1.0,
+        idle_check_interval: float = 1.0,
+        randbelow: Callable[[int], int] | None = None,
     ) -> None:
         self.settings = settings or Settings()
         set_language(self.settings.language or language_from_environment())
+        if self.settings.kiosk:
+            # With this set, Textual lets ctrl+c, ctrl+z and ctrl+\ send signals: never in a kiosk.
+            os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
         super().__init__()
         translate_bindings(self)
         if not self.settings.kiosk:
@@ -98,6 +112,8 @@ class EonayApp(App[int], inherit_bindings=False):
         self.demo = demo
         self.log_path = log_path
         self.poll_interval = poll_interval
+        self.idle_check_interval = idle_check_interval
+        self.randbelow = randbelow  # shuffles the keypad; None: `secrets.randbelow`
         self.step = Step.CODE_ENTRY
         self.state: FlowState = START
         self._signals: list[int] = []
@@ -119,7 +135,7 @@ class EonayApp(App[int], inherit_bindings=False):
         # Only once the first screen is drawn: import and build the heavy services.
         self.call_after_refresh(self._warm_up)
         if self.idle_limit is not None:
-            self.set_interval(1.0, self.reset_if_idle)
+            self.set_interval(self.idle_check_interval, self.reset_if_idle)
 
     def _warm_up(self) -> None:
         self.run_worker(self.ops.warm_up, name="warm-up", thread=True, exit_on_error=False)
@@ -137,6 +153,11 @@ class EonayApp(App[int], inherit_bindings=False):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self._on_signal, sig)
                 self._signals.append(sig)
+        if self.settings.kiosk:  # also replaces the handler with which Textual stops on SIGTSTP
+            for sig in KIOSK_IGNORED_SIGNALS:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, self._ignore_signal, sig)
+                    self._signals.append(sig)
 
     def _remove_signal_handlers(self) -> None:
         with contextlib.suppress(RuntimeError):
@@ -147,6 +168,9 @@ class EonayApp(App[int], inherit_bindings=False):
 
     def _on_signal(self, sig: int) -> None:
         self.exit(return_code=128 + sig)
+
+    def _ignore_signal(self, sig: int) -> None:
+        """Kiosk mode: ctrl+c, ctrl+\\ and ctrl+z do not end or stop the app."""
 
     # --- the flow ---------------------------------------------------------------
 
@@ -175,27 +199,83 @@ class EonayApp(App[int], inherit_bindings=False):
         """Drop every screen and all state, and begin again at code entry (kiosk, idle).
 
         Popping the screens unmounts them: the PIN field wipes its digits, and the
-        flow state with the portal session and the chosen certificate is replaced.
+        flow state with the portal session (the only place it is kept), the
+        challenge and the chosen certificate is replaced. The card is told to end
+        every session, so no login outlives the person who made it.
         """
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        self.step, self.state = Step.CODE_ENTRY, START
+        self.run_worker(
+            self._end_card_sessions, name="card-reset", thread=True, exit_on_error=False
+        )
+        self._last_activity = self.ops.clock.monotonic()
         self.show_step(Step.CODE_ENTRY, FlowState(message=message))
+
+    def _end_card_sessions(self) -> None:
+        try:
+            self.ops.reset()
+        except Exception as error:  # a bug: logged; the next person starts anyway
+            log_unexpected(error, "card-reset")
 
     # --- kiosk: activity and the idle reset live here -----------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown | events.Paste):
+        if isinstance(event, ACTIVITY):
             self._last_activity = self.ops.clock.monotonic()
         await super().on_event(event)
 
     def reset_if_idle(self) -> None:
-        """In kiosk mode, forget everything after `idle_limit` seconds without input."""
+        """In kiosk mode, forget everything after `idle_limit` seconds without input.
+
+        An untouched code entry is left alone (resetting it would only blink); the
+        notice that says why things were cleared goes with the next idle period.
+        """
         if self.idle_limit is None:
             return
         if self.ops.clock.monotonic() - self._last_activity < self.idle_limit:
             return
-        self.reset_to_start()
         self._last_activity = self.ops.clock.monotonic()
+        if self._nothing_to_forget():
+            return
+        self.reset_to_start(None if self._at_fresh_start() else _(IDLE_NOTICE))
+
+    def _at_fresh_start(self) -> bool:
+        """Code entry alone, with nothing typed in it."""
+        screen = self.screen
+        return (
+            self.step is Step.CODE_ENTRY
+            and len(self.screen_stack) == 2
+            and isinstance(screen, CodeEntryScreen)
+            and not any(field.value for field in screen.query(CodeField))
+        )
+
+    def _nothing_to_forget(self) -> bool:
+        return self._at_fresh_start() and self.state.message is None
+
+    # --- kiosk: no way out ------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Outside kiosk mode only; a kiosk ends by signal (SIGTERM) from its owner."""
+        if not self.settings.kiosk:
+            await super().action_quit()
+
+    def action_suspend_process(self) -> None:
+        if not self.settings.kiosk:
+            super().action_suspend_process()
+
+    @contextlib.contextmanager
+    def suspend(self) -> Iterator[None]:
+        """No shell, editor or other program gets the terminal from a kiosk."""
+        if self.settings.kiosk:
+            raise SuspendNotSupported("kiosk mode: the terminal stays with the app")
+        with super().suspend():
+            yield
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        """No browser is opened from a kiosk."""
+        if not self.settings.kiosk:
+            super().open_url(url, new_tab=new_tab)
 
     def screen_for(self, step: Step, state: FlowState) -> FlowScreen:
         ops = self.ops
@@ -205,6 +285,9 @@ class EonayApp(App[int], inherit_bindings=False):
                 ops.fetch_challenge, ops.clock, message=state.message, banner=banner
             )
         if step is Step.CERTIFICATE_SELECT:
+            from tui.screens.certificate_select import CertificateSelectScreen
+            from tui.widgets.certificate_list import certificate_id
+
             return CertificateSelectScreen(
                 ops.read_card,
                 ops.module_paths,
@@ -219,6 +302,8 @@ class EonayApp(App[int], inherit_bindings=False):
             assert challenge is not None and cert is not None
             return self._pin_screen(challenge, cert, state, banner)
         if step is Step.E_ONAY_CONFIRM:
+            from tui.screens.e_onay_confirm import EOnayConfirmScreen
+
             login = state.login
             assert login is not None
             return EOnayConfirmScreen(
@@ -228,12 +313,17 @@ class EonayApp(App[int], inherit_bindings=False):
                 message=state.message,
                 banner=banner,
             )
+        from tui.screens.done import DoneScreen
+
         assert state.receipt is not None
         return DoneScreen(state.receipt, banner=banner)
 
     def _pin_screen(
         self, challenge: Challenge, cert: CertificateInfo, state: FlowState, banner: str | None
     ) -> PinEntryScreen:
+        from tui.screens.pin_entry import PinEntryScreen
+        from tui.widgets.keypad import STANDARD_ORDER, shuffled_order
+
         ops = self.ops
         if challenge.purpose == "login":
             submit = partial(ops.submit_login, challenge)
@@ -248,6 +338,10 @@ class EonayApp(App[int], inherit_bindings=False):
             pin_state=partial(ops.pin_state, cert),
             card_present=partial(ops.certificate_present, cert),
             poll_interval=self.poll_interval,
+            # A new order each time the PIN screen opens, against shoulder surfing.
+            keypad_order=(
+                shuffled_order(self.randbelow) if self.settings.shuffle_keypad else STANDARD_ORDER
+            ),
             banner=banner,
         )
 
@@ -275,6 +369,8 @@ class EonayApp(App[int], inherit_bindings=False):
     # --- help, errors, keys -------------------------------------------------------------
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpDialog
+
         if not isinstance(self.screen, HelpDialog):
             self.push_screen(HelpDialog(self.step, quit_key=not self.settings.kiosk))
 
@@ -283,6 +379,8 @@ class EonayApp(App[int], inherit_bindings=False):
 
     def report_unexpected(self, error: BaseException, where: str = "") -> None:
         """A bug, not a person's mistake: log it redacted, show a reference, keep running."""
+        from tui.screens.error import ErrorDialog
+
         reference = log_unexpected(error, where)
         self.push_screen(ErrorDialog(reference, self.log_path), self._after_error)
 

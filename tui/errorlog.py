@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import traceback
 
 log = logging.getLogger("eonay")
@@ -29,6 +28,8 @@ def redact(text: str) -> str:
 
 
 def new_reference() -> str:
+    import secrets  # here: it loads OpenSSL's libcrypto, which start-up does not need
+
     return "E-" + secrets.token_hex(3).upper()
 
 

@@ -101,6 +101,17 @@ class Operations:
             self._card.close(lambda card: card.close())
         self._portal.close(lambda portal: portal.close())
 
+    def reset(self) -> None:
+        """Kiosk, between two people: the card keeps no session and no login.
+
+        Waits for a card call in progress (a signature) to end. A card service
+        not built yet has nothing open, and is not built for this.
+        """
+        with self._card_lock:
+            card = self._card.loaded()
+            if card is not None:
+                card.reset()
+
     # --- the text to sign -------------------------------------------------
 
     def accept_challenge(self, challenge: Challenge) -> Challenge:

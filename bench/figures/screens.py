@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import psutil
 
 from bench.config import Config
-from bench.environment import COUNTDOWN_TEXT, app_env, drive_to_pin_screen
+from bench.environment import COUNTDOWN_TEXT, AppEnv, app_env, drive_to_pin_screen
 from bench.model import Figure, Target
 from bench.pty_term import PtyRun, terminal_env
 
@@ -28,6 +28,7 @@ PAINT_GAP = 0.25  # a paint ends at the first pause this long
 NAIVE = "bench.baselines.naive_countdown"
 FLOOR = "bench.baselines.floor_countdown"
 BARE = "bench.baselines.bare_static"
+IN_USE = "bench.baselines.libraries_in_use"
 
 
 def _rss_mib(pid: int) -> float:
@@ -55,7 +56,8 @@ def _baseline_countdown(cfg: Config, module: str) -> tuple[float, int, float]:
 # The libraries the PIN screen cannot do without, loaded into the bare app:
 # what memory the app could not save by any care of its own.
 LIBRARIES = (
-    "import sys, PyKCS11, httpx\n"
+    "import sys, PyKCS11\n"
+    "from tui.core.httpx_without_cli import httpx  # as the app imports it: no CLI\n"
     "from cryptography import x509\n"
     "from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa\n"
     "from asn1crypto import cms, tsp\n"
@@ -70,6 +72,15 @@ def _bare_rss(cfg: Config, env: dict[str, str], libraries: str | None = None) ->
     argv = (
         [cfg.python, "-m", BARE] if libraries is None else [cfg.python, "-c", LIBRARIES, libraries]
     )
+    return _rss_of(cfg, argv, env)
+
+
+def _in_use_rss(cfg: Config, app: AppEnv) -> float:
+    argv = [cfg.python, "-m", IN_USE, app.card.module_path, app.portal.url, app.new_login_code()]
+    return _rss_of(cfg, argv, app.env)
+
+
+def _rss_of(cfg: Config, argv: Sequence[str], env: dict[str, str]) -> float:
     with PtyRun(argv, env, cwd=str(cfg.repo)) as run:
         run.wait_for("Doğrulama Kodu", timeout=30)
         time.sleep(cfg.settle_s)
@@ -85,6 +96,7 @@ def run(cfg: Config) -> list[Figure]:
         app_screen = run.screen_text()
         # Attribution only, not a figure: left out of the quick run.
         libs_rss = None if cfg.quick else _bare_rss(cfg, app.env, app.card.module_path)
+        in_use_rss = None if cfg.quick else _in_use_rss(cfg, app)
     naive_rate, naive_paint, _ = _baseline_countdown(cfg, NAIVE)
     floor_rate, floor_paint, _ = (
         (None, None, None) if cfg.quick else _baseline_countdown(cfg, FLOOR)
@@ -121,7 +133,15 @@ def run(cfg: Config) -> list[Figure]:
             target=Target("ratio", 1.5),
             details={
                 "bare_with_libraries_MiB": libs_rss,
-                "libraries": "PyKCS11 (SoftHSM module loaded), cryptography, asn1crypto, httpx",
+                "bare_with_libraries_in_use_MiB": in_use_rss,
+                "in_use": (
+                    "the app's Pkcs11Card listed the card and its PortalClient fetched a "
+                    "challenge, the app's modules imported; then the bare app"
+                ),
+                "libraries": (
+                    "PyKCS11 (SoftHSM module loaded), cryptography, asn1crypto, "
+                    "httpx (imported as the app does, without its command-line client)"
+                ),
             },
         ),
     ]

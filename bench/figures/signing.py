@@ -1,16 +1,22 @@
-"""Figure 3: what a whole signature costs over a bare C_Sign on the same SoftHSM key.
+"""Figure 3: what a signature costs over a bare C_Sign on the same SoftHSM key.
 
-The whole signature is the card service's `sign()`, the very call the PIN
-screen makes: find the token and the certificate again, hash, build the
-signed attributes, C_Login, C_Sign, C_Logout, build the CMS and check it
-with `cryptography`. The baseline is a bare PyKCS11 C_Sign (C_SignInit +
-C_Sign) in a session that is already logged in, with the same mechanism and
-input size. Both run on one token of a private SoftHSM2, RSA-2048, EC P-256
-and EC P-384, in alternating blocks (a bare C_Sign cannot share the login
-state with the service, which logs out after each signature).
+Issue 7 measures "the whole signature (hashing, CMS building, the
+self-check) against a bare C_Sign on the same SoftHSM key". That is the
+primary figure, `signing_<key>`: in one session, logged in once, the app's
+own pipeline `tui.core.card.sign_cades` (the call `Pkcs11Card.sign` makes
+between C_Login and C_Logout: signed attributes, C_SignInit + C_Sign through
+`Pkcs11Session.sign`, the CMS, the self-check with `cryptography`) against a
+bare PyKCS11 C_SignInit + C_Sign in the same session, on the same key, with
+the same mechanism and input size, the two alternating signature by
+signature.
 
-The details split the overhead: the bare cost of the session and login
-around one signature, and the host-side CMS work.
+Logging in is card access, not signature overhead: a bare signer has to log
+in too. So the user-level call is reported apart, `signing_card_<key>`,
+without a target: `Pkcs11Card.sign` as the PIN screen calls it (find the
+token, re-read the certificate and its keys, C_Login, the pipeline,
+C_Logout) against bare PyKCS11 doing the least any signer must: open a
+session, C_Login, find the key by CKA_ID, C_SignInit + C_Sign, C_Logout,
+close. RSA-2048, EC P-256 and EC P-384, on one token of a private SoftHSM2.
 """
 
 from __future__ import annotations
@@ -18,26 +24,26 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.config import Config
 from bench.model import Figure, Target, median
 
 GROUP = "signing"
-IDS = ("signing_rsa2048", "signing_ec_p256", "signing_ec_p384")
-KEYS = {"RSA-2048": "signing_rsa2048", "EC-P256": "signing_ec_p256", "EC-P384": "signing_ec_p384"}
+KEYS = {"RSA-2048": "rsa2048", "EC-P256": "ec_p256", "EC-P384": "ec_p384"}
+IDS = tuple(f"signing_{k}" for k in KEYS.values()) + tuple(
+    f"signing_card_{k}" for k in KEYS.values()
+)
 TOKEN = "BENCH SIGN"
 TEXT = "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum."
 BLOCKS = 5
 
 
-def _ms(fn: Callable[[], object], n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+def _ms(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
 
 
 def run(cfg: Config) -> list[Figure]:
@@ -50,7 +56,18 @@ def run(cfg: Config) -> list[Figure]:
     ]
     card = provision_card(cfg.workdir / "card", holders)
     os.environ["SOFTHSM2_CONF"] = str(card.conf_path)  # before this process loads SoftHSM
-    return [_measure(cfg, card, h) for h in card.holders]
+    from tui.core.card import Pkcs11Card
+    from tui.core.token import Pkcs11Module
+
+    service = Pkcs11Card([card.module_path])
+    module = Pkcs11Module(card.module_path)
+    try:
+        pipeline = [_pipeline(cfg, card, module, service, h) for h in card.holders]
+        whole = [_whole(cfg, card, module, service, h) for h in card.holders]
+    finally:
+        service.close()
+        module.close()
+    return pipeline + whole
 
 
 def _valid_tc(n: int) -> str:
@@ -60,109 +77,159 @@ def _valid_tc(n: int) -> str:
     return first + tc_kimlik_check_digits(first)
 
 
-def _measure(cfg: Config, card: Any, holder: Any) -> Figure:
+def _slot(module: Any) -> int:
+    return next(s for s in module.slot_ids() if module.token(s).label == TOKEN)
+
+
+def _bare_mechanism(plan: Any) -> Any:
+    import PyKCS11 as P
+
+    if plan.pss is not None:
+        return P.RSA_PSS_Mechanism(
+            plan.mechanism, plan.pss.hash_mechanism, plan.pss.mgf, plan.pss.salt_length
+        )
+    return P.Mechanism(plan.mechanism)
+
+
+def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Figure:
+    """The primary figure: the app's pipeline and a bare C_Sign, one logged-in session."""
     import PyKCS11 as P
 
     from tui.core import cades
-    from tui.core.card import Pkcs11Card
-    from tui.core.pin import Pin
+    from tui.core.card import sign_cades, signing_plan
+    from tui.core.token import CKO_PRIVATE_KEY
 
-    service = Pkcs11Card([card.module_path])
     cert = next(c for c in service.certificates() if c.id == holder.cert_id_bytes)
     nonce = os.urandom(32)
+    slot = _slot(module)
+    session = module.open_session(slot)
+    session.login(bytearray(card.pin.encode()))
+    try:
+        (key,) = session.objects(CKO_PRIVATE_KEY, cka_id=cert.id)
+        plan = signing_plan(module.mechanisms(slot), cades.scheme_for(cert.der))
+        # The bare C_Sign gets what the pipeline hands the token: the signed
+        # attributes (RSA: the token hashes) or their hash (ECDSA).
+        data = plan.data(cades.prepare(TEXT, nonce, cert.der, signing_time=datetime.now(UTC)))
+        bare_session = P.Session(module.lib, session.handle)
+        mechanism = _bare_mechanism(plan)
 
-    def whole() -> None:
-        service.sign(cert, Pin(bytearray(card.pin.encode())), TEXT, nonce)
+        def ours() -> None:
+            sign_cades(
+                session,
+                key,
+                plan,
+                TEXT,
+                nonce,
+                cert.der,
+                signing_time=datetime.now(UTC),
+                chain=cert.chain,
+            )
 
-    lib = P.PyKCS11Lib()
-    lib.load(card.module_path)
-    slot = next(
-        s for s in lib.getSlotList(tokenPresent=True) if lib.getTokenInfo(s).label.strip() == TOKEN
-    )
-    rsa = holder.key_type.startswith("RSA")
-    mech = P.Mechanism(P.CKM_SHA256_RSA_PKCS if rsa else P.CKM_ECDSA)
-    # The same input size the signer hands to C_Sign: the signed attributes
-    # for RSA (the token hashes), the digest for ECDSA.
-    tbs = cades.prepare(TEXT, nonce, cert.der, signing_time=_now())
-    data = tbs.signed_attrs if rsa else tbs.digest()
+        def bare() -> None:
+            bare_session.sign(key.handle, data, mechanism)
 
-    def logged_in_block(n: int) -> list[float]:
-        session = lib.openSession(slot, P.CKF_SERIAL_SESSION)
-        session.login(card.pin)
-        try:
-            key = session.findObjects(
-                [(P.CKA_CLASS, P.CKO_PRIVATE_KEY), (P.CKA_ID, holder.cert_id_bytes)]
-            )[0]
-            return _ms(lambda: session.sign(key, data, mech), n)
-        finally:
-            session.logout()
-            session.closeSession()
-
-    def session_and_login() -> None:
-        session = lib.openSession(slot, P.CKF_SERIAL_SESSION)
-        session.login(card.pin)
+        for _ in range(3):  # warm-up: first calls, caches
+            ours(), bare()
+        ours_ms: list[float] = []
+        bare_ms: list[float] = []
+        for _ in range(cfg.sign_runs):
+            bare_ms.append(_ms(bare))
+            ours_ms.append(_ms(ours))
+        steps = _steps(lambda: ours(), cfg.sign_runs)
+    finally:
         session.logout()
-        session.closeSession()
-
-    per_block = max(1, cfg.sign_runs // BLOCKS)
-    whole(), logged_in_block(1)  # warm-up: imports, caches
-    whole_ms: list[float] = []
-    bare_ms: list[float] = []
-    login_ms: list[float] = []
-    for _ in range(BLOCKS):
-        bare_ms += logged_in_block(per_block)
-        whole_ms += _ms(whole, per_block)
-        login_ms += _ms(session_and_login, per_block)
-    # A real card signature over fixed attributes, so the host work can be timed alone.
-    fixed = cades.prepare(TEXT, nonce, cert.der, signing_time=_now())
-    session = lib.openSession(slot, P.CKF_SERIAL_SESSION)
-    session.login(card.pin)
-    key = session.findObjects([(P.CKA_CLASS, P.CKO_PRIVATE_KEY), (P.CKA_ID, holder.cert_id_bytes)])[
-        0
-    ]
-    raw = bytes(session.sign(key, fixed.signed_attrs if rsa else fixed.digest(), mech))
-    session.logout()
-    session.closeSession()
-    signature = raw if rsa else cades.ecdsa_raw_to_der(raw)
-
-    def host_only() -> None:
-        der = cades.assemble(fixed, signature)
-        cades.check_cms(der, TEXT, nonce, cert.der)
-
-    breakdown = _breakdown(service, cert, card.pin, nonce, per_block * 2)
-    prepare_ms = _ms(
-        lambda: cades.prepare(TEXT, nonce, cert.der, signing_time=_now()), per_block * 2
-    )
-    assemble_check_ms = _ms(host_only, per_block * 2)
-    service.close()
-    lib.unload()
+        session.close()
     return Figure(
-        id=KEYS[holder.key_type],
-        title=f"Whole signature vs bare C_Sign, {holder.key}, median",
+        id=f"signing_{KEYS[holder.key_type]}",
+        title=f"Signature (CMS, C_Sign, self-check) vs bare C_Sign, {holder.key}, median",
         unit="ms",
-        baseline_name="bare PyKCS11 C_Sign on the same key (session already logged in)",
-        value=median(whole_ms),
+        baseline_name="bare PyKCS11 C_SignInit + C_Sign, same key, session and input size",
+        value=median(ours_ms),
         baseline=median(bare_ms),
         target=Target("overhead", 2.0),
-        samples={"app": whole_ms, "baseline": bare_ms},
+        samples={"app": ours_ms, "baseline": bare_ms},
         details={
-            "runs": len(whole_ms),
-            "mechanism": "CKM_SHA256_RSA_PKCS" if rsa else "CKM_ECDSA",
-            "bare_session_login_logout_ms": median(login_ms),
-            "host_prepare_ms": median(prepare_ms),
-            "host_assemble_and_check_ms": median(assemble_check_ms),
-            "whole_breakdown_ms": breakdown,
+            "runs": len(ours_ms),
+            "mechanism": _mechanism_name(plan.mechanism),
+            "signed_bytes": len(data),
+            "what_is_timed": "tui.core.card.sign_cades in a logged-in session",
+            "steps_mean_ms": steps,
         },
     )
 
 
-def _breakdown(service: Any, cert: Any, pin: str, nonce: bytes, n: int) -> dict[str, float]:
-    """Where the whole signature's time goes: each step wrapped with a timer.
+def _whole(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Figure:
+    """Informational: the user-level call with its card access, against a bare signer's."""
+    import PyKCS11 as P
 
-    Separate runs, since the timers cost a little themselves; mean ms per signature.
+    from tui.core import cades
+    from tui.core.card import signing_plan
+    from tui.core.pin import Pin
+
+    cert = next(c for c in service.certificates() if c.id == holder.cert_id_bytes)
+    nonce = os.urandom(32)
+    slot = _slot(module)
+    plan = signing_plan(module.mechanisms(slot), cades.scheme_for(cert.der))
+    data = plan.data(cades.prepare(TEXT, nonce, cert.der, signing_time=datetime.now(UTC)))
+    mechanism = _bare_mechanism(plan)
+    lib = module.lib
+
+    def whole() -> None:
+        service.sign(cert, Pin(bytearray(card.pin.encode())), TEXT, nonce)
+
+    def bare() -> None:
+        session = lib.openSession(slot, P.CKF_SERIAL_SESSION)
+        session.login(card.pin)
+        try:
+            (key,) = session.findObjects(
+                [(P.CKA_CLASS, P.CKO_PRIVATE_KEY), (P.CKA_ID, holder.cert_id_bytes)]
+            )
+            session.sign(key, data, mechanism)
+        finally:
+            session.logout()
+            session.closeSession()
+
+    for _ in range(2):
+        whole(), bare()
+    whole_ms: list[float] = []
+    bare_ms: list[float] = []
+    per_block = max(1, cfg.sign_runs // BLOCKS)
+    for _ in range(BLOCKS):
+        for _ in range(per_block):
+            bare_ms.append(_ms(bare))
+            whole_ms.append(_ms(whole))
+    return Figure(
+        id=f"signing_card_{KEYS[holder.key_type]}",
+        title=f"Pkcs11Card.sign (with login and re-read) vs a bare signer, {holder.key}, median",
+        unit="ms",
+        baseline_name=(
+            "bare PyKCS11: open session, C_Login, find the key, C_SignInit + C_Sign, "
+            "C_Logout, close"
+        ),
+        value=median(whole_ms),
+        baseline=median(bare_ms),
+        target=None,
+        samples={"app": whole_ms, "baseline": bare_ms},
+        details={
+            "runs": len(whole_ms),
+            "mechanism": _mechanism_name(plan.mechanism),
+            "steps_mean_ms": _steps(whole, cfg.sign_runs),
+        },
+    )
+
+
+def _mechanism_name(mechanism: int) -> str:
+    from tui.core.token import MECHANISM_NAMES
+
+    return MECHANISM_NAMES.get(mechanism, hex(mechanism))
+
+
+def _steps(call: Callable[[], object], n: int) -> dict[str, float]:
+    """Where the time of `call` goes: each step wrapped with a timer, mean ms per call.
+
+    Separate runs, since the timers cost a little themselves.
     """
     from tui.core import cades, card, token
-    from tui.core.pin import Pin
 
     spent: dict[str, float] = {}
     patched: list[tuple[Any, str, Any]] = []
@@ -184,13 +251,18 @@ def _breakdown(service: Any, cert: Any, pin: str, nonce: bytes, n: int) -> dict[
     wrap(cades, "assemble", "cades.assemble (CMS)")
     wrap(cades, "check_cms", "cades.check_cms (self-check)")
     wrap(token.Pkcs11Session, "login", "C_Login")
+    wrap(token.Pkcs11Session, "logout", "C_Logout")
     wrap(token.Pkcs11Session, "sign", "C_SignInit + C_Sign")
-    wrap(token.Pkcs11Session, "objects", "C_FindObjects + attributes")
+    wrap(token.Pkcs11Session, "objects", "C_FindObjects + attributes (by class)")
+    wrap(token.Pkcs11Session, "objects_with_id", "C_FindObjects + attributes (by CKA_ID)")
+    wrap(token.Pkcs11Module, "slot_ids", "C_GetSlotList")
+    wrap(token.Pkcs11Module, "token", "C_GetTokenInfo")
+    wrap(token.Pkcs11Module, "mechanisms", "C_GetMechanismList")
     wrap(card, "describe", "certificate re-check (describe)")
     try:
         t0 = time.perf_counter()
         for _ in range(n):
-            service.sign(cert, Pin(bytearray(pin.encode())), TEXT, nonce)
+            call()
         total = time.perf_counter() - t0
     finally:
         for owner, name, original in reversed(patched):
@@ -199,9 +271,3 @@ def _breakdown(service: Any, cert: Any, pin: str, nonce: bytes, n: int) -> dict[
     out["total"] = round(total / n * 1000, 3)
     out["rest"] = round(out["total"] - sum(v for k, v in out.items() if k != "total"), 3)
     return out
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

@@ -25,6 +25,9 @@ FIGURES = {
     "signing_rsa2048": "ms",
     "signing_ec_p256": "ms",
     "signing_ec_p384": "ms",
+    "signing_card_rsa2048": "ms",
+    "signing_card_ec_p256": "ms",
+    "signing_card_ec_p384": "ms",
     "token_scan": "ms",
     "whole_flow": "s",
 }

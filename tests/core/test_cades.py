@@ -182,3 +182,141 @@ def test_a_fresh_pki_is_not_trusted_under_the_project_root(fresh_pki, tmp_path):
     cms_der, _, _ = _build(pki, "EC-P256")
     with pytest.raises(AssertionError, match="verify"):
         openssl_verify(cms_der, default_root_pem(), workdir=tmp_path)
+
+
+def _asn1crypto_cms(tbs: cades.ToBeSigned, signature: bytes) -> bytes:
+    """The same CMS through asn1crypto's object model: what the DER writer must equal."""
+    from asn1crypto import algos, x509
+
+    cert = x509.Certificate.load(tbs.cert_der)
+    digest_algorithm = algos.DigestAlgorithm({"algorithm": tbs.scheme.hash})
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": {
+                        "issuer": cert.issuer,
+                        "serial_number": cert.serial_number,
+                    }
+                }
+            ),
+            "digest_algorithm": digest_algorithm,
+            "signed_attrs": cms.CMSAttributes.load(tbs.signed_attrs),
+            "signature_algorithm": tbs.scheme.signature_algorithm(),
+            "signature": signature,
+        }
+    )
+    chain = [cert] + [x509.Certificate.load(d) for d in tbs.chain if d != tbs.cert_der]
+    signed_data = cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [digest_algorithm],
+            "encap_content_info": {"content_type": "data", "content": tbs.content},
+            "certificates": [cms.CertificateChoices({"certificate": c}) for c in chain],
+            "signer_infos": [signer_info],
+        }
+    )
+    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
+
+
+def _lengths(data: bytes, start: int = 0, stop: int | None = None) -> list[int]:
+    """Every content length in a DER tree (constructed elements walked down)."""
+    from tui.core import der
+
+    out = []
+    stop = len(data) if stop is None else stop
+    at = start
+    while at < stop:
+        element = der.read(data, at, stop)
+        out.append(element.end - element.content_start)
+        if element.tag & 0x20:
+            out += _lengths(data, element.content_start, element.end)
+        at = element.end
+    return out
+
+
+def test_cms_around_signatures_of_every_length_is_well_formed(fresh_pki):
+    """The CMS is right whatever the signature's length, also where a length's last octet is
+    0x80 (which asn1crypto took for an indefinite length: the 72-byte ECDSA slowness)."""
+    pki, _ = fresh_pki
+    _, der_cert = _holder(pki, "EC-P256")
+    tbs = cades.prepare(
+        LOGIN_TEXT, b"n" * 32, der_cert, signing_time=NOW, chain=[pki.intermediate.cert_der]
+    )
+    boundary_hit = False
+    for size in range(60, 140):
+        signature = secrets.token_bytes(size)
+        built = cades.assemble(tbs, signature)
+        assert built == _asn1crypto_cms(tbs, signature)
+        si = cms.ContentInfo.load(built, strict=True)["content"]["signer_infos"][0]
+        assert si["signature"].native == signature
+        assert si["signed_attrs"].contents == tbs.signed_attrs[2 + (tbs.signed_attrs[1] & 0x7F) :]
+        boundary_hit |= any(n > 0x7F and n & 0xFF == 0x80 for n in _lengths(built))
+    assert boundary_hit  # the case that was slow is among those checked
+
+
+def test_signed_attributes_are_what_asn1crypto_encodes(fresh_pki):
+    from asn1crypto import tsp, x509
+
+    pki, _ = fresh_pki
+    _, der_cert = _holder(pki, "RSA-2048")
+    nonce = secrets.token_bytes(32)
+    for when in (NOW, datetime(2051, 1, 1, tzinfo=UTC)):
+        tbs = cades.prepare(LOGIN_TEXT, nonce, der_cert, signing_time=when)
+        cert = x509.Certificate.load(der_cert)
+        ess = tsp.SigningCertificateV2(
+            {
+                "certs": [
+                    {
+                        "cert_hash": hashlib.sha256(der_cert).digest(),
+                        "issuer_serial": {
+                            "issuer": [x509.GeneralName({"directory_name": cert.issuer})],
+                            "serial_number": cert.serial_number,
+                        },
+                    }
+                ]
+            }
+        )
+        time_choice = {"utc_time": when} if when.year < 2050 else {"generalized_time": when}
+        expected = cms.CMSAttributes(
+            [
+                {"type": "content_type", "values": ["data"]},
+                {
+                    "type": "message_digest",
+                    "values": [hashlib.sha256(LOGIN_TEXT.encode()).digest()],
+                },
+                {"type": "signing_time", "values": [cms.Time(time_choice)]},
+                {
+                    "type": "signing_certificate_v2",
+                    "values": [tsp.SigningCertificateV2.load(ess.dump())],
+                },
+                {"type": "content_identifier", "values": [nonce]},
+            ]
+        ).dump()
+        assert tbs.signed_attrs == expected
+
+
+def test_many_p256_signatures_verify_whatever_their_length(fresh_pki, tmp_path):
+    """About one P-256 ECDSA signature in four is 72 bytes once DER-encoded; sign until
+    every length turned up, each checked, and OpenSSL checks one of each length."""
+    pki, root = fresh_pki
+    key, der_cert = _holder(pki, "EC-P256")
+    signer = cades.software_signer(key)
+    seen: dict[int, tuple[bytes, bytes]] = {}
+    for _ in range(64):
+        nonce = secrets.token_bytes(32)
+        captured: list[bytes] = []
+
+        def sign(tbs, captured=captured):
+            captured.append(signer(tbs))
+            return captured[-1]
+
+        built = cades.build_cades(
+            LOGIN_TEXT, nonce, der_cert, sign, signing_time=NOW, chain=[pki.intermediate.cert_der]
+        )
+        seen.setdefault(len(captured[0]), (built, nonce))
+    assert 72 in seen and 71 in seen
+    for built, nonce in seen.values():
+        assert openssl_verify(built, root, workdir=tmp_path) == LOGIN_TEXT.encode()
+        assert cades.check_cms(built, LOGIN_TEXT, nonce, der_cert).hash == "sha256"

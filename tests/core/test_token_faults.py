@@ -68,8 +68,11 @@ class SpySession:
         self.inner = inner
         self.spy = spy
 
-    def objects(self, object_class):
-        return self.inner.objects(object_class)
+    def objects(self, object_class, **narrowed):
+        return self.inner.objects(object_class, **narrowed)
+
+    def objects_with_id(self, cka_id):
+        return self.inner.objects_with_id(cka_id)
 
     def login(self, pin, *, context_specific=False):
         self.spy.calls.append(("login", context_specific))

@@ -155,14 +155,22 @@ class WatchedSession:
         self.boundary.record(function, self.token, detail)
         self.boundary.check_alive(self.token, self.generation, function)
 
-    def objects(self, object_class: int) -> list[RawObject]:
+    def objects(self, object_class: int, **narrowed: Any) -> list[RawObject]:
         self._enter("C_FindObjects", object_class)
-        found = self.inner.objects(object_class)
-        if object_class == CKO_CERTIFICATE:
-            found = [
-                dataclasses.replace(o, value=self.boundary.swapped.get(o.id, o.value))
-                for o in found
-            ]
+        return self._seen(self.inner.objects(object_class, **narrowed))
+
+    def objects_with_id(self, cka_id: bytes) -> list[RawObject]:
+        self._enter("C_FindObjects", cka_id)
+        return self._seen(self.inner.objects_with_id(cka_id))
+
+    def _seen(self, found: list[RawObject]) -> list[RawObject]:
+        """The objects as the test's card holds them (a certificate may be swapped)."""
+        found = [
+            dataclasses.replace(o, value=self.boundary.swapped.get(o.id, o.value))
+            if o.object_class == CKO_CERTIFICATE
+            else o
+            for o in found
+        ]
         self.handles.update(id(o.handle) for o in found)
         self.boundary.returned("C_FindObjects")
         return found

@@ -21,6 +21,7 @@ class FaultyCard:
         self.pin_flags: PinState | None = None  # what the token's PIN flags say instead
         self.crash_next_read: BaseException | None = None
         self.sign_calls = 0
+        self.resets = 0
 
     def module_paths(self) -> list[str]:
         return self.real.module_paths()
@@ -53,6 +54,10 @@ class FaultyCard:
             pin.wipe()
             raise PinLockedError()
         return self.real.sign(cert, pin, text, nonce)
+
+    def reset(self) -> None:
+        self.resets += 1
+        self.real.reset()
 
     def close(self) -> None:
         """The real card belongs to its fixture."""

@@ -23,6 +23,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ttl", type=float, default=300.0, help="seconds a verification code lives (300)"
     )
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="kiosk mode, with a shuffled keypad (no quit key: end it with SIGTERM)",
+    )
 
 
 @dataclass
@@ -45,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     previous_conf = os.environ.get("SOFTHSM2_CONF")
     try:
         with tempfile.TemporaryDirectory(prefix="eonay-demo-") as workdir:
-            return _run_in(Path(workdir), language, args.ttl)
+            return _run_in(Path(workdir), language, args.ttl, kiosk=args.kiosk)
     finally:
         if previous_conf is None:
             os.environ.pop("SOFTHSM2_CONF", None)
@@ -53,12 +58,13 @@ def run(args: argparse.Namespace) -> int:
             os.environ["SOFTHSM2_CONF"] = previous_conf
 
 
-def _run_in(workdir: Path, language: str, ttl: float) -> int:
+def _run_in(workdir: Path, language: str, ttl: float, *, kiosk: bool = False) -> int:
     from tui.commands.app import build_services, run_app, start_logging
-    from tui.core.settings import Settings
+    from tui.core.settings import DEFAULT_ALLOWLIST, Settings
     from tui.i18n import _
     from tui.sim.server import running_portal
     from tui.sim.softhsm import demo_holders, provision_card
+    from tui.sim.state import E_ONAY_TEXT
 
     card = provision_card(workdir / "card", holders=demo_holders())
     # SoftHSM reads SOFTHSM2_CONF once, at C_Initialize: set it before the app loads the module.
@@ -69,6 +75,10 @@ def _run_in(workdir: Path, language: str, ttl: float) -> int:
             modules=(card.module_path,),
             language=language,
             log_file=workdir / "eonay.log",
+            kiosk=kiosk,
+            shuffle_keypad=kiosk,
+            # Kiosk mode signs allowlisted texts only: the simulator's E-Onay text is one.
+            allowlist={**DEFAULT_ALLOWLIST, "e-onay": (E_ONAY_TEXT,)},
         )
         log_path = start_logging(settings)
         from tui.app import EonayApp

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from asn1crypto import algos, cms, core, tsp, x509
@@ -22,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
+from tui.core import der
 from tui.core.errors import SignatureCheckError
 
 CONTENT_IDENTIFIER_OID = "1.2.840.113549.1.9.16.2.7"
@@ -138,20 +140,45 @@ Signer = Callable[[ToBeSigned], bytes]
 """Signs `tbs.signed_attrs` per `tbs.scheme`; returns the CMS signature value (DER for ECDSA)."""
 
 
-def _signing_certificate_v2(cert: x509.Certificate) -> tsp.SigningCertificateV2:
-    return tsp.SigningCertificateV2(
-        {
-            "certs": [
-                {  # hashAlgorithm left at its DEFAULT (SHA-256), so omitted in DER
-                    "cert_hash": hashlib.sha256(cert.dump()).digest(),
-                    "issuer_serial": {
-                        "issuer": [x509.GeneralName({"directory_name": cert.issuer})],
-                        "serial_number": cert.serial_number,
-                    },
-                }
-            ]
-        }
+_OID_DATA = der.oid("1.2.840.113549.1.7.1")
+_OID_SIGNED_DATA = der.oid("1.2.840.113549.1.7.2")
+_OID_CONTENT_TYPE = der.oid("1.2.840.113549.1.9.3")
+_OID_MESSAGE_DIGEST = der.oid("1.2.840.113549.1.9.4")
+_OID_SIGNING_TIME = der.oid("1.2.840.113549.1.9.5")
+_OID_SIGNING_CERTIFICATE_V2 = der.oid("1.2.840.113549.1.9.16.2.47")
+_OID_CONTENT_IDENTIFIER = der.oid(CONTENT_IDENTIFIER_OID)
+_HASH_OIDS = {
+    "sha256": der.oid("2.16.840.1.101.3.4.2.1"),
+    "sha384": der.oid("2.16.840.1.101.3.4.2.2"),
+    "sha512": der.oid("2.16.840.1.101.3.4.2.3"),
+}
+_V1 = der.integer(1)
+
+
+def _attribute(type_oid: bytes, value: bytes) -> bytes:
+    """Attribute ::= SEQUENCE { attrType OID, attrValues SET OF (one value) }."""
+    return der.tlv(der.SEQUENCE, type_oid, der.tlv(der.SET, value))
+
+
+def _time(when: datetime) -> bytes:
+    """RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise; whole seconds, Z."""
+    if 1950 <= when.year < 2050:
+        return der.tlv(der.UTC_TIME, when.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    return der.tlv(der.GENERALIZED_TIME, f"{when.year:04d}{when:%m%d%H%M%S}Z".encode("ascii"))
+
+
+def _signing_certificate_v2(cert_der: bytes, parts: der.CertificateParts) -> bytes:
+    """ESS SigningCertificateV2 (RFC 5035) naming the signer certificate by hash and
+    issuer/serial; hashAlgorithm left at its DEFAULT (SHA-256), so omitted in DER."""
+    issuer_serial = der.tlv(
+        der.SEQUENCE,
+        der.tlv(der.SEQUENCE, der.tlv(der.context(4), parts.issuer)),  # directoryName [4]
+        parts.serial,
     )
+    cert_id = der.tlv(
+        der.SEQUENCE, der.tlv(der.OCTET_STRING, hashlib.sha256(cert_der).digest()), issuer_serial
+    )
+    return der.tlv(der.SEQUENCE, der.tlv(der.SEQUENCE, cert_id))
 
 
 def prepare(
@@ -166,16 +193,18 @@ def prepare(
     """Decide the bytes to be signed: the signed attributes of the CAdES-BES."""
     scheme = scheme_for(cert_der, pss=pss)
     content = text.encode("utf-8")
-    cert = x509.Certificate.load(cert_der)
+    parts = der.certificate_parts(cert_der)
     when = signing_time.astimezone(UTC).replace(microsecond=0)
-    time_choice = {"utc_time": when} if 1950 <= when.year < 2050 else {"generalized_time": when}
-    attrs = cms.CMSAttributes(
+    attrs = der.set_of(
         [
-            {"type": "content_type", "values": ["data"]},
-            {"type": "message_digest", "values": [hash_bytes(scheme.hash, content)]},
-            {"type": "signing_time", "values": [cms.Time(time_choice)]},
-            {"type": "signing_certificate_v2", "values": [_signing_certificate_v2(cert)]},
-            {"type": "content_identifier", "values": [bytes(nonce)]},
+            _attribute(_OID_CONTENT_TYPE, _OID_DATA),
+            _attribute(
+                _OID_MESSAGE_DIGEST,
+                der.tlv(der.OCTET_STRING, hash_bytes(scheme.hash, content)),
+            ),
+            _attribute(_OID_SIGNING_TIME, _time(when)),
+            _attribute(_OID_SIGNING_CERTIFICATE_V2, _signing_certificate_v2(cert_der, parts)),
+            _attribute(_OID_CONTENT_IDENTIFIER, der.tlv(der.OCTET_STRING, bytes(nonce))),
         ]
     )
     return ToBeSigned(
@@ -185,43 +214,52 @@ def prepare(
         cert_der=cert_der,
         chain=tuple(chain),
         signing_time=when,
-        signed_attrs=bytes(attrs.dump()),
+        signed_attrs=attrs,
     )
+
+
+@lru_cache(maxsize=16)
+def _signature_algorithm(scheme: Scheme) -> bytes:
+    return bytes(scheme.signature_algorithm().dump())
+
+
+def _digest_algorithm(hash_name: str) -> bytes:
+    """AlgorithmIdentifier of the digest, with NULL parameters as asn1crypto writes it."""
+    return der.tlv(der.SEQUENCE, _HASH_OIDS[hash_name], der.tlv(der.NULL))
 
 
 def assemble(tbs: ToBeSigned, signature: bytes) -> bytes:
-    """The ContentInfo/SignedData DER around `signature`."""
-    cert = x509.Certificate.load(tbs.cert_der)
-    digest_algorithm = algos.DigestAlgorithm({"algorithm": tbs.scheme.hash})
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": {
-                        "issuer": cert.issuer,
-                        "serial_number": cert.serial_number,
-                    }
-                }
-            ),
-            "digest_algorithm": digest_algorithm,
-            "signed_attrs": cms.CMSAttributes.load(tbs.signed_attrs),
-            "signature_algorithm": tbs.scheme.signature_algorithm(),
-            "signature": signature,
-        }
+    """The ContentInfo/SignedData DER around `signature`.
+
+    Written directly (see `tui.core.der`): the signed attributes go in
+    exactly as they were signed, only their SET tag turned into [0] IMPLICIT.
+    """
+    signed_attrs = der.read_whole(tbs.signed_attrs, der.SET)
+    parts = der.certificate_parts(tbs.cert_der)
+    digest_algorithm = _digest_algorithm(tbs.scheme.hash)
+    signer_info = der.tlv(
+        der.SEQUENCE,
+        _V1,
+        der.tlv(der.SEQUENCE, parts.issuer, parts.serial),  # IssuerAndSerialNumber
+        digest_algorithm,
+        der.tlv(der.context(0), signed_attrs.content),
+        _signature_algorithm(tbs.scheme),
+        der.tlv(der.OCTET_STRING, signature),
     )
-    certificates = [cert] + [x509.Certificate.load(der) for der in tbs.chain if der != tbs.cert_der]
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [digest_algorithm],
-            "encap_content_info": {"content_type": "data", "content": tbs.content},
-            "certificates": [cms.CertificateChoices({"certificate": c}) for c in certificates],
-            "signer_infos": [signer_info],
-        }
+    certificates = [tbs.cert_der, *(c for c in tbs.chain if c != tbs.cert_der)]
+    signed_data = der.tlv(
+        der.SEQUENCE,
+        _V1,
+        der.set_of([digest_algorithm]),
+        der.tlv(
+            der.SEQUENCE,
+            _OID_DATA,
+            der.tlv(der.context(0), der.tlv(der.OCTET_STRING, tbs.content)),
+        ),
+        der.tlv(der.context(0), *sorted(certificates)),  # [0] IMPLICIT SET OF, in DER order
+        der.set_of([signer_info]),
     )
-    info = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-    return bytes(info.dump())
+    return der.tlv(der.SEQUENCE, _OID_SIGNED_DATA, der.tlv(der.context(0), signed_data))
 
 
 def build_cades(
@@ -283,6 +321,10 @@ def check_cms(cms_der: bytes, text: str, nonce: bytes, cert_der: bytes) -> Check
 
 
 def _check(cms_der: bytes, text: str, nonce: bytes, cert_der: bytes) -> CheckedCms:
+    # An independent reading with asn1crypto's parser (the builder writes DER
+    # itself). Raw bytes are taken with `.contents` before anything is
+    # touched: asn1crypto re-encodes a parsed value on `dump()` once a child
+    # was read, or when its length ends in 0x80 (see `tui.core.der`).
     info = cms.ContentInfo.load(cms_der, strict=True)
     if info["content_type"].native != "signed_data":
         raise _fail("not SignedData")
@@ -296,22 +338,29 @@ def _check(cms_der: bytes, text: str, nonce: bytes, cert_der: bytes) -> CheckedC
     if len(sd["signer_infos"]) != 1:
         raise _fail("not exactly one SignerInfo")
     si = sd["signer_infos"][0]
-    cert = x509.Certificate.load(cert_der)
+    signed_attrs = si["signed_attrs"]
+    if signed_attrs.contents is None:
+        raise _fail("no signed attributes")
+    signed = der.tlv(der.SET, signed_attrs.contents)  # [0] IMPLICIT back to SET OF
+    cert = x509.Certificate.load(cert_der, strict=True)
+    tbs_cert = cert["tbs_certificate"]
     sid = si["sid"]
     if sid.name != "issuer_and_serial_number":
         raise _fail("signer not identified by issuer and serial")
     if (
-        sid.chosen["issuer"] != cert.issuer
-        or sid.chosen["serial_number"].native != cert.serial_number
+        sid.chosen["issuer"].chosen.contents != tbs_cert["issuer"].chosen.contents
+        or sid.chosen["serial_number"].native != tbs_cert["serial_number"].native
     ):
         raise _fail("signer identifier does not name the certificate")
-    if not any(c.chosen.dump() == cert_der for c in sd["certificates"]):
+    if not any(
+        c.name == "certificate" and c.chosen.contents == cert.contents for c in sd["certificates"]
+    ):
         raise _fail("signer certificate missing from certificates")
     hash_name = si["digest_algorithm"]["algorithm"].native
     if hash_name not in _HASHES:
         raise _fail(f"digest {hash_name} not allowed")
     attrs: dict[str, Any] = {}
-    for attr in si["signed_attrs"]:
+    for attr in signed_attrs:
         name = attr["type"].native
         if name in attrs or len(attr["values"]) != 1:
             raise _fail(f"attribute {name} repeated or multi-valued")
@@ -335,7 +384,6 @@ def _check(cms_der: bytes, text: str, nonce: bytes, cert_der: bytes) -> CheckedC
     ess_hash = ess["hash_algorithm"]["algorithm"].native
     if ess["cert_hash"].native != hash_bytes(ess_hash, cert_der):
         raise _fail("signing-certificate-v2 names another certificate")
-    signed = b"\x31" + si["signed_attrs"].dump()[1:]  # [0] IMPLICIT back to SET OF
     _verify(cert_der, si, hash_name, signed)
     return CheckedCms(attrs["signing_time"].native, hash_name, cert_der)
 

@@ -14,6 +14,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 from tui.core import cades, reasons
 from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
@@ -231,7 +233,9 @@ class Pkcs11Card:
         pubs = session.objects(CKO_PUBLIC_KEY)
         return _pair(certs, privs, pubs)
 
-    def _describe(self, token: TokenInfo, found: _Found) -> CertificateInfo:
+    def _describe(
+        self, token: TokenInfo, found: _Found, chain: tuple[bytes, ...] = ()
+    ) -> CertificateInfo:
         # Tokens that keep private keys CKA_PRIVATE hide them until login;
         # a public key with the same CKA_ID then stands for the key pair.
         has_key = found.private_key is not None or found.public_key is not None
@@ -243,6 +247,7 @@ class Pkcs11Card:
             has_private_key=has_key,
             always_authenticate=bool(found.private_key and found.private_key.always_authenticate),
             now=self._clock.now(),
+            chain=chain,
         )
 
     def _token_certificates(self, module: Pkcs11Module, raw: RawToken) -> list[CertificateInfo]:
@@ -252,11 +257,14 @@ class Pkcs11Card:
             found = self._find(session)
         finally:
             _close_quietly(session)
+        # The token's CA certificates travel with each of its certificates, so
+        # signing re-reads only the chosen one and still puts the chain in the CMS.
+        chain = tuple(f.cert.value for f in found if _is_ca_der(f.cert.value))
         out = []
         for f in found:
             try:
                 if not facts(f.cert.value).is_ca:
-                    out.append(self._describe(token, f))
+                    out.append(self._describe(token, f, chain))
             except ValueError as err:  # a certificate cryptography cannot parse
                 log.warning("skipping unreadable certificate on %s: %s", token.label, err)
         return out
@@ -327,11 +335,7 @@ class Pkcs11Card:
         text: str,
         nonce: bytes,
     ) -> Signature:
-        found = self._find(session)
-        same_id = [f for f in found if f.cert.id == cert.id]
-        current = next((f for f in same_id if f.cert.value == cert.der), None)
-        if current is None:  # gone, or another certificate under that CKA_ID now
-            raise CertificateChangedError("the certificate on the card changed")
+        current = _reread(session, cert)
         fresh = self._describe(self._token_info(module, raw), current)
         if fresh.reason == reasons.PIN_LOCKED:
             raise PinLockedError()
@@ -339,35 +343,32 @@ class Pkcs11Card:
             raise CertificateNotUsableError(fresh.reason)
         if not raw.min_pin <= len(pin) <= raw.max_pin:
             raise PinLengthError(raw.min_pin, raw.max_pin)
-        chain = [f.cert.value for f in found if _is_ca_der(f.cert.value)]
-        tbs = cades.prepare(
-            text, nonce, cert.der, signing_time=self._clock.now(), chain=chain, pss=self._pss
+        plan = signing_plan(
+            module.mechanisms(raw.slot_id), cades.scheme_for(cert.der, pss=self._pss)
         )
-        mechanism, data, pss = self._mechanism(module, raw.slot_id, tbs)
 
         self._login(session, module, raw, pin)
         try:
-            key = self._private_key(session, current)
-            value = session.sign(
+            key = _private_key(session, current)
+            tbs, cms = sign_cades(
+                session,
                 key,
-                mechanism,
-                data,
-                pss=pss,
+                plan,
+                text,
+                nonce,
+                cert.der,
+                signing_time=self._clock.now(),
+                chain=cert.chain,
                 context_pin=pin.buffer() if key.always_authenticate else None,
             )
         except CkError as err:
             if err.rv == CKR_PIN_INCORRECT:  # the context-specific login
                 raise self._wrong_pin(module, raw) from None
             if err.rv == CKR_MECHANISM_INVALID:
-                raise MechanismNotSupportedError(MECHANISM_NAMES[mechanism]) from None
+                raise MechanismNotSupportedError(MECHANISM_NAMES[plan.mechanism]) from None
             raise
         finally:
             _logout_quietly(session)
-
-        if tbs.scheme.key == "ec":
-            value = cades.ecdsa_raw_to_der(value)
-        cms = cades.assemble(tbs, value)
-        cades.check_cms(cms, text, nonce, cert.der)
         return Signature(
             cms=cms, signing_time=tbs.signing_time, certificate_fingerprint=cert.fingerprint_sha256
         )
@@ -399,46 +400,152 @@ class Pkcs11Card:
             after = PinState()
         return PinIncorrectError(after.tries_left)
 
-    @staticmethod
-    def _private_key(session: Pkcs11Session, found: _Found) -> RawObject:
-        privs = session.objects(CKO_PRIVATE_KEY)  # visible now that we are logged in
-        for key in privs:
-            if found.cert.id and key.id == found.cert.id:
-                return key
-        for key in privs:
-            if found.cert.label and key.label == found.cert.label:
-                return key
-        raise CertificateNotUsableError(reasons.NO_PRIVATE_KEY)
+    def reset(self) -> None:
+        """Close every session this process has with every token (C_CloseAllSessions).
 
-    def _mechanism(
-        self, module: Pkcs11Module, slot_id: int, tbs: cades.ToBeSigned
-    ) -> tuple[int, bytes, PssParams | None]:
-        """The mechanism and the bytes to hand to C_Sign for this scheme."""
-        mechs = module.mechanisms(slot_id)
-        scheme = tbs.scheme
-        if scheme.key == "ec":
-            if CKM_ECDSA in mechs:
-                return CKM_ECDSA, tbs.digest(), None
-            raise MechanismNotSupportedError(MECHANISM_NAMES[CKM_ECDSA])
-        if scheme.pss:
-            combined, hash_mech, mgf = _PSS_MECH[scheme.hash]
-            params = PssParams(hash_mech, mgf, scheme.salt_length)
-            if combined in mechs:
-                return combined, tbs.signed_attrs, params
-            if CKM_RSA_PKCS_PSS in mechs:
-                return CKM_RSA_PKCS_PSS, tbs.digest(), params
-            raise MechanismNotSupportedError(MECHANISM_NAMES[combined])
-        if _RSA_MECH[scheme.hash] in mechs:
-            return _RSA_MECH[scheme.hash], tbs.signed_attrs, None
-        if CKM_RSA_PKCS in mechs:
-            return CKM_RSA_PKCS, cades.digest_info(scheme.hash, tbs.digest()), None
-        raise MechanismNotSupportedError(MECHANISM_NAMES[_RSA_MECH[scheme.hash]])
+        Sessions are closed after each operation anyway; this is the guarantee for
+        a kiosk between two people: whatever was left open or logged in (a signature
+        cut short, another part of the process) is gone, and with it the login.
+        Modules not loaded yet are not loaded for this.
+        """
+        with self._lock:
+            for module in list(self._modules.values()):
+                try:
+                    slots = module.slot_ids()
+                except CkError as err:
+                    log.info("reset: %s", err)
+                    continue
+                for slot in slots:
+                    try:
+                        module.close_all_sessions(slot)
+                    except CkError as err:  # a token pulled meanwhile has no sessions left
+                        log.info("reset of slot %s: %s", slot, err)
 
     def close(self) -> None:
         with self._lock:
             modules, self._modules = self._modules, {}
             for module in modules.values():
                 module.close()
+
+
+@dataclass(frozen=True)
+class SigningPlan:
+    """How C_Sign is called for a scheme: the mechanism, what it is handed, PSS parameters."""
+
+    mechanism: int
+    signs: Literal["attributes", "digest", "digest_info"]
+    pss: PssParams | None = None
+
+    def data(self, tbs: cades.ToBeSigned) -> bytes:
+        """The bytes for C_Sign: the signed attributes (the token hashes), or their hash."""
+        if self.signs == "attributes":
+            return tbs.signed_attrs
+        if self.signs == "digest":
+            return tbs.digest()
+        return cades.digest_info(tbs.scheme.hash, tbs.digest())
+
+
+def signing_plan(mechanisms: frozenset[int], scheme: cades.Scheme) -> SigningPlan:
+    """The mechanism a token offers for `scheme`, preferring the ones that hash on the token."""
+    if scheme.key == "ec":
+        if CKM_ECDSA in mechanisms:
+            return SigningPlan(CKM_ECDSA, "digest")
+        raise MechanismNotSupportedError(MECHANISM_NAMES[CKM_ECDSA])
+    if scheme.pss:
+        combined, hash_mech, mgf = _PSS_MECH[scheme.hash]
+        params = PssParams(hash_mech, mgf, scheme.salt_length)
+        if combined in mechanisms:
+            return SigningPlan(combined, "attributes", params)
+        if CKM_RSA_PKCS_PSS in mechanisms:
+            return SigningPlan(CKM_RSA_PKCS_PSS, "digest", params)
+        raise MechanismNotSupportedError(MECHANISM_NAMES[combined])
+    if _RSA_MECH[scheme.hash] in mechanisms:
+        return SigningPlan(_RSA_MECH[scheme.hash], "attributes")
+    if CKM_RSA_PKCS in mechanisms:
+        return SigningPlan(CKM_RSA_PKCS, "digest_info")
+    raise MechanismNotSupportedError(MECHANISM_NAMES[_RSA_MECH[scheme.hash]])
+
+
+def sign_cades(
+    session: Pkcs11Session,
+    key: RawObject,
+    plan: SigningPlan,
+    text: str,
+    nonce: bytes,
+    cert_der: bytes,
+    *,
+    signing_time: datetime,
+    chain: Sequence[bytes] = (),
+    context_pin: bytearray | None = None,
+) -> tuple[cades.ToBeSigned, bytes]:
+    """The signature itself, in a session already logged in: signed attributes,
+    C_Sign with `key`, the CMS around the card's value, and its self-check.
+
+    `Pkcs11Card.sign` calls this between C_Login and C_Logout; the benchmark
+    times it against a bare C_Sign in the same session. Raises CkError from
+    the token and SignatureCheckError when the CMS does not verify.
+    """
+    tbs = cades.prepare(
+        text, nonce, cert_der, signing_time=signing_time, chain=chain, pss=plan.pss is not None
+    )
+    value = session.sign(key, plan.mechanism, plan.data(tbs), pss=plan.pss, context_pin=context_pin)
+    if tbs.scheme.key == "ec":
+        value = cades.ecdsa_raw_to_der(value)
+    cms = cades.assemble(tbs, value)
+    cades.check_cms(cms, text, nonce, cert_der)
+    return tbs, cms
+
+
+def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
+    """The chosen certificate read again from the card, with its keys.
+
+    One search by CKA_ID reads only its own objects; CertificateChangedError
+    unless the certificate is byte-identical to the one the user chose.
+    """
+    if cert.id:
+        objects = session.objects_with_id(cert.id)
+        certs = [o for o in objects if o.object_class == CKO_CERTIFICATE]
+        privs = [o for o in objects if o.object_class == CKO_PRIVATE_KEY]
+        pubs = [o for o in objects if o.object_class == CKO_PUBLIC_KEY]
+        if not (privs or pubs):  # keys paired by CKA_LABEL (see `_pair`)
+            privs = session.objects(CKO_PRIVATE_KEY)
+            pubs = session.objects(CKO_PUBLIC_KEY)
+    else:  # without a CKA_ID the token cannot narrow the search
+        certs = session.objects(CKO_CERTIFICATE)
+        privs = session.objects(CKO_PRIVATE_KEY)
+        pubs = session.objects(CKO_PUBLIC_KEY)
+    same = [f for f in _pair(certs, privs, pubs) if f.cert.id == cert.id]
+    current = next((f for f in same if f.cert.value == cert.der), None)
+    if current is None:  # gone, or another certificate under that CKA_ID now
+        raise CertificateChangedError("the certificate on the card changed")
+    return current
+
+
+def _key_for(session: Pkcs11Session, object_class: int, cert: RawObject) -> RawObject | None:
+    """The key object paired with `cert`, as `_pair` pairs them: CKA_ID, else CKA_LABEL."""
+    if cert.id:
+        same_id = session.objects(object_class, cka_id=cert.id)
+        if same_id:
+            return same_id[0]
+    if not cert.label:
+        return None
+    # No key under the certificate's CKA_ID: pair by label, as `_pair` does.
+    return next(
+        (
+            key
+            for key in session.objects(object_class)
+            if key.label == cert.label and not (cert.id and key.id)
+        ),
+        None,
+    )
+
+
+def _private_key(session: Pkcs11Session, found: _Found) -> RawObject:
+    """The private key, visible now that the session is logged in."""
+    key = _key_for(session, CKO_PRIVATE_KEY, found.cert)
+    if key is None:
+        raise CertificateNotUsableError(reasons.NO_PRIVATE_KEY)
+    return key
 
 
 def _is_ca_der(der: bytes) -> bool:

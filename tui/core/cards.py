@@ -77,6 +77,8 @@ class CertificateInfo:
     has_private_key: bool
     always_authenticate: bool = False
     reason: str | None = None  # a tui.core.reasons code when not usable
+    # CA certificates found on the same token (DER), copied into the CMS after the signer's
+    chain: tuple[bytes, ...] = field(default=(), repr=False)
 
     @property
     def usable(self) -> bool:

@@ -185,6 +185,7 @@ def describe(
     always_authenticate: bool = False,
     now: datetime | None = None,
     pin_state: PinState | None = None,
+    chain: tuple[bytes, ...] = (),
 ) -> CertificateInfo:
     """A CertificateInfo for one certificate on `token`, with the reason it cannot sign."""
     f = facts(der)
@@ -223,6 +224,7 @@ def describe(
         has_private_key=has_private_key,
         always_authenticate=always_authenticate,
         reason=reason,
+        chain=chain,
     )
 
 

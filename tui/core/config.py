@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,6 +264,8 @@ def _convert(key: Key, raw: object, base: Path | None, where: str, name: str) ->
 
 def read_file(path: Path) -> dict[str, Any]:
     """The Settings fields a configuration file sets; ConfigError for anything wrong."""
+    import tomllib  # here: without a configuration file, start-up never needs it
+
     where = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -20,8 +20,6 @@ installed on the machine that runs them.
 from __future__ import annotations
 
 import os
-import platform
-import sysconfig
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,6 +70,9 @@ class ModuleCandidate:
 
 
 def _multiarch() -> str:
+    import platform  # here: only discovery needs them, not a module given by flag
+    import sysconfig
+
     value = sysconfig.get_config_var("MULTIARCH")
     if isinstance(value, str) and value:
         return value

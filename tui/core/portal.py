@@ -47,8 +47,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
-import httpx
-
 from tui import __version__
 from tui.core.cards import Signature
 from tui.core.challenge import Challenge, Purpose
@@ -65,6 +63,7 @@ from tui.core.errors import (
     ServerError,
     TLSError,
 )
+from tui.core.httpx_without_cli import httpx
 from tui.core.portal_wire import (
     check_json_content_type,
     decode_json,
@@ -132,7 +131,12 @@ def check_base_url(url: str) -> httpx.URL:
     return parsed.copy_with(path=path)
 
 
-def _tls_context(ca_bundle: Path | str | None) -> ssl.SSLContext | bool:
+def _tls_context(ca_bundle: Path | str | None, scheme: str) -> ssl.SSLContext | bool:
+    if ca_bundle is None and scheme == "http":
+        # Plain http (loopback only, see check_base_url) has no TLS to verify:
+        # skip loading a CA bundle (3 MiB, 40 ms). The context trusts nothing,
+        # so TLS through it would fail closed (redirects never change scheme).
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if ca_bundle is None:
         return True  # httpx's default: certificates verified against its bundle
     try:
@@ -196,7 +200,7 @@ class PortalClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._http = httpx.Client(
-            verify=_tls_context(ca_bundle),
+            verify=_tls_context(ca_bundle, self._base.scheme),
             timeout=timeout,
             transport=transport,
             follow_redirects=False,

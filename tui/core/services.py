@@ -40,6 +40,10 @@ class CardService(Protocol):
         """
         ...
 
+    def reset(self) -> None:
+        """End every session with every token, and so any login (kiosk: between people)."""
+        ...
+
     def close(self) -> None: ...
 
 

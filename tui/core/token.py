@@ -109,6 +109,12 @@ MECHANISM_NAMES: dict[int, str] = {
     CKM_ECDSA: "CKM_ECDSA",
 }
 
+# Session states (CK_SESSION_INFO.state)
+CKS_RO_PUBLIC_SESSION = 0
+CKS_RO_USER_FUNCTIONS = 1
+CKS_RW_PUBLIC_SESSION = 2
+CKS_RW_USER_FUNCTIONS = 3
+
 CKU_USER = 1
 CKU_CONTEXT_SPECIFIC = 2
 
@@ -280,39 +286,61 @@ class Pkcs11Session:
             out.append(bytes(one[0].GetBin()))
         return out
 
-    def objects(self, object_class: int) -> list[RawObject]:
-        """Certificates (X.509 only), public or private keys visible in this session."""
+    @property
+    def handle(self) -> Any:
+        """The CK_SESSION_HANDLE (for the benchmark's bare C_Sign in this same session)."""
+        return self._handle
+
+    def objects(self, object_class: int, *, cka_id: bytes | None = None) -> list[RawObject]:
+        """Certificates (X.509 only), public or private keys visible in this session;
+        with `cka_id`, only those under that CKA_ID (the token does the search)."""
         template: list[tuple[int, Any]] = [(PyKCS11.CKA_CLASS, object_class)]
         if object_class == CKO_CERTIFICATE:
             template.append((PyKCS11.CKA_CERTIFICATE_TYPE, CKC_X_509))
-        result = []
-        for handle in self._find(template):
-            wanted = [PyKCS11.CKA_ID, PyKCS11.CKA_LABEL]
+        if cka_id is not None:
+            template.append((PyKCS11.CKA_ID, cka_id))
+        return [self._read(handle, object_class) for handle in self._find(template)]
+
+    def objects_with_id(self, cka_id: bytes) -> list[RawObject]:
+        """Every certificate (X.509) and key under one CKA_ID, in one search: what signing
+        re-reads of the certificate the user chose (SoftHSM pays per C_FindObjectsInit)."""
+        out = []
+        for handle in self._find([(PyKCS11.CKA_ID, cka_id)]):
+            (raw_class,) = self._attributes(handle, [PyKCS11.CKA_CLASS])
+            object_class = int.from_bytes(raw_class or b"", "little")
             if object_class == CKO_CERTIFICATE:
-                wanted.append(PyKCS11.CKA_VALUE)
-            else:
-                wanted.append(PyKCS11.CKA_KEY_TYPE)
-            if object_class == CKO_PRIVATE_KEY:
-                wanted.append(PyKCS11.CKA_ALWAYS_AUTHENTICATE)
-            values = self._attributes(handle, wanted)
-            key_type = None
-            always = False
-            if object_class != CKO_CERTIFICATE and values[2]:
-                key_type = int.from_bytes(values[2], "little")
-            if object_class == CKO_PRIVATE_KEY and values[3]:
-                always = values[3] != b"\x00"
-            result.append(
-                RawObject(
-                    handle=handle,
-                    object_class=object_class,
-                    id=values[0] or b"",
-                    label=(values[1] or b"").decode("utf-8", "replace"),
-                    value=(values[2] or b"") if object_class == CKO_CERTIFICATE else b"",
-                    key_type=key_type,
-                    always_authenticate=always,
-                )
-            )
-        return result
+                (cert_type,) = self._attributes(handle, [PyKCS11.CKA_CERTIFICATE_TYPE])
+                if int.from_bytes(cert_type or b"\xff", "little") != CKC_X_509:
+                    continue
+            elif object_class not in (CKO_PUBLIC_KEY, CKO_PRIVATE_KEY):
+                continue
+            out.append(self._read(handle, object_class))
+        return out
+
+    def _read(self, handle: Any, object_class: int) -> RawObject:
+        wanted = [PyKCS11.CKA_ID, PyKCS11.CKA_LABEL]
+        if object_class == CKO_CERTIFICATE:
+            wanted.append(PyKCS11.CKA_VALUE)
+        else:
+            wanted.append(PyKCS11.CKA_KEY_TYPE)
+        if object_class == CKO_PRIVATE_KEY:
+            wanted.append(PyKCS11.CKA_ALWAYS_AUTHENTICATE)
+        values = self._attributes(handle, wanted)
+        key_type = None
+        always = False
+        if object_class != CKO_CERTIFICATE and values[2]:
+            key_type = int.from_bytes(values[2], "little")
+        if object_class == CKO_PRIVATE_KEY and values[3]:
+            always = values[3] != b"\x00"
+        return RawObject(
+            handle=handle,
+            object_class=object_class,
+            id=values[0] or b"",
+            label=(values[1] or b"").decode("utf-8", "replace"),
+            value=(values[2] or b"") if object_class == CKO_CERTIFICATE else b"",
+            key_type=key_type,
+            always_authenticate=always,
+        )
 
     def login(self, pin: bytearray, *, context_specific: bool = False) -> None:
         """C_Login once with `pin`; the copy handed to PyKCS11 is zeroed afterwards."""
@@ -357,6 +385,12 @@ class Pkcs11Session:
 
     def close(self) -> None:
         _check(self._lib.C_CloseSession(self._handle), "C_CloseSession")
+
+    def state(self) -> int:
+        """C_GetSessionInfo's state (CKS_*): tells a logged-in session from a public one."""
+        info = LowLevel.CK_SESSION_INFO()
+        _check(self._lib.C_GetSessionInfo(self._handle, info), "C_GetSessionInfo")
+        return int(info.state)
 
 
 class Pkcs11Module:
@@ -462,6 +496,11 @@ class Pkcs11Module:
         flags = PyKCS11.CKF_SERIAL_SESSION
         _check(self.lib.lib.C_OpenSession(slot_id, flags, handle), "C_OpenSession")
         return Pkcs11Session(self, slot_id, handle)
+
+    def close_all_sessions(self, slot_id: int) -> None:
+        """C_CloseAllSessions: every session of this process with the token ends, and so
+        does its login (the login state lives only as long as the last session)."""
+        _check(self.lib.lib.C_CloseAllSessions(slot_id), "C_CloseAllSessions")
 
     def close(self) -> None:
         """Drop our reference; PyKCS11 calls C_Finalize when the last user goes."""

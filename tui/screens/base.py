@@ -9,13 +9,14 @@ and the app keeps running.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, active_worker
 
 from tui.core.errors import EonayError
 from tui.flow import Back, Outcome
@@ -26,13 +27,32 @@ from tui.widgets.translated import translate_bindings
 R = TypeVar("R")
 
 
+def _let_go(call: Callable[[], Any]) -> Any:
+    """Run `call` in a worker thread; afterwards the thread forgets the worker.
+
+    Textual marks the pool thread with the worker it runs (a context variable
+    of that thread), which would keep the worker, its screen and its result (a
+    signature, a portal session) alive until the thread runs something else:
+    in kiosk mode, the next person's turn.
+    """
+    try:
+        return call()
+    finally:
+        active_worker.set(None)  # type: ignore[arg-type]
+
+
 class TaskRunner:
     """Mixin: run a blocking call in a thread and get its outcome back on the UI thread."""
 
     def run_task(self, name: str, call: Callable[[], Any]) -> Worker[Any]:
         node: Any = self
         worker: Worker[Any] = node.run_worker(
-            call, name=name, group=name, thread=True, exclusive=True, exit_on_error=False
+            partial(_let_go, call),
+            name=name,
+            group=name,
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
         )
         return worker
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 from tui.core.errors import EonayError
 from tui.i18n import N_, _
 from tui.operations import CardView
+from tui.resources import stylesheet
 from tui.screens.base import BACK, FlowScreen
 from tui.widgets.certificate_list import CertificateList
 
@@ -37,6 +38,8 @@ def no_card_hints(module_paths: list[str]) -> str:
 
 class CertificateSelectScreen(FlowScreen):
     """Lists certificates, re-reading the card about once a second; Enter chooses."""
+
+    CSS_PATH: ClassVar = [stylesheet("certificate_select.tcss")]  # loaded when first shown
 
     TITLE_TEXT = N_("Choose a certificate")
     STEP = 2

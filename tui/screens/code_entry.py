@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -15,6 +15,7 @@ from tui.core.challenge import Challenge
 from tui.core.clock import Clock, Deadline
 from tui.core.errors import EonayError, RateLimitedError
 from tui.i18n import N_, _
+from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
 from tui.widgets.code_field import CODE_LENGTH, CodeField
 
@@ -23,6 +24,8 @@ FETCH = "fetch"
 
 class CodeEntryScreen(FlowScreen):
     """Type the code, Enter: the challenge is fetched in a worker, errors stay here."""
+
+    CSS_PATH: ClassVar = [stylesheet("code_entry.tcss")]  # loaded when first shown
 
     TITLE_TEXT = N_("Verification code")
     STEP = 1

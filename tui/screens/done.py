@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -10,12 +12,15 @@ from textual.widgets import Button, Static
 from tui.display import date_time, shown
 from tui.flow import Finish, Receipt, Restart
 from tui.i18n import N_, _
+from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
 from tui.widgets.action_button import ActionButton
 
 
 class DoneScreen(FlowScreen):
     """Shows the receipt; "Finish" leaves (the kiosk's app goes back to the start)."""
+
+    CSS_PATH: ClassVar = [stylesheet("done.tcss")]  # loaded when first shown
 
     TITLE_TEXT = N_("Done")
     STEP = 6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -16,6 +16,7 @@ from tui.core.results import Holder
 from tui.display import date_time, shown
 from tui.flow import AlreadyActive, EOnayStarted
 from tui.i18n import N_, _
+from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
 from tui.widgets.action_button import ActionButton
 
@@ -24,6 +25,8 @@ START = "start-e-onay"
 
 class EOnayConfirmScreen(FlowScreen):
     """Two presses, as on the portal; the second asks the portal for the E-Onay challenge."""
+
+    CSS_PATH: ClassVar = [stylesheet("e_onay_confirm.tcss")]  # loaded when first shown
 
     TITLE_TEXT = N_("E-Onay")
     STEP = 4

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -9,12 +11,15 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from tui.i18n import N_, _
+from tui.resources import stylesheet
 from tui.screens.base import Dialog
 from tui.widgets.action_button import ActionButton
 
 
 class ErrorDialog(Dialog[bool]):
     """Dismissed with True when the person chooses to start again."""
+
+    CSS_PATH: ClassVar = [stylesheet("error.tcss")]  # loaded when first shown
 
     AUTO_FOCUS = "#continue"
     BINDINGS = [Binding("escape", "close", N_("Close"), key_display="Esc")]  # noqa: RUF012

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from tui.i18n import N_, _
+from tui.resources import stylesheet
 from tui.screens.base import Dialog
 from tui.widgets.action_button import ActionButton
 
 
 class FinalTryDialog(Dialog[bool]):
     """Dismissed with True only when "Sign anyway" is chosen; Cancel has the focus."""
+
+    CSS_PATH: ClassVar = [stylesheet("final_try.tcss")]  # loaded when first shown
 
     AUTO_FOCUS = "#cancel"
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), key_display="Esc")]  # noqa: RUF012

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -9,6 +11,7 @@ from textual.widgets import Button, Static
 
 from tui.flow import Step
 from tui.i18n import N_, _
+from tui.resources import stylesheet
 from tui.screens.base import Dialog
 from tui.widgets.action_button import ActionButton
 
@@ -43,6 +46,12 @@ TOPICS: dict[Step, str] = {
     ),
 }
 
+# In kiosk mode nothing leaves the app: the done screen's buttons both start over.
+KIOSK_DONE = N_(
+    "Your E-Onay is on file. Keep the reference. Finish or Start again clears everything "
+    "for the next person."
+)
+
 KEYS = N_(
     "Keys: Enter continues · Esc goes back where that is safe · Tab moves between buttons "
     "· F1 shows this help · Ctrl+Q quits."
@@ -50,6 +59,7 @@ KEYS = N_(
 
 
 class HelpDialog(Dialog[None]):
+    CSS_PATH: ClassVar = [stylesheet("help.tcss")]  # loaded when first shown
     AUTO_FOCUS = "#close"
     BINDINGS = [  # noqa: RUF012
         Binding("escape,f1", "close", N_("Close"), key_display="Esc"),
@@ -64,7 +74,8 @@ class HelpDialog(Dialog[None]):
         with Vertical(id="help", classes="dialog"):
             yield Static(_("Help"), classes="dialog-title", markup=False)
             with VerticalScroll(id="help-text"):
-                yield Static(_(TOPICS[self.step]), markup=False)
+                kiosk_done = self.step is Step.DONE and not self.quit_key
+                yield Static(_(KIOSK_DONE if kiosk_done else TOPICS[self.step]), markup=False)
                 keys = _(KEYS)
                 if not self.quit_key:
                     keys = keys.rsplit(" · ", 1)[0] + "."

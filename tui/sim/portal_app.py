@@ -230,17 +230,26 @@ class FaultMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        if self.faults.latency > 0:
-            await asyncio.sleep(self.faults.latency)
+        # A request meets the faults in force when it arrives: one still waiting
+        # out a latency must not take a fault set after it came in.
+        latency = self.faults.latency
         status = self.faults.take_failure()
+        drop = (
+            status is None
+            and scope["method"] == "POST"
+            and path.endswith("/signature")
+            and self.faults.take_drop()
+        )
+        transform = None if status is not None or drop else self.faults.take_transform()
+        if latency > 0:
+            await asyncio.sleep(latency)
         if status is not None:
             body = error_body("server_error", "Sunucu geçici olarak hizmet veremiyor.")
             await JSONResponse(body, status)(scope, receive, send)
             return
-        if scope["method"] == "POST" and path.endswith("/signature") and self.faults.take_drop():
+        if drop:
             await self._process_then_drop(scope, receive, send)
             return
-        transform = self.faults.take_transform()
         if transform is None:
             await self.app(scope, receive, send)
             return

@@ -7,7 +7,8 @@ mode, against shoulder surfing) is only a different argument.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Grid
@@ -19,6 +20,20 @@ from tui.i18n import _
 CLEAR = "clear"
 BACKSPACE = "backspace"
 STANDARD_ORDER = "1234567890"
+
+
+def shuffled_order(randbelow: Callable[[int], int] | None = None) -> str:
+    """The ten digits in a random order (Fisher-Yates), for a keypad against shoulder surfing.
+
+    `randbelow(n)` gives a number in [0, n); by default `secrets.randbelow`, so
+    someone who watched earlier keypads cannot predict the next. Tests pass their own.
+    """
+    randbelow = randbelow or secrets.randbelow
+    digits = list(STANDARD_ORDER)
+    for i in range(len(digits) - 1, 0, -1):
+        j = randbelow(i + 1)
+        digits[i], digits[j] = digits[j], digits[i]
+    return "".join(digits)
 
 
 class KeypadButton(Button, can_focus=False):
