@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -64,6 +66,21 @@ KIOSK_IGNORED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
 IDLE_NOTICE = N_(
     "Nobody used the app for a while, so everything was cleared. Start again with a new code."
 )
+
+
+# After a hang-up there is no terminal to restore. Textual's writer thread was
+# seen deadlocked in its shutdown then (main thread in WriterThread.stop's
+# Queue.put, the writer in Queue.get), leaving an eonay with no terminal that
+# still held the card: past this grace the process ends anyway.
+HANGUP_GRACE_SECONDS = 10.0
+
+
+def _exit_if_still_running(grace: float, code: int) -> None:
+    def end() -> None:
+        time.sleep(grace)
+        os._exit(code)
+
+    threading.Thread(target=end, name="hangup-grace", daemon=True).start()
 
 
 class DemoHints(Protocol):
@@ -167,6 +184,8 @@ class EonayApp(App[int], inherit_bindings=False):
         self._signals.clear()
 
     def _on_signal(self, sig: int) -> None:
+        if sig == signal.SIGHUP:
+            _exit_if_still_running(HANGUP_GRACE_SECONDS, 128 + sig)
         self.exit(return_code=128 + sig)
 
     def _ignore_signal(self, sig: int) -> None:

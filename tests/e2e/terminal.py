@@ -92,6 +92,10 @@ class Terminal:
         else:
             self._tmux("pipe-pane", "-t", "e2e", "-o", f"cat > {shlex.quote(str(path))}")
 
+    def hang_up(self) -> None:
+        """Kill the tmux server: the pane's terminal goes away, as when an SSH link drops."""
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, check=False)
+
     def close(self) -> None:
         """Stop the tmux server, and anything started in the pane that outlived it.
 

@@ -170,3 +170,28 @@ def test_the_plain_linux_console_without_colour(terminal, portal, demo_card):
     assert "38;5;" not in codes and "38;2;" not in codes  # no 256 or true colours on TERM=linux
     terminal.send("C-q")
     terminal.wait_for("EXIT=0")
+
+
+@pytest.mark.parametrize("kiosk", [False, True])
+def test_the_app_ends_when_its_terminal_goes_away(terminal, portal, demo_card, tmp_path, kiosk):
+    """An SSH link that drops hangs up the terminal: no eonay may linger holding the card."""
+    import psutil
+
+    pid_file = tmp_path / "app.pid"
+    extra = ["--lang", "en", *(["--kiosk"] if kiosk else [])]
+    terminal.type(eonay_command(portal.url, demo_card.module_path, *extra, pid_file=pid_file))
+    terminal.send("Enter")
+    terminal.wait_for("Verification code")
+    terminal.type("1234")
+    terminal.wait_for("4/14 digits")
+    app = psutil.Process(int(pid_file.read_text()))
+    if kiosk:  # keys that a kiosk ignores must not leave it unable to end later
+        terminal.send("C-c", "C-z", "C-\\", "C-q")
+        terminal.wait_for("4/14 digits")
+
+    terminal.hang_up()
+    try:
+        app.wait(timeout=20)
+    except psutil.TimeoutExpired:
+        app.kill()
+        pytest.fail("eonay was still running 20 s after its terminal went away")
