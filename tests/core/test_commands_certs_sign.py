@@ -48,6 +48,23 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+def run_sign(
+    card, tmp_path, cert_id: str, *, pin: str, nonce: bytes = b"n" * 32, text: str = LOGIN_TEXT
+):
+    """`eonay sign --pin-stdin` with `text` in a file; returns the process and the --out path."""
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(text, encoding="utf-8")
+    out = tmp_path / "sig.p7s"
+    proc = eonay(
+        card,
+        "sign", "--module", card.module_path, "--cert-id", cert_id,
+        "--text-file", str(text_file), "--nonce", b64url(nonce), "--out", str(out),
+        "--pin-stdin",
+        stdin=pin + "\n",
+    )  # fmt: skip
+    return proc, out
+
+
 def test_certs_json_lists_every_certificate_with_the_documented_keys(softhsm_card):
     proc = eonay(softhsm_card, "certs", "--module", softhsm_card.module_path, "--json")
     assert proc.returncode == 0, proc.stderr
@@ -96,17 +113,15 @@ def test_certs_with_a_missing_module_names_it(softhsm_card, tmp_path):
 )
 def test_sign_writes_a_cms_that_openssl_accepts(softhsm_card, tmp_path, key_type, first_byte):
     holder = next(h for h in softhsm_card.holders if h.key_type == key_type and h.usable)
-    text_file = tmp_path / "text.txt"
-    text_file.write_text(LOGIN_TEXT + "\n", encoding="utf-8")  # one final newline is dropped
     nonce = (first_byte + secrets.token_bytes(32))[:32]
-    out = tmp_path / "sig.p7s"
-    proc = eonay(
+    proc, out = run_sign(
         softhsm_card,
-        "sign", "--module", softhsm_card.module_path, "--cert-id", holder.cert_id,
-        "--text-file", str(text_file), "--nonce", b64url(nonce), "--out", str(out),
-        "--pin-stdin",
-        stdin=softhsm_card.pin + "\n",
-    )  # fmt: skip
+        tmp_path,
+        holder.cert_id,
+        pin=softhsm_card.pin,
+        nonce=nonce,
+        text=LOGIN_TEXT + "\n",  # one final newline is dropped
+    )
     assert proc.returncode == 0, proc.stderr
     assert softhsm_card.pin not in proc.stdout + proc.stderr
     assert openssl_verify(out, softhsm_card.root_pem, workdir=tmp_path) == LOGIN_TEXT.encode()
@@ -127,16 +142,7 @@ def test_sign_writes_a_cms_that_openssl_accepts(softhsm_card, tmp_path, key_type
 )
 def test_sign_refuses_unusable_certificates(softhsm_card, tmp_path, name, key_type, words):
     holder = softhsm_card.holder(name, key_type=key_type)
-    text_file = tmp_path / "text.txt"
-    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
-    out = tmp_path / "sig.p7s"
-    proc = eonay(
-        softhsm_card,
-        "sign", "--module", softhsm_card.module_path, "--cert-id", holder.cert_id,
-        "--text-file", str(text_file), "--nonce", b64url(b"n" * 32), "--out", str(out),
-        "--pin-stdin",
-        stdin=softhsm_card.pin + "\n",
-    )  # fmt: skip
+    proc, out = run_sign(softhsm_card, tmp_path, holder.cert_id, pin=softhsm_card.pin)
     assert proc.returncode == 3
     assert words in proc.stderr
     assert not out.exists()
@@ -144,16 +150,7 @@ def test_sign_refuses_unusable_certificates(softhsm_card, tmp_path, name, key_ty
 
 def test_sign_with_a_wrong_pin(softhsm_card, tmp_path):
     holder = softhsm_card.holder("MEHMET ÖZTÜRK")
-    text_file = tmp_path / "text.txt"
-    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
-    out = tmp_path / "sig.p7s"
-    proc = eonay(
-        softhsm_card,
-        "sign", "--module", softhsm_card.module_path, "--cert-id", holder.cert_id,
-        "--text-file", str(text_file), "--nonce", b64url(b"n" * 32), "--out", str(out),
-        "--pin-stdin",
-        stdin="654321\n",
-    )  # fmt: skip
+    proc, out = run_sign(softhsm_card, tmp_path, holder.cert_id, pin="654321")
     assert proc.returncode == 1
     assert "Wrong PIN" in proc.stderr
     assert "654321" not in proc.stderr
@@ -180,15 +177,7 @@ def test_sign_usage_errors(softhsm_card, tmp_path, args):
 
 
 def test_sign_unknown_cert_id(softhsm_card, tmp_path):
-    text_file = tmp_path / "text.txt"
-    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
-    proc = eonay(
-        softhsm_card,
-        "sign", "--module", softhsm_card.module_path, "--cert-id", "00ff",
-        "--text-file", str(text_file), "--nonce", "AAAA", "--out", str(tmp_path / "x"),
-        "--pin-stdin",
-        stdin="123456\n",
-    )  # fmt: skip
+    proc, _out = run_sign(softhsm_card, tmp_path, "00ff", pin="123456", nonce=b"\0\0\0")
     assert proc.returncode == 3
     assert "00ff" in proc.stderr
 
