@@ -14,11 +14,10 @@ from typing import Generic, TypeVar
 
 from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
 from tui.core.challenge import Challenge
-from tui.core.clock import Clock
 from tui.core.errors import AlreadyActiveError, CodeExpiredError, EonayError
 from tui.core.pin import Pin
 from tui.core.results import EOnayStatus, Session
-from tui.core.services import CardService, PortalService
+from tui.core.services import ServiceFactories
 from tui.core.settings import Settings
 from tui.core.text import check_allowed, check_signable
 from tui.flow import AlreadyActive, EOnayDone, EOnayStarted, LoginDone
@@ -33,16 +32,6 @@ class CardView:
     tokens: list[TokenInfo]
     certificates: list[CertificateInfo]
     module_paths: list[str]
-
-
-@dataclass(frozen=True)
-class ServiceFactories:
-    """What the command passes to the app: how to build each service, and the clock."""
-
-    card: Callable[[], CardService]
-    portal: Callable[[], PortalService]
-    clock: Clock
-    module_paths: tuple[str, ...] = ()  # shown in "card not found" hints before the card loads
 
 
 class Lazy(Generic[T]):

@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.core.clock import Clock, SystemClock
-from tui.core.settings import Settings
 from tui.i18n import _, language_from_environment, set_language
-from tui.operations import ServiceFactories
 
 if TYPE_CHECKING:
     from tui.app import EonayApp
+    from tui.core.clock import Clock
+    from tui.core.services import ServiceFactories
+    from tui.core.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +66,9 @@ def discovered_modules(settings: Settings) -> list[str]:
 
 def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFactories:
     """How to build the card and portal services; called in the background, not here."""
+    from tui.core.clock import SystemClock
+    from tui.core.services import ServiceFactories
+
     clock = clock or SystemClock()
     modules = discovered_modules(settings)
     portal_url = settings.portal_url or ""

@@ -180,6 +180,8 @@ def _allowlist(value: object) -> dict[str, tuple[str, ...]]:
 
 @dataclass(frozen=True)
 class Key:
+    """One configuration key: where it is in the file, its variable, how it is read."""
+
     section: str
     name: str
     field: str  # the Settings field it fills

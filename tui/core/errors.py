@@ -166,27 +166,27 @@ class UnsafeTextError(EonayError):
 
 
 # The reasons tui.core.text gives, as patterns, with words for people.
-_UNSAFE_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"escape sequence"), N_("an escape sequence")),
-    (re.compile(r"bidi control (U\+[0-9A-F]+)"), N_("a direction control character {0}")),
-    (re.compile(r"zero-width character (U\+[0-9A-F]+)"), N_("a zero-width character {0}")),
-    (re.compile(r"control character (U\+[0-9A-F]+)"), N_("a control character {0}")),
-    (re.compile(r"invisible character (U\+[0-9A-F]+)"), N_("an invisible character {0}")),
-    (re.compile(r"empty text"), N_("the text is empty")),
-    (re.compile(r"longer than (\d+) characters"), N_("longer than {0} characters")),
-    (re.compile(r"markup (.*)", re.DOTALL), N_("formatting markup {0}")),
+_UNSAFE_REASONS: tuple[tuple[str, str], ...] = (
+    (r"escape sequence", N_("an escape sequence")),
+    (r"bidi control (U\+[0-9A-F]+)", N_("a direction control character {0}")),
+    (r"zero-width character (U\+[0-9A-F]+)", N_("a zero-width character {0}")),
+    (r"control character (U\+[0-9A-F]+)", N_("a control character {0}")),
+    (r"invisible character (U\+[0-9A-F]+)", N_("an invisible character {0}")),
+    (r"empty text", N_("the text is empty")),
+    (r"longer than (\d+) characters", N_("longer than {0} characters")),
+    (r"markup ((?s:.*))", N_("formatting markup {0}")),
     (
-        re.compile(r"invisible trailing spaces on line (\d+)"),
+        r"invisible trailing spaces on line (\d+)",
         N_("invisible spaces at the end of line {0}"),
     ),
-    (re.compile(r"leading or trailing blank lines"), N_("blank lines at the start or end")),
+    (r"leading or trailing blank lines", N_("blank lines at the start or end")),
 )
 
 
 def unsafe_reason_text(reason: str) -> str:
     """The reason a text was refused, in the user's language."""
-    for pattern, text in _UNSAFE_REASONS:
-        match = pattern.fullmatch(reason)
+    for pattern, text in _UNSAFE_REASONS:  # compiled on first use (`re` caches them)
+        match = re.fullmatch(pattern, reason)
         if match:
             return _(text).format(*match.groups())
     return reason

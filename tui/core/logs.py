@@ -10,10 +10,10 @@ by design; the filter is the second lock on the door.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 
 from tui.core.config import state_dir
@@ -32,23 +32,19 @@ _SENSITIVE_NAME = (
     r"|(?:access|refresh|auth|session|bearer|id)[_-]?token)"
     r"(?:[_-][A-Za-z0-9]+)*"
 )
-_SECRET_FIELD = re.compile(
-    rf"""(?ix)
+_SECRET_FIELD = rf"""(?ix)
     (?<![A-Za-z0-9])
     (?P<key>["']?{_SENSITIVE_NAME}["']?)
     (?P<sep>\s*(?:=|:)\s*)
     (?P<value>b?"[^"]*"|b?'[^']*'|(?:bytearray|bytes)\([^)]*\)|[^\s"',;&)}}\]]+)
     """
-)
 # "PIN code 123456", "PIN 1234": a PIN word followed by digits
-_PIN_WORDS = re.compile(r"(?i)(?<![A-Za-z0-9])(?P<key>pin|puk)(?P<sep>(?:\s+code)?\s+)\d{4,}")
-_AUTH_HEADER = re.compile(
-    r"""(?i)(?P<key>["']?(?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\r\n,}]+"""
-)
-_COOKIE_HEADER = re.compile(r"""(?i)(?P<key>["']?(?:set-)?cookie["']?\s*[:=]\s*["']?)[^"'\r\n}]+""")
-_BEARER = re.compile(r"(?i)\b(?P<key>bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-_BYTEARRAY = re.compile(r"bytearray\((?:b(?:'[^']*'|\"[^\"]*\"))?\)")
-_KIMLIK = re.compile(r"(?<!\d)([1-9]\d)\d{7}(\d{2})(?!\d)")
+_PIN_WORDS = r"(?i)(?<![A-Za-z0-9])(?P<key>pin|puk)(?P<sep>(?:\s+code)?\s+)\d{4,}"
+_AUTH_HEADER = r"""(?i)(?P<key>["']?(?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^"'\r\n,}]+"""
+_COOKIE_HEADER = r"""(?i)(?P<key>["']?(?:set-)?cookie["']?\s*[:=]\s*["']?)[^"'\r\n}]+"""
+_BEARER = r"(?i)\b(?P<key>bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
+_BYTEARRAY = r"bytearray\((?:b(?:'[^']*'|\"[^\"]*\"))?\)"
+_KIMLIK = r"(?<!\d)([1-9]\d)\d{7}(\d{2})(?!\d)"
 
 
 def _mask_field(match: re.Match[str]) -> str:
@@ -58,15 +54,29 @@ def _mask_field(match: re.Match[str]) -> str:
     return match.group("key") + match.group("sep") + masked
 
 
+Replacement = str | Callable[[re.Match[str]], str]
+
+
+@cache
+def _rules() -> tuple[tuple[re.Pattern[str], Replacement], ...]:
+    """The patterns, in order; compiled on the first record, not when the app starts."""
+    rules: tuple[tuple[str, Replacement], ...] = (
+        (_BYTEARRAY, f"bytearray({MASK})"),
+        (_AUTH_HEADER, lambda m: m.group("key") + MASK),
+        (_COOKIE_HEADER, lambda m: m.group("key") + MASK),
+        (_BEARER, lambda m: f"{m.group('key')} {MASK}"),
+        (_SECRET_FIELD, _mask_field),
+        (_PIN_WORDS, lambda m: m.group("key") + m.group("sep") + MASK),
+        (_KIMLIK, r"\1*******\2"),
+    )
+    return tuple((re.compile(pattern), replacement) for pattern, replacement in rules)
+
+
 def redact(text: str) -> str:
     """`text` with secrets replaced by *** and T.C. kimlik numbers masked."""
-    text = _BYTEARRAY.sub(f"bytearray({MASK})", text)
-    text = _AUTH_HEADER.sub(lambda m: m.group("key") + MASK, text)
-    text = _COOKIE_HEADER.sub(lambda m: m.group("key") + MASK, text)
-    text = _BEARER.sub(lambda m: f"{m.group('key')} {MASK}", text)
-    text = _SECRET_FIELD.sub(_mask_field, text)
-    text = _PIN_WORDS.sub(lambda m: m.group("key") + m.group("sep") + MASK, text)
-    return _KIMLIK.sub(r"\1*******\2", text)
+    for pattern, replacement in _rules():
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class RedactingFilter(logging.Filter):
@@ -121,9 +131,10 @@ def setup_logging(
         if getattr(handler, "eonay", False):
             target.removeHandler(handler)
             handler.close()
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-    )
+    # Here: logging.handlers brings socket and pickle, which start-up does not need.
+    from logging.handlers import RotatingFileHandler
+
+    handler = RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     handler.eonay = True  # type: ignore[attr-defined]
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter(_FORMAT))

@@ -45,6 +45,8 @@ class Source(StrEnum):
 
 @dataclass(frozen=True)
 class WellKnown:
+    """A card driver looked for by file name."""
+
     name: str  # for people: which card or vendor
     filename: str
 

@@ -7,12 +7,16 @@ Every method blocks: screens call them from Textual thread workers.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
-from tui.core.challenge import Challenge
-from tui.core.pin import Pin
-from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+if TYPE_CHECKING:  # the app builds `ServiceFactories` before its first screen: no value types yet
+    from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
+    from tui.core.challenge import Challenge
+    from tui.core.clock import Clock
+    from tui.core.pin import Pin
+    from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
 
 
 class CardService(Protocol):
@@ -59,3 +63,13 @@ class PortalService(Protocol):
     def e_onay_status(self, session: Session) -> EOnayStatus: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceFactories:
+    """What the command passes to the app: how to build each service, and the clock."""
+
+    card: Callable[[], CardService]
+    portal: Callable[[], PortalService]
+    clock: Clock
+    module_paths: tuple[str, ...] = ()  # shown in "card not found" hints before the card loads

@@ -16,6 +16,8 @@ DEFAULT_ALLOWLIST: dict[str, tuple[str, ...]] = {"login": (LOGIN_TEXT,), "e-onay
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything the app can be told, with its defaults (`tui.core.config` fills it in)."""
+
     portal_url: str | None = None
     ca_bundle: Path | None = None
     modules: tuple[str, ...] = ()  # explicit PKCS#11 modules; empty means discover
