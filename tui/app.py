@@ -1,8 +1,10 @@
 """The Textual app: wiring only. Services come in, screens go out, `tui.flow` decides.
 
-The app shows the first screen at once and builds the card and portal
-services in a background thread afterwards, so PyKCS11, cryptography,
-asn1crypto and httpx are never imported before something is on the screen.
+The code-entry screen is the app's home: its default screen, drawn first,
+with every later step pushed over it and popped to go back. Only once it is
+drawn does the app import the flow and build the card and portal services (in
+a background thread), so neither PyKCS11, cryptography, asn1crypto and httpx
+nor the flow's own types are paid for before something is on the screen.
 """
 
 from __future__ import annotations
@@ -21,20 +23,21 @@ from textual import events
 from textual.app import App, SuspendNotSupported
 from textual.binding import Binding, BindingType
 
-from tui.core.cards import CertificateInfo
-from tui.core.challenge import Challenge
 from tui.core.settings import Settings
-from tui.errorlog import log_unexpected
-from tui.flow import START, FlowState, Outcome, Step, advance
 from tui.i18n import N_, _, language_from_environment, set_language
-from tui.operations import Operations, ServiceFactories
 from tui.resources import stylesheet
+from tui.screens.base import FlowScreen
 from tui.screens.code_entry import CodeEntryScreen
+from tui.steps import Step
 from tui.widgets.code_field import CodeField
 from tui.widgets.translated import translate_bindings
 
 if TYPE_CHECKING:
-    from tui.screens.base import FlowScreen
+    from tui.core.cards import CertificateInfo
+    from tui.core.challenge import Challenge
+    from tui.core.services import ServiceFactories
+    from tui.flow import FlowState, Outcome
+    from tui.operations import Operations
     from tui.screens.pin_entry import PinEntryScreen
 
 # What every screen shares, and the first screen's own stylesheet (read with
@@ -125,14 +128,16 @@ class EonayApp(App[int], inherit_bindings=False):
             for binding in QUIT_BINDINGS:
                 self._bindings._add_binding(binding)
             translate_bindings(self)
-        self.ops = Operations(services, self.settings)
+        self.services = services
+        self._ops: Operations | None = None
+        self._ops_lock = threading.Lock()
         self.demo = demo
         self.log_path = log_path
         self.poll_interval = poll_interval
         self.idle_check_interval = idle_check_interval
         self.randbelow = randbelow  # shuffles the keypad; None: `secrets.randbelow`
         self.step = Step.CODE_ENTRY
-        self.state: FlowState = START
+        self._state: FlowState | None = None  # None: the start, before the flow is imported
         self._signals: list[int] = []
         # Kiosk mode: back to the start after this many seconds without a key or click.
         self.idle_limit: float | None = (
@@ -140,26 +145,62 @@ class EonayApp(App[int], inherit_bindings=False):
             if self.settings.kiosk and self.settings.kiosk_idle_seconds > 0
             else None
         )
-        self._last_activity = self.ops.clock.monotonic()
+        self._last_activity = services.clock.monotonic()
+
+    @property
+    def ops(self) -> Operations:
+        """The steps' blocking calls; built on first use, normally right after the first paint."""
+        with self._ops_lock:  # a worker thread may be the first to ask
+            if self._ops is None:
+                from tui.operations import Operations
+
+                self._ops = Operations(self.services, self.settings)
+            return self._ops
+
+    @property
+    def state(self) -> FlowState:
+        """What the flow carries between screens (the start, until something happened)."""
+        if self._state is None:
+            from tui.flow import START
+
+            self._state = START
+        return self._state
+
+    @state.setter
+    def state(self, state: FlowState) -> None:
+        self._state = state
 
     # --- start and stop -----------------------------------------------------
+
+    def get_default_screen(self) -> CodeEntryScreen:
+        """Home: the code-entry screen is drawn first, every later step is pushed over it."""
+        return CodeEntryScreen(
+            self._fetch_challenge, self.services.clock, banner=self._banner(), home=True
+        )
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self._install_signal_handlers()
-        self.show_step(Step.CODE_ENTRY, START)
-        # Only once the first screen is drawn: import and build the heavy services.
+        self._start_demo_code()
+        # Only once the first screen is drawn: import the flow, build the heavy services.
         self.call_after_refresh(self._warm_up)
         if self.idle_limit is not None:
             self.set_interval(self.idle_check_interval, self.reset_if_idle)
 
     def _warm_up(self) -> None:
-        self.run_worker(self.ops.warm_up, name="warm-up", thread=True, exit_on_error=False)
+        self.run_worker(self._build_services, name="warm-up", thread=True, exit_on_error=False)
+
+    def _build_services(self) -> None:
+        self.ops.warm_up()  # the flow's modules too are imported here, off the event loop
+
+    def _fetch_challenge(self, code: str) -> Challenge:
+        return self.ops.fetch_challenge(code)
 
     def on_unmount(self) -> None:
         self._remove_signal_handlers()
-        self.ops.close()
+        if self._ops is not None:
+            self._ops.close()
 
     def _install_signal_handlers(self) -> None:
         """SIGTERM and SIGHUP end the app the normal way, so the terminal is restored."""
@@ -193,15 +234,35 @@ class EonayApp(App[int], inherit_bindings=False):
 
     # --- the flow ---------------------------------------------------------------
 
+    @property
+    def home(self) -> CodeEntryScreen:
+        home = self.screen_stack[0]
+        assert isinstance(home, CodeEntryScreen)
+        return home
+
     def show_step(self, step: Step, state: FlowState) -> None:
         self.step, self.state = step, state
-        self.push_screen(self.screen_for(step, state), self._on_outcome)
-        if step is Step.CODE_ENTRY and self.demo is not None:
-            self.run_worker(self._demo_code, name="demo-code", thread=True, exit_on_error=False)
+        if step is Step.CODE_ENTRY:
+            self._go_home(state.message)
+        else:
+            self.push_screen(self.screen_for(step, state), self._on_outcome)
+
+    def _go_home(self, message: str | None) -> None:
+        """Pop every step and dialog over the code-entry screen, and clear it for a new code."""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.home.start_over(message=message, banner=self._banner())
+        self._start_demo_code()
+
+    def on_flow_screen_left(self, message: FlowScreen.Left) -> None:
+        """The home screen stays where it is: it tells its outcome with a message."""
+        self._on_outcome(message.outcome)
 
     def _on_outcome(self, outcome: Outcome | None) -> None:
         if outcome is None:
             return
+        from tui.flow import advance
+
         move = advance(self.step, self.state, outcome)
         if move.step is None:
             self.finish()
@@ -222,26 +283,27 @@ class EonayApp(App[int], inherit_bindings=False):
         challenge and the chosen certificate is replaced. The card is told to end
         every session, so no login outlives the person who made it.
         """
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
-        self.step, self.state = Step.CODE_ENTRY, START
+        from tui.flow import FlowState
+
+        self.show_step(Step.CODE_ENTRY, FlowState(message=message))
         self.run_worker(
             self._end_card_sessions, name="card-reset", thread=True, exit_on_error=False
         )
-        self._last_activity = self.ops.clock.monotonic()
-        self.show_step(Step.CODE_ENTRY, FlowState(message=message))
+        self._last_activity = self.services.clock.monotonic()
 
     def _end_card_sessions(self) -> None:
         try:
             self.ops.reset()
         except Exception as error:  # a bug: logged; the next person starts anyway
+            from tui.errorlog import log_unexpected
+
             log_unexpected(error, "card-reset")
 
     # --- kiosk: activity and the idle reset live here -----------------------------
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, ACTIVITY):
-            self._last_activity = self.ops.clock.monotonic()
+            self._last_activity = self.services.clock.monotonic()
         await super().on_event(event)
 
     def reset_if_idle(self) -> None:
@@ -252,9 +314,9 @@ class EonayApp(App[int], inherit_bindings=False):
         """
         if self.idle_limit is None:
             return
-        if self.ops.clock.monotonic() - self._last_activity < self.idle_limit:
+        if self.services.clock.monotonic() - self._last_activity < self.idle_limit:
             return
-        self._last_activity = self.ops.clock.monotonic()
+        self._last_activity = self.services.clock.monotonic()
         if self._nothing_to_forget():
             return
         self.reset_to_start(None if self._at_fresh_start() else _(IDLE_NOTICE))
@@ -264,7 +326,7 @@ class EonayApp(App[int], inherit_bindings=False):
         screen = self.screen
         return (
             self.step is Step.CODE_ENTRY
-            and len(self.screen_stack) == 2
+            and len(self.screen_stack) == 1
             and isinstance(screen, CodeEntryScreen)
             and not any(field.value for field in screen.query(CodeField))
         )
@@ -297,12 +359,9 @@ class EonayApp(App[int], inherit_bindings=False):
             super().open_url(url, new_tab=new_tab)
 
     def screen_for(self, step: Step, state: FlowState) -> FlowScreen:
+        """The screen of a step after the first (the code-entry screen is home)."""
         ops = self.ops
         banner = self._banner()
-        if step is Step.CODE_ENTRY:
-            return CodeEntryScreen(
-                ops.fetch_challenge, ops.clock, message=state.message, banner=banner
-            )
         if step is Step.CERTIFICATE_SELECT:
             from tui.screens.certificate_select import CertificateSelectScreen
             from tui.widgets.certificate_list import certificate_id
@@ -375,6 +434,10 @@ class EonayApp(App[int], inherit_bindings=False):
         parts.append(_("PIN: {pin}").format(pin=self.demo.pin))
         return " · ".join(parts)
 
+    def _start_demo_code(self) -> None:
+        if self.demo is not None:
+            self.run_worker(self._demo_code, name="demo-code", thread=True, exit_on_error=False)
+
     def _demo_code(self) -> None:
         assert self.demo is not None
         code = self.demo.new_code()
@@ -398,6 +461,7 @@ class EonayApp(App[int], inherit_bindings=False):
 
     def report_unexpected(self, error: BaseException, where: str = "") -> None:
         """A bug, not a person's mistake: log it redacted, show a reference, keep running."""
+        from tui.errorlog import log_unexpected
         from tui.screens.error import ErrorDialog
 
         reference = log_unexpected(error, where)

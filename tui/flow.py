@@ -1,7 +1,8 @@
 """The guide's steps as plain data, and the rule that picks the next step.
 
-Screens return what happened with `dismiss()`; `advance` turns the current
-step, the flow's state and that outcome into the next step. No Textual here,
+Screens return what happened with `dismiss()` (the code-entry screen, which
+stays under the others, with a message); `advance` turns the current step
+(`tui.steps`), the flow's state and that outcome into the next step. No Textual here,
 so the whole flow is testable as a table.
 """
 
@@ -9,21 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import Enum
 
 from tui.core.cards import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted
-
-
-class Step(Enum):
-    CODE_ENTRY = "code_entry"  # guide steps 2-4
-    CERTIFICATE_SELECT = "certificate_select"  # step 5, "Sertifika Seçiniz"
-    LOGIN_PIN = "login_pin"  # step 5, PIN and İMZALA
-    E_ONAY_CONFIRM = "e_onay_confirm"  # steps 6-7
-    E_ONAY_PIN = "e_onay_pin"  # step 8, signing again
-    DONE = "done"  # step 8, the confirmation
-
+from tui.steps import Step
 
 # --- what a screen can answer --------------------------------------------
 

@@ -17,3 +17,8 @@ def styles_dir() -> Path:
 
 def stylesheet(name: str) -> Path:
     return styles_dir() / name
+
+
+def stylesheets(*names: str) -> list[Path]:
+    """A screen's CSS_PATH (read when it is first shown): shared sheets it needs, then its own."""
+    return [stylesheet(name) for name in names]

@@ -1,10 +1,10 @@
 """The code-entry screen rebuilt from stock Textual widgets: what that screen costs in Textual.
 
 Not a baseline with a target: it splits the start-up figure. Same layout as
-`tui.screens.code_entry` (a title line, three lines of text, an Input and a
-counter, a status line, a Footer), the app's two first stylesheets, pushed as
-a Screen from `on_mount` as the app pushes its first step; none of the app's
-own modules, settings or services. Run as
+`tui.screens.code_entry` (a title line, the explanation in one widget, an
+Input and a counter, a status line, a line of keys), the app's two first
+stylesheets, shown as the app's default screen as the app shows its first
+step; none of the app's own modules, settings or services. Run as
 `python -m bench.baselines.code_entry_replica [TEXT]`.
 """
 
@@ -15,9 +15,9 @@ from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui.resources import stylesheet
 
@@ -33,19 +33,22 @@ class ReplicaScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(f"eonay · 1/6 · {self._text}", id="title-bar")
-        with Vertical(id="code-body"):
-            yield Static("Enter the 14-digit verification code.", classes="explain")
-            yield Static("kamusm.gov.tr → Online İşlemler → E-imzalı Giriş", classes="where")
-            yield Static(self._text, classes="field-label")
-            with Horizontal(id="code-row"):
-                yield Input(id="code", placeholder="14")
-                yield Static("0/14", id="count")
-            yield Static("", id="status")
-        yield Footer(show_command_palette=False)
+        yield Static(
+            "Enter the 14-digit verification code.\n"
+            "kamusm.gov.tr → Online İşlemler → E-imzalı Giriş\n\n"
+            f"{self._text}",
+            id="intro",
+        )
+        with Horizontal(id="code-row"):
+            yield Input(id="code", placeholder="14")
+            yield Static("0/14", id="count")
+        yield Static("", id="status")
+        yield Static(" Enter Continue  F1 Help  Ctrl+Q Quit", id="keys")
 
 
 class ReplicaApp(App[None]):
     CSS_PATH: ClassVar = [stylesheet("app.tcss"), stylesheet("code_entry.tcss")]
+    CSS = "#intro { height: auto; margin: 1 2 0 2; } #keys { dock: bottom; height: 1; }"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit"),
@@ -55,8 +58,8 @@ class ReplicaApp(App[None]):
         super().__init__()
         self._text = text
 
-    def on_mount(self) -> None:
-        self.push_screen(ReplicaScreen(self._text))
+    def get_default_screen(self) -> ReplicaScreen:
+        return ReplicaScreen(self._text)
 
 
 def main() -> None:

@@ -22,9 +22,9 @@ from tui.flow import (
     FlowState,
     LoginDone,
     Restart,
-    Step,
     advance,
 )
+from tui.steps import Step
 
 CLOCK = values.fake_clock()
 LOGIN = values.challenge(CLOCK)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from textual.app import SuspendNotSupported
 from textual.command import CommandPalette
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
 from tests.screens.harness import screen_text, settle, wait_for
 from tui.app import IDLE_NOTICE, EonayApp
@@ -37,7 +37,7 @@ from tui.core.token import (
     CkError,
     Pkcs11Module,
 )
-from tui.flow import START, FlowState, Receipt, Step
+from tui.flow import START, FlowState, Receipt
 from tui.i18n import _
 from tui.operations import ServiceFactories
 from tui.screens.certificate_select import CertificateSelectScreen
@@ -48,6 +48,7 @@ from tui.screens.help import HelpDialog
 from tui.screens.pin_entry import PinEntryScreen
 from tui.sim.softhsm import CARD_1
 from tui.sim.state import E_ONAY_TEXT
+from tui.steps import Step
 from tui.widgets.code_field import CodeField
 from tui.widgets.keypad import STANDARD_ORDER, Keypad, KeypadButton, shuffled_order
 from tui.widgets.pin_field import PinField
@@ -157,8 +158,10 @@ def forgotten(app: EonayApp, message: str | None) -> None:
     """The app is at a fresh code entry, its state is the start's, nothing typed."""
     assert app.step is Step.CODE_ENTRY
     assert app.state == FlowState(message=message)
-    assert [type(s) for s in app.screen_stack[1:]] == [CodeEntryScreen]
-    assert app.screen.query_one(CodeField).value == ""
+    assert [type(s) for s in app.screen_stack] == [CodeEntryScreen]  # home, every step gone
+    field = app.screen.query_one(CodeField)
+    assert field.value == "" and not field.disabled
+    assert str(app.screen.query_one("#status", Static).render()) == (message or "")
 
 
 # --- no way out ---------------------------------------------------------------------
@@ -276,15 +279,14 @@ async def test_idle_reset_forgets_the_person_and_ends_the_token_login(
             fresh.close()
 
             # Idle again: the notice goes too; after that, an untouched start stays as it is.
-            shown = app.screen
             clock.advance(IDLE + 1)
-            await wait_for(pilot, lambda: app.screen is not shown)
+            await wait_for(pilot, lambda: one_holder_card.resets == 2)
             await settle(pilot)
             forgotten(app, None)
-            untouched = app.screen
             clock.advance(IDLE + 1)
             await pilot.pause(0.2)
-            assert app.screen is untouched and one_holder_card.resets == 2
+            forgotten(app, None)
+            assert one_holder_card.resets == 2  # an untouched start is left as it is
     finally:
         module.close()
 
@@ -308,7 +310,7 @@ async def test_a_key_puts_the_idle_reset_off():
         await pilot.pause(0.2)
         assert app.screen is first and first.query_one(CodeField).value == "495"
         clock.advance(21)
-        await wait_for(pilot, lambda: app.screen is not first)
+        await wait_for(pilot, lambda: first.query_one(CodeField).value == "")
         forgotten(app, _(IDLE_NOTICE))
 
 

@@ -14,13 +14,13 @@ from tui.core.clock import SystemClock
 from tui.core.portal import PortalClient
 from tui.core.results import Session
 from tui.core.settings import Settings
-from tui.flow import EOnayStarted, Finish, Restart, Step
+from tui.flow import EOnayStarted, Finish, Restart
 from tui.operations import ServiceFactories
-from tui.screens.code_entry import CodeEntryScreen
 from tui.screens.done import DoneScreen
 from tui.screens.e_onay_confirm import EOnayConfirmScreen
 from tui.screens.error import ErrorDialog
 from tui.screens.help import HelpDialog
+from tui.steps import Step
 from tui.widgets.code_field import CodeField
 
 
@@ -147,9 +147,7 @@ async def test_kiosk_mode_has_no_quit_key_and_forgets_everything_when_idle():
         assert app.screen is first
         clock.advance(2)
         app.reset_if_idle()
-        await wait_for(
-            pilot, lambda: isinstance(app.screen, CodeEntryScreen) and app.screen is not first
-        )
+        await wait_for(pilot, lambda: first.query_one(CodeField).value == "")
         await pilot.pause()
-        assert app.screen.query_one(CodeField).value == ""
-        assert len(app.screen_stack) == 2
+        assert app.screen is first  # home, cleared
+        assert len(app.screen_stack) == 1

@@ -14,7 +14,6 @@ import pytest
 from tests.screens import values
 from tests.screens.harness import ScreenHost, settle
 from tui.core.cards import PinState, PinTries
-from tui.flow import Step
 from tui.operations import CardView
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.code_entry import CodeEntryScreen
@@ -24,6 +23,7 @@ from tui.screens.error import ErrorDialog
 from tui.screens.final_try import FinalTryDialog
 from tui.screens.help import HelpDialog
 from tui.screens.pin_entry import PinEntryScreen
+from tui.steps import Step
 
 CLOCK = values.fake_clock()
 MODULES = ["/usr/lib/libakisp11.so"]

@@ -1,4 +1,4 @@
-"""What every screen of the flow shares: title, demo banner, footer, thread tasks.
+"""What every screen of the flow shares: title, demo banner, key bar, thread tasks.
 
 A screen's blocking work (card, portal) runs through `run_task` in a thread
 worker. Its result comes back to `task_done`; a person's error (an
@@ -10,19 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, active_worker
 
 from tui.core.errors import EonayError
-from tui.flow import Back, Outcome
 from tui.i18n import N_, _
 from tui.widgets.banner import DemoBanner, TitleBar
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.translated import translate_bindings
+
+if TYPE_CHECKING:  # the flow's types are imported after the first screen is drawn
+    from tui.flow import Outcome
 
 R = TypeVar("R")
 
@@ -81,20 +84,37 @@ class TaskRunner:
         """A task raised something unexpected (the app shows its error screen); undo busy state."""
 
 
-class FlowScreen(TaskRunner, Screen[Outcome]):
-    """A step of the guide; dismissed with what happened (see `tui.flow`)."""
+class FlowScreen(TaskRunner, Screen["Outcome"]):
+    """A step of the guide; dismissed with what happened (see `tui.flow`).
+
+    The home screen (code entry, the app's first) is never dismissed: it stays
+    under the other steps and says what happened with a `Left` message.
+    """
 
     TITLE_TEXT: ClassVar[str] = ""  # an msgid
     STEP: ClassVar[int | None] = None
 
+    class Left(Message):
+        """The home screen's step is over; the app moves on."""
+
+        def __init__(self, outcome: Outcome) -> None:
+            super().__init__()
+            self.outcome = outcome
+
     def __init__(
-        self, *, banner: str | None = None, title: str | None = None, step: int | None = None
+        self,
+        *,
+        banner: str | None = None,
+        title: str | None = None,
+        step: int | None = None,
+        home: bool = False,
     ) -> None:
         super().__init__()
         translate_bindings(self)
         self.banner = banner
         self.title_text = title or self.TITLE_TEXT
         self.step_number = step or self.STEP
+        self.is_home = home
         self.left: Outcome | None = None
 
     def compose(self) -> ComposeResult:
@@ -102,7 +122,7 @@ class FlowScreen(TaskRunner, Screen[Outcome]):
         if self.banner is not None:
             yield DemoBanner(self.banner)
         yield from self.compose_body()
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -123,14 +143,19 @@ class FlowScreen(TaskRunner, Screen[Outcome]):
         self.left = outcome
         if self.is_attached and self.app.screen is not self:
             self.pop_until_active()
-        self.dismiss(outcome)
+        if self.is_home:
+            self.post_message(self.Left(outcome))
+        else:
+            self.dismiss(outcome)
 
     def action_back(self) -> None:
+        from tui.flow import Back
+
         self.leave(Back())
 
 
 class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
-    """A modal over a step (help, error, final-try confirmation), with its own footer."""
+    """A modal over a step (help, error, final-try confirmation), with its own key bar."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -138,7 +163,7 @@ class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_dialog()
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def compose_dialog(self) -> ComposeResult:
         yield from ()

@@ -12,7 +12,7 @@ from textual.widgets import Button, Static
 from tui.display import date_time, shown
 from tui.flow import Finish, Receipt, Restart
 from tui.i18n import N_, _
-from tui.resources import stylesheet
+from tui.resources import stylesheets
 from tui.screens.base import FlowScreen
 from tui.widgets.action_button import ActionButton
 
@@ -20,7 +20,7 @@ from tui.widgets.action_button import ActionButton
 class DoneScreen(FlowScreen):
     """Shows the receipt; "Finish" leaves (the kiosk's app goes back to the start)."""
 
-    CSS_PATH: ClassVar = [stylesheet("done.tcss")]  # loaded when first shown
+    CSS_PATH: ClassVar = stylesheets("buttons.tcss", "done.tcss")
 
     TITLE_TEXT = N_("Done")
     STEP = 6

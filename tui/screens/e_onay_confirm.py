@@ -16,7 +16,7 @@ from tui.core.results import Holder
 from tui.display import date_time, shown
 from tui.flow import AlreadyActive, EOnayStarted
 from tui.i18n import N_, _
-from tui.resources import stylesheet
+from tui.resources import stylesheets
 from tui.screens.base import FlowScreen
 from tui.widgets.action_button import ActionButton
 
@@ -26,7 +26,7 @@ START = "start-e-onay"
 class EOnayConfirmScreen(FlowScreen):
     """Two presses, as on the portal; the second asks the portal for the E-Onay challenge."""
 
-    CSS_PATH: ClassVar = [stylesheet("e_onay_confirm.tcss")]  # loaded when first shown
+    CSS_PATH: ClassVar = stylesheets("buttons.tcss", "e_onay_confirm.tcss")
 
     TITLE_TEXT = N_("E-Onay")
     STEP = 4

@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from tui.i18n import N_, _
-from tui.resources import stylesheet
+from tui.resources import stylesheets
 from tui.screens.base import Dialog
 from tui.widgets.action_button import ActionButton
 
@@ -19,7 +19,7 @@ from tui.widgets.action_button import ActionButton
 class ErrorDialog(Dialog[bool]):
     """Dismissed with True when the person chooses to start again."""
 
-    CSS_PATH: ClassVar = [stylesheet("error.tcss")]  # loaded when first shown
+    CSS_PATH: ClassVar = stylesheets("dialog.tcss", "buttons.tcss", "error.tcss")
 
     AUTO_FOCUS = "#continue"
     BINDINGS = [Binding("escape", "close", N_("Close"), key_display="Esc")]  # noqa: RUF012

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from tui.i18n import N_, _
-from tui.resources import stylesheet
+from tui.resources import stylesheets
 from tui.screens.base import Dialog
 from tui.widgets.action_button import ActionButton
 
@@ -18,7 +18,7 @@ from tui.widgets.action_button import ActionButton
 class FinalTryDialog(Dialog[bool]):
     """Dismissed with True only when "Sign anyway" is chosen; Cancel has the focus."""
 
-    CSS_PATH: ClassVar = [stylesheet("final_try.tcss")]  # loaded when first shown
+    CSS_PATH: ClassVar = stylesheets("dialog.tcss", "buttons.tcss", "final_try.tcss")
 
     AUTO_FOCUS = "#cancel"
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), key_display="Esc")]  # noqa: RUF012

@@ -9,10 +9,10 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
-from tui.flow import Step
 from tui.i18n import N_, _
-from tui.resources import stylesheet
+from tui.resources import stylesheets
 from tui.screens.base import Dialog
+from tui.steps import Step
 from tui.widgets.action_button import ActionButton
 
 TOPICS: dict[Step, str] = {
@@ -59,7 +59,7 @@ KEYS = N_(
 
 
 class HelpDialog(Dialog[None]):
-    CSS_PATH: ClassVar = [stylesheet("help.tcss")]  # loaded when first shown
+    CSS_PATH: ClassVar = stylesheets("dialog.tcss", "buttons.tcss", "help.tcss")
     AUTO_FOCUS = "#close"
     BINDINGS = [  # noqa: RUF012
         Binding("escape,f1", "close", N_("Close"), key_display="Esc"),

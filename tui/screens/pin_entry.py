@@ -41,7 +41,7 @@ from tui.core.text import check_signable
 from tui.display import date_time, shown
 from tui.flow import AlreadyActive, CardGone, Expired, Outcome, Restart
 from tui.i18n import N_, _
-from tui.resources import stylesheet
+from tui.resources import stylesheets
 from tui.screens.base import BACK, FlowScreen
 from tui.screens.final_try import FinalTryDialog
 from tui.widgets.action_button import ActionButton
@@ -75,7 +75,7 @@ class Phase(Enum):
 class PinEntryScreen(FlowScreen):
     """Shows the challenge, asks the PIN, signs and submits; dismissed with the outcome."""
 
-    CSS_PATH: ClassVar = [stylesheet("pin_entry.tcss")]  # loaded when first shown
+    CSS_PATH: ClassVar = stylesheets("buttons.tcss", "pin_entry.tcss")
 
     AUTO_FOCUS = "#pin"
     ALLOW_SELECT = False  # nothing on this screen goes to the clipboard
