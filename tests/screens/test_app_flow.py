@@ -143,6 +143,12 @@ async def test_escape_steps_back_and_f1_helps(sim, one_holder_card):
         await pilot.press("escape")
         await on(pilot, CodeEntryScreen)
         assert app.state.login_challenge is None
+        # Home: the first screen itself, cleared and ready, and a new code goes on from it.
+        assert app.screen_stack == [app.screen]
+        field = app.screen.query_one(CodeField)
+        assert field.value == "" and not field.disabled and field.has_focus
+        await type_code(pilot, sim.new_login().code)
+        await on(pilot, CertificateSelectScreen)
 
 
 async def test_pulling_the_card_during_the_pin_comes_back_to_the_list(sim, one_holder_card):
