@@ -15,6 +15,7 @@ pulled out and put back never meets a stale handle.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -509,26 +510,22 @@ class Pkcs11Module:
                 lib.unload()
 
 
+class _FunctionListHead(ctypes.Structure):
+    """The start of CK_FUNCTION_LIST: the version, then C_Initialize."""
+
+    _fields_ = [
+        ("major", ctypes.c_ubyte),
+        ("minor", ctypes.c_ubyte),
+        ("C_Initialize", ctypes.c_void_p),
+    ]
+
+
 def initialize_with_null_args(path: str) -> int:
     """Call the module's C_Initialize(NULL) (through C_GetFunctionList, with ctypes).
 
     dlopen() of the same path yields the library PyKCS11 loaded, so the module
     is then initialised for PyKCS11 too. Returns the CK_RV.
-
-    ctypes is imported here, not with the module: only drivers that refuse
-    PyKCS11's initialise arguments need it, and it costs ~0.4 MiB resident.
     """
-    import ctypes
-
-    class _FunctionListHead(ctypes.Structure):
-        """The start of CK_FUNCTION_LIST: the version, then C_Initialize."""
-
-        _fields_ = [
-            ("major", ctypes.c_ubyte),
-            ("minor", ctypes.c_ubyte),
-            ("C_Initialize", ctypes.c_void_p),
-        ]
-
     try:
         module = ctypes.CDLL(path)
         get_function_list = module.C_GetFunctionList
