@@ -77,3 +77,18 @@ def drive_to_pin_screen(run: PtyRun, app: AppEnv) -> tuple[float, float]:
     run.send("\r")
     shown = run.wait_for(COUNTDOWN_TEXT, timeout=30)
     return pressed, shown
+
+
+def drive_to_eonay_pin_screen(run: PtyRun, app: AppEnv) -> float:
+    """From the login PIN screen on: the PIN, Enter (signed, logged in); Enter on
+    "E-ONAY İşlemleri"; Enter on "Devam Et". Returns when the E-Onay PIN screen
+    (step 5 of 6) counts down."""
+    run.type(app.card.pin)
+    run.send("\r")
+    run.wait_for("E-ONAY İşlemleri", timeout=30)
+    run.wait_quiet(0.3)
+    run.send("\r")
+    run.wait_for(lambda s: "Devam Et" in s and "E-ONAY İşlemleri" not in s, timeout=30)
+    run.wait_quiet(0.3)
+    run.send("\r")
+    return run.wait_for(lambda s: "5/6" in s and COUNTDOWN_TEXT in s, timeout=30)

@@ -3,10 +3,16 @@
 The real app is driven through its real flow in an 80x24 pty (type the code
 from the portal, Enter, Enter on the certificate) until the PIN screen
 counts down. Then, after a settle, every byte written over the window is
-counted, and the resident set size of the process is read. The baselines run
-the same way in the same group: a naive Textual countdown for the bytes, a
-bare Textual app with one Static for memory. A countdown that repaints only
-its digits (the floor) is measured beside them, for reference.
+counted, and the resident set size of the process is read; then the flow goes
+on (the PIN, "E-ONAY İşlemleri", "Devam Et") to the second PIN screen, the
+E-Onay one, whose RSS is reported beside it: a signature, a login and the
+E-Onay screens are behind it, so it is the higher of the two. The baselines
+run the same way in the same group: a naive Textual countdown for the bytes,
+a bare Textual app with one Static for memory. A countdown that repaints only
+its digits (the floor) is measured beside them, for reference. Each RSS comes
+with its split from /proc/PID/smaps (`bench.smaps`): file-backed clean pages
+(code of the shared libraries), file-backed dirty pages (their relocations
+and data) and anonymous memory (Python's objects, malloc).
 """
 
 from __future__ import annotations
@@ -16,8 +22,15 @@ from collections.abc import Sequence
 
 import psutil
 
+from bench import smaps
 from bench.config import Config
-from bench.environment import COUNTDOWN_TEXT, AppEnv, app_env, drive_to_pin_screen
+from bench.environment import (
+    COUNTDOWN_TEXT,
+    AppEnv,
+    app_env,
+    drive_to_eonay_pin_screen,
+    drive_to_pin_screen,
+)
 from bench.model import Figure, Target
 from bench.pty_term import PtyRun, terminal_env
 
@@ -33,6 +46,13 @@ IN_USE = "bench.baselines.libraries_in_use"
 
 def _rss_mib(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def _rss_split(pid: int, into: dict[str, object], name: str) -> float:
+    """The RSS of `pid` in MiB; its smaps split goes into `into[name]`."""
+    rss = _rss_mib(pid)
+    into[name] = smaps.summary(pid)
+    return rss
 
 
 def _steady_rate(run: PtyRun, shown: float, cfg: Config) -> float:
@@ -54,54 +74,66 @@ def _baseline_countdown(cfg: Config, module: str) -> tuple[float, int, float]:
 
 
 # The libraries the PIN screen cannot do without, loaded into the bare app:
-# what memory the app could not save by any care of its own.
+# what memory the app could not save by any care of its own. The PKCS#11
+# module stays loaded, as it does in the app (PyKCS11 unloads it with the last
+# reference to its PyKCS11Lib).
 LIBRARIES = (
     "import sys, PyKCS11\n"
     "from tui.core.httpx_without_cli import httpx  # as the app imports it: no CLI\n"
     "from cryptography import x509\n"
     "from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa\n"
     "from asn1crypto import cms, tsp\n"
-    "PyKCS11.PyKCS11Lib().load(sys.argv[1])\n"
+    "pkcs11 = PyKCS11.PyKCS11Lib()\n"
+    "pkcs11.load(sys.argv[1])\n"
     "from bench.baselines.bare_static import main\n"
     "sys.argv[1:] = []\n"
     "main()\n"
 )
 
 
-def _bare_rss(cfg: Config, env: dict[str, str], libraries: str | None = None) -> float:
-    argv = (
-        [cfg.python, "-m", BARE] if libraries is None else [cfg.python, "-c", LIBRARIES, libraries]
-    )
-    return _rss_of(cfg, argv, env)
+def _bare_rss(
+    cfg: Config, env: dict[str, str], split: dict[str, object], libraries: str | None = None
+) -> float:
+    if libraries is None:
+        return _rss_of(cfg, [cfg.python, "-m", BARE], env, split, "bare")
+    argv = [cfg.python, "-c", LIBRARIES, libraries]
+    return _rss_of(cfg, argv, env, split, "bare_with_libraries")
 
 
-def _in_use_rss(cfg: Config, app: AppEnv) -> float:
+def _in_use_rss(cfg: Config, app: AppEnv, split: dict[str, object]) -> float:
     argv = [cfg.python, "-m", IN_USE, app.card.module_path, app.portal.url, app.new_login_code()]
-    return _rss_of(cfg, argv, app.env)
+    return _rss_of(cfg, argv, app.env, split, "bare_with_libraries_in_use")
 
 
-def _rss_of(cfg: Config, argv: Sequence[str], env: dict[str, str]) -> float:
+def _rss_of(
+    cfg: Config, argv: Sequence[str], env: dict[str, str], split: dict[str, object], name: str
+) -> float:
     with PtyRun(argv, env, cwd=str(cfg.repo)) as run:
         run.wait_for("Doğrulama Kodu", timeout=30)
         time.sleep(cfg.settle_s)
-        return _rss_mib(run.pid)
+        return _rss_split(run.pid, split, name)
 
 
 def run(cfg: Config) -> list[Figure]:
+    split: dict[str, object] = {}  # where each measured RSS goes (bench.smaps)
     with app_env(cfg, "screens") as app, PtyRun(app.argv(), app.env, cwd=str(cfg.repo)) as run:
         pressed, shown = drive_to_pin_screen(run, app)
         app_rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
         app_paint = run.bytes_between(pressed, run.burst_end(shown, PAINT_GAP) + 1e-9)
-        app_rss = _rss_mib(run.pid)
+        app_rss = _rss_split(run.pid, split, "pin_screen")
         app_screen = run.screen_text()
+        drive_to_eonay_pin_screen(run, app)
+        time.sleep(cfg.settle_s)
+        eonay_rss = _rss_split(run.pid, split, "eonay_pin_screen")
+        run.stop()
         # Attribution only, not a figure: left out of the quick run.
-        libs_rss = None if cfg.quick else _bare_rss(cfg, app.env, app.card.module_path)
-        in_use_rss = None if cfg.quick else _in_use_rss(cfg, app)
+        libs_rss = None if cfg.quick else _bare_rss(cfg, app.env, split, app.card.module_path)
+        in_use_rss = None if cfg.quick else _in_use_rss(cfg, app, split)
     naive_rate, naive_paint, _ = _baseline_countdown(cfg, NAIVE)
     floor_rate, floor_paint, _ = (
         (None, None, None) if cfg.quick else _baseline_countdown(cfg, FLOOR)
     )
-    bare_rss = _bare_rss(cfg, terminal_env())
+    bare_rss = _bare_rss(cfg, terminal_env(), split)
     window = {"settle_s": cfg.settle_s, "window_s": cfg.window_s}
     return [
         Figure(
@@ -132,6 +164,8 @@ def run(cfg: Config) -> list[Figure]:
             baseline=bare_rss,
             target=Target("ratio", 1.5),
             details={
+                "eonay_pin_screen_MiB": eonay_rss,
+                "eonay_pin_screen_ratio": eonay_rss / bare_rss,
                 "bare_with_libraries_MiB": libs_rss,
                 "bare_with_libraries_in_use_MiB": in_use_rss,
                 "in_use": (
@@ -139,9 +173,10 @@ def run(cfg: Config) -> list[Figure]:
                     "challenge, the app's modules imported; then the bare app"
                 ),
                 "libraries": (
-                    "PyKCS11 (SoftHSM module loaded), cryptography, asn1crypto, "
+                    "PyKCS11 (SoftHSM module loaded and kept), cryptography, asn1crypto, "
                     "httpx (imported as the app does, without its command-line client)"
                 ),
+                "resident_split": split,
             },
         ),
     ]

@@ -92,6 +92,23 @@ def test_every_figure_has_a_baseline_from_the_same_run(quick_run):
 @pytest.mark.slow
 @pytest.mark.softhsm
 @pytest.mark.e2e
+def test_memory_reports_both_pin_screens_and_where_the_memory_goes(quick_run):
+    _, doc = quick_run
+    memory = next(f for f in doc["figures"] if f["id"] == "memory")
+    details = memory["details"]
+    assert details["eonay_pin_screen_MiB"] > 0
+    split = details["resident_split"]
+    for name in ("pin_screen", "eonay_pin_screen", "bare"):
+        parts = ("file_clean_MiB", "file_dirty_MiB", "anonymous_MiB")
+        assert abs(sum(split[name][p] for p in parts) - split[name]["rss_MiB"]) < 0.05, name
+    assert abs(split["pin_screen"]["rss_MiB"] - memory["value"]) < 2.0
+    # the card's module is loaded in the app on its PIN screen
+    assert any("softhsm" in lib for lib in split["pin_screen"]["files"])
+
+
+@pytest.mark.slow
+@pytest.mark.softhsm
+@pytest.mark.e2e
 def test_the_table_and_the_machine_are_reported(quick_run):
     proc, doc = quick_run
     for fid in FIGURES:
