@@ -37,6 +37,12 @@ class Host(App[None]):
     def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
         self.messages.append(event.key)
 
+    def on_code_field_changed(self, event: CodeField.Changed) -> None:
+        self.messages.append(("changed", event.value))
+
+    def on_code_field_submitted(self, event: CodeField.Submitted) -> None:
+        self.messages.append(("submitted", event.value))
+
 
 def _strings_in(obj: object) -> list[str]:
     return [v for v in vars(obj).values() if isinstance(v, str)]
@@ -119,6 +125,47 @@ async def test_code_field_keeps_digits_and_drops_separators():
         field.value = ""
         await pilot.press("4", "x", "9", "-")
         assert field.value == "49"
+
+
+async def test_code_field_edits_at_its_cursor_and_says_so():
+    field = CodeField()
+    app = Host(field)
+    async with app.run_test() as pilot:
+        field.focus()
+        await pilot.press("1", "2", "3", "4", "left", "left", "9")
+        assert (field.value, field.cursor) == ("12934", 3)
+        await pilot.press("backspace", "delete")
+        assert (field.value, field.cursor) == ("124", 2)
+        await pilot.press("home", "5", "end", "6")
+        assert (field.value, field.cursor) == ("51246", 5)
+        await pilot.press("left", "left", "ctrl+u")
+        assert (field.value, field.cursor) == ("46", 0)
+        await pilot.click(CodeField, offset=(3 + 1, 1))  # border, padding 2, then the 2nd digit
+        assert field.cursor == 1
+        await pilot.press("enter")
+        await pilot.pause()
+        changed = [value for kind, value in app.messages if kind == "changed"]
+        assert changed[-1] == "46"
+        assert [value for kind, value in app.messages if kind == "submitted"] == ["46"]
+
+
+async def test_code_field_never_redraws_by_itself():
+    field = CodeField()
+    async with Host(field).run_test() as pilot:
+        field.focus()
+        await pilot.press("4", "9")
+        await pilot.pause()
+        renders = 0
+        original = field.render
+
+        def counting_render():
+            nonlocal renders
+            renders += 1
+            return original()
+
+        field.render = counting_render  # type: ignore[method-assign]
+        await pilot.pause(0.8)  # Textual's Input would blink its cursor in this time
+        assert renders == 0
 
 
 async def test_countdown_is_derived_from_the_deadline_and_repaints_only_its_digits():

@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tui.core.errors import EonayError, RateLimitedError
 from tui.i18n import N_, _
@@ -100,8 +100,7 @@ class CodeEntryScreen(FlowScreen):
         self.left = None
         if banner is not None:
             self.set_banner(banner)
-        field = self.query_one(CodeField)
-        field.value = ""
+        self.query_one(CodeField).clear()
         self._update_count("")
         if message:
             self._say(message, "error")
@@ -111,14 +110,14 @@ class CodeEntryScreen(FlowScreen):
 
     # --- typing -------------------------------------------------------------
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    def on_code_field_changed(self, event: CodeField.Changed) -> None:
         self._update_count(event.value)
 
     def _update_count(self, value: str) -> None:
         for count in self.query("#count").results(Static):  # gone while the screen is removed
             count.update(_("{n}/{total} digits").format(n=len(value), total=CODE_LENGTH))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_code_field_submitted(self, event: CodeField.Submitted) -> None:
         event.stop()
         self.submit()
 
