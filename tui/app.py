@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -116,6 +116,7 @@ class EonayApp(App[int], inherit_bindings=False):
         poll_interval: float = 1.0,
         idle_check_interval: float = 1.0,
         randbelow: Callable[[int], int] | None = None,
+        after_first_paint: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.settings = settings or Settings()
         set_language(self.settings.language or language_from_environment())
@@ -136,6 +137,7 @@ class EonayApp(App[int], inherit_bindings=False):
         self.poll_interval = poll_interval
         self.idle_check_interval = idle_check_interval
         self.randbelow = randbelow  # shuffles the keypad; None: `secrets.randbelow`
+        self._after_first_paint = tuple(after_first_paint)  # the command's deferred set-up
         self.step = Step.CODE_ENTRY
         self._state: FlowState | None = None  # None: the start, before the flow is imported
         self._signals: list[int] = []
@@ -192,7 +194,11 @@ class EonayApp(App[int], inherit_bindings=False):
         self.run_worker(self._build_services, name="warm-up", thread=True, exit_on_error=False)
 
     def _build_services(self) -> None:
-        self.ops.warm_up()  # the flow's modules too are imported here, off the event loop
+        try:
+            for step in self._after_first_paint:
+                step()
+        finally:
+            self.ops.warm_up()  # the flow's modules too are imported here, off the event loop
 
     def _fetch_challenge(self, code: str) -> Challenge:
         return self.ops.fetch_challenge(code)

@@ -52,6 +52,7 @@ def test_the_first_screen_is_laid_out_before_the_services_import_anything(sofths
         )
         services = build_services(settings)
         first = {{}}
+        deferred = {{}}
 
         def watched(factory):
             def build():
@@ -66,19 +67,34 @@ def test_the_first_screen_is_laid_out_before_the_services_import_anything(sofths
                 return factory()
             return build
 
+        def after_first_paint():  # what the command defers: the log handler
+            screen = app.screen
+            deferred["sees_screen"] = (
+                isinstance(screen, CodeEntryScreen) and screen.query_one(CodeField).region.width > 0
+            )
+            deferred["loaded_before"] = [
+                m for m in ("tui.flow", "tui.operations", "logging.handlers") if m in sys.modules
+            ]
+
         services = replace(services, card=watched(services.card), portal=watched(services.portal))
-        app = EonayApp(services, settings)
+        app = EonayApp(services, settings, after_first_paint=(after_first_paint,))
 
         async def main():
             async with app.run_test() as pilot:
-                while app.ops._card.loaded() is None or app.ops._portal.loaded() is None:
+                while (ops := app._ops) is None or None in (
+                    ops._card.loaded(), ops._portal.loaded()
+                ):
                     await pilot.pause(0.05)
         asyncio.run(main())
         first["after"] = [m for m in HEAVY[:4] if m in sys.modules]
+        first["deferred"] = deferred
         print(json.dumps(first))
         """
     )
     first = json.loads(report)
     assert first["screen"] == "CodeEntryScreen" and first["laid_out"]
     assert first["heavy"] == []
+    # The command's deferred set-up ran once the screen was there, before the flow was imported.
+    assert first["deferred"]["sees_screen"]
+    assert first["deferred"]["loaded_before"] == []
     assert first["after"] == ["PyKCS11", "cryptography", "asn1crypto", "httpx"]

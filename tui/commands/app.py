@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFac
     return ServiceFactories(card=card, portal=portal, clock=clock, module_paths=tuple(modules))  # type: ignore[arg-type]
 
 
+def log_file(settings: Settings) -> Path | None:
+    """Where the log goes, created private now; `start_logging` adds the handler later."""
+    from tui.core.logs import prepare_log_file
+
+    try:
+        return prepare_log_file(settings, os.environ)
+    except OSError:
+        return None
+
+
 def start_logging(settings: Settings) -> Path | None:
     """Log to a file only (redacted, rotated; `tui.core.logs`): the terminal is the app's."""
     from tui.core.logs import setup_logging
@@ -137,9 +148,15 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    log_path = start_logging(settings)
+    log_path = log_file(settings)
 
     from tui.app import EonayApp
 
-    app = EonayApp(build_services(settings), settings, log_path=str(log_path) if log_path else None)
+    app = EonayApp(
+        build_services(settings),
+        settings,
+        log_path=str(log_path) if log_path else None,
+        # The handler (logging.handlers brings socket and pickle) once the first screen is drawn.
+        after_first_paint=(partial(start_logging, settings),),
+    )
     return run_app(app, log_path)

@@ -107,6 +107,13 @@ def log_path(settings: Settings, environ: Mapping[str, str] | None = None) -> Pa
     return settings.log_file if settings.log_file is not None else state_dir(environ) / LOG_NAME
 
 
+def prepare_log_file(settings: Settings, environ: Mapping[str, str] | None = None) -> Path:
+    """The log file, created private now, for what must know it before the handler exists."""
+    path = log_path(settings, environ)
+    _private_file(path)
+    return path
+
+
 def _private_file(path: Path) -> None:
     """Create the directory (0700) and the file (0600) before the handler opens it."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
