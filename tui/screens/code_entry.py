@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
@@ -85,9 +84,7 @@ class CodeEntryScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         yield CodeIntro()
-        with Horizontal(id="code-row"):
-            yield CodeField(id="code")
-            yield Static("", id="count", markup=False)
+        yield CodeField(id="code")
         yield Static("", id="status", markup=False)
 
     def on_mount(self) -> None:
@@ -114,8 +111,9 @@ class CodeEntryScreen(FlowScreen):
         self._update_count(event.value)
 
     def _update_count(self, value: str) -> None:
-        for count in self.query("#count").results(Static):  # gone while the screen is removed
-            count.update(_("{n}/{total} digits").format(n=len(value), total=CODE_LENGTH))
+        """The count of digits, in the field's lower border."""
+        for field in self.query(CodeField):  # none while the screen is being removed
+            field.border_subtitle = _("{n}/{total} digits").format(n=len(value), total=CODE_LENGTH)
 
     def on_code_field_submitted(self, event: CodeField.Submitted) -> None:
         event.stop()
