@@ -480,4 +480,4 @@ class EonayApp(App[int], inherit_bindings=False):
     def get_key_display(self, binding: Binding) -> str:
         if binding.key_display:
             return binding.key_display
-        return KEY_NAMES.get(binding.key, super().get_key_display(binding))
+        return KEY_NAMES.get(binding.key) or super().get_key_display(binding)
