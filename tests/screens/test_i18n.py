@@ -75,3 +75,18 @@ def test_turkish_is_used_once_set():
     assert _("Text to sign") == "İmzalanacak Metin"
     set_language("en")
     assert _("Verification code") == "Verification code"
+
+
+def test_the_catalogs_are_in_step_with_the_code():
+    """The .pot, each .po and each .mo are what tools/catalogs.py makes from the code now."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "catalogs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
