@@ -450,9 +450,10 @@ class EonayApp(App[int], inherit_bindings=False):
         self.call_from_thread(self._show_demo_code, code)
 
     def _show_demo_code(self, code: str) -> None:
+        """On the home screen, even under F1's help; never on a later step."""
         text = self._banner(code)
-        if isinstance(self.screen, CodeEntryScreen) and text is not None:
-            self.screen.set_banner(text)
+        if self.step is Step.CODE_ENTRY and text is not None:
+            self.home.set_banner(text)
 
     # --- help, errors, keys -------------------------------------------------------------
 

@@ -151,3 +151,33 @@ async def test_kiosk_mode_has_no_quit_key_and_forgets_everything_when_idle():
         await pilot.pause()
         assert app.screen is first  # home, cleared
         assert len(app.screen_stack) == 1
+
+
+async def test_the_demo_code_reaches_the_home_screen_even_under_the_help():
+    """The demo banner's code comes from a worker; F1's help may be open when it arrives."""
+    import threading
+
+    portal_ready = threading.Event()
+
+    class Hints:
+        pin = "739146"
+
+        def new_code(self) -> str:
+            portal_ready.wait(10)
+            return "49586779463734"
+
+    services = ServiceFactories(
+        card=lambda: pytest.fail("no card here"),  # type: ignore[arg-type,return-value]
+        portal=lambda: pytest.fail("no portal here"),  # type: ignore[arg-type,return-value]
+        clock=SystemClock(),
+    )
+    app = EonayApp(services, Settings(language="en"), demo=Hints())
+    app._warm_up = lambda: None  # type: ignore[method-assign]
+    async with app.run_test() as pilot:
+        assert "Verification code: …" in screen_text(app)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpDialog)
+        portal_ready.set()
+        await settle(pilot)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Verification code: 49586779463734" in screen_text(app))
