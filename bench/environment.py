@@ -7,7 +7,7 @@ private SOFTHSM2_CONF; the portal is the project's simulator on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,33 +62,45 @@ def app_env(cfg: Config, name: str) -> Iterator[AppEnv]:
         yield AppEnv(cfg, card, portal)
 
 
-def drive_to_pin_screen(run: PtyRun, app: AppEnv) -> tuple[float, float]:
-    """Type a fresh code, Enter; Enter on the certificate.
+@dataclass(frozen=True)
+class Opened:
+    """When the key that opened a screen was sent (0.0: exec), and when its text showed."""
 
-    Returns (when the Enter that opens the PIN screen was pressed, when it showed).
-    """
-    run.wait_for(CODE_ENTRY_TEXT, timeout=30)
-    run.wait_quiet(0.3)
-    run.type(app.new_login_code())
-    run.send("\r")
-    run.wait_for(lambda screen: app.holder in screen and CODE_ENTRY_TEXT not in screen, timeout=30)
-    run.wait_quiet(0.3)
+    pressed: float
+    shown: float
+
+
+def _press_enter(run: PtyRun, shows: Callable[[str], bool] | str) -> Opened:
+    run.wait_quiet(0.3)  # the previous screen has settled: its bytes are not this one's
     pressed = run.now()
     run.send("\r")
-    shown = run.wait_for(COUNTDOWN_TEXT, timeout=30)
-    return pressed, shown
+    return Opened(pressed, run.wait_for(shows, timeout=30))
 
 
-def drive_to_eonay_pin_screen(run: PtyRun, app: AppEnv) -> float:
+def drive_to_pin_screen(run: PtyRun, app: AppEnv) -> dict[str, Opened]:
+    """Type a fresh code, Enter; Enter on the certificate. Each screen on the way, opened."""
+    code = Opened(0.0, run.wait_for(CODE_ENTRY_TEXT, timeout=30))
+    run.wait_quiet(0.3)
+    run.type(app.new_login_code())
+    certificates = _press_enter(
+        run, lambda screen: app.holder in screen and CODE_ENTRY_TEXT not in screen
+    )
+    pin = _press_enter(run, COUNTDOWN_TEXT)
+    return {"code_entry": code, "certificate_select": certificates, "pin": pin}
+
+
+def drive_to_eonay_pin_screen(run: PtyRun, app: AppEnv) -> dict[str, Opened]:
     """From the login PIN screen on: the PIN, Enter (signed, logged in); Enter on
-    "E-ONAY İşlemleri"; Enter on "Devam Et". Returns when the E-Onay PIN screen
-    (step 5 of 6) counts down."""
+    "E-ONAY İşlemleri"; Enter on "Devam Et", until the E-Onay PIN screen (step 5
+    of 6) counts down."""
     run.type(app.card.pin)
-    run.send("\r")
-    run.wait_for("E-ONAY İşlemleri", timeout=30)
-    run.wait_quiet(0.3)
-    run.send("\r")
-    run.wait_for(lambda s: "Devam Et" in s and "E-ONAY İşlemleri" not in s, timeout=30)
-    run.wait_quiet(0.3)
-    run.send("\r")
-    return run.wait_for(lambda s: "5/6" in s and COUNTDOWN_TEXT in s, timeout=30)
+    confirm = _press_enter(run, "E-ONAY İşlemleri")
+    go_on = _press_enter(run, lambda s: "Devam Et" in s and "E-ONAY İşlemleri" not in s)
+    pin = _press_enter(run, lambda s: "5/6" in s and COUNTDOWN_TEXT in s)
+    return {"e_onay_confirm": confirm, "e_onay_continue": go_on, "e_onay_pin": pin}
+
+
+def drive_to_done(run: PtyRun, app: AppEnv) -> Opened:
+    """On the E-Onay PIN screen: the PIN, Enter (signed, E-Onay given), until the receipt."""
+    run.type(app.card.pin)
+    return _press_enter(run, lambda s: "6/6" in s)

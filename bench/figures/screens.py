@@ -27,7 +27,9 @@ from bench.config import Config
 from bench.environment import (
     COUNTDOWN_TEXT,
     AppEnv,
+    Opened,
     app_env,
+    drive_to_done,
     drive_to_eonay_pin_screen,
     drive_to_pin_screen,
 )
@@ -35,7 +37,20 @@ from bench.model import Figure, Target
 from bench.pty_term import PtyRun, terminal_env
 
 GROUP = "screens"
-IDS = ("terminal_bytes", "first_paint_pin", "memory")
+# The other screens, by the step that opens them (code entry's paint is in the start-up group).
+LATER_SCREENS = {
+    "certificate_select": "certificate list",
+    "e_onay_confirm": "E-Onay screen (after the login signature)",
+    "e_onay_continue": "E-Onay screen's second step (Devam Et)",
+    "e_onay_pin": "E-Onay PIN screen",
+    "done": "receipt",
+}
+IDS = (
+    "terminal_bytes",
+    "first_paint_pin",
+    *(f"first_paint_{name}" for name in LATER_SCREENS),
+    "memory",
+)
 
 PAINT_GAP = 0.25  # a paint ends at the first pause this long
 NAIVE = "bench.baselines.naive_countdown"
@@ -91,13 +106,18 @@ LIBRARIES = (
 )
 
 
-def _bare_rss(
-    cfg: Config, env: dict[str, str], split: dict[str, object], libraries: str | None = None
-) -> float:
-    if libraries is None:
-        return _rss_of(cfg, [cfg.python, "-m", BARE], env, split, "bare")
+def _bare_rss(cfg: Config, env: dict[str, str], split: dict[str, object], libraries: str) -> float:
     argv = [cfg.python, "-c", LIBRARIES, libraries]
     return _rss_of(cfg, argv, env, split, "bare_with_libraries")
+
+
+def _bare_rss_and_paint(cfg: Config, split: dict[str, object]) -> tuple[float, float]:
+    """The bare app: its RSS, and the bytes of its first paint (from exec)."""
+    with PtyRun([cfg.python, "-m", BARE], terminal_env(), cwd=str(cfg.repo)) as run:
+        shown = run.wait_for("Doğrulama Kodu", timeout=30)
+        time.sleep(cfg.settle_s)
+        paint = float(run.bytes_between(0.0, run.burst_end(shown, PAINT_GAP) + 1e-9))
+        return _rss_split(run.pid, split, "bare"), paint
 
 
 def _in_use_rss(cfg: Config, app: AppEnv, split: dict[str, object]) -> float:
@@ -114,17 +134,25 @@ def _rss_of(
         return _rss_split(run.pid, split, name)
 
 
+def _paint(run: PtyRun, opened: Opened) -> float:
+    """Bytes from the key that opened a screen to the end of its first paint."""
+    return float(run.bytes_between(opened.pressed, run.burst_end(opened.shown, PAINT_GAP) + 1e-9))
+
+
 def run(cfg: Config) -> list[Figure]:
     split: dict[str, object] = {}  # where each measured RSS goes (bench.smaps)
     with app_env(cfg, "screens") as app, PtyRun(app.argv(), app.env, cwd=str(cfg.repo)) as run:
-        pressed, shown = drive_to_pin_screen(run, app)
+        opened = drive_to_pin_screen(run, app)
+        shown = opened["pin"].shown
         app_rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
-        app_paint = run.bytes_between(pressed, run.burst_end(shown, PAINT_GAP) + 1e-9)
         app_rss = _rss_split(run.pid, split, "pin_screen")
         app_screen = run.screen_text()
-        drive_to_eonay_pin_screen(run, app)
+        opened |= drive_to_eonay_pin_screen(run, app)
         time.sleep(cfg.settle_s)
         eonay_rss = _rss_split(run.pid, split, "eonay_pin_screen")
+        opened["done"] = drive_to_done(run, app)
+        run.wait_quiet(PAINT_GAP)
+        paints = {name: _paint(run, screen) for name, screen in opened.items()}
         run.stop()
         # Attribution only, not a figure: left out of the quick run.
         libs_rss = None if cfg.quick else _bare_rss(cfg, app.env, split, app.card.module_path)
@@ -133,7 +161,7 @@ def run(cfg: Config) -> list[Figure]:
     floor_rate, floor_paint, _ = (
         (None, None, None) if cfg.quick else _baseline_countdown(cfg, FLOOR)
     )
-    bare_rss = _bare_rss(cfg, terminal_env(), split)
+    bare_rss, bare_paint = _bare_rss_and_paint(cfg, split)
     window = {"settle_s": cfg.settle_s, "window_s": cfg.window_s}
     return [
         Figure(
@@ -151,9 +179,20 @@ def run(cfg: Config) -> list[Figure]:
             title="First full paint of the PIN screen (bytes from the Enter that opens it)",
             unit="B",
             baseline_name="first paint of the naive countdown (bytes from exec)",
-            value=float(app_paint),
+            value=paints["pin"],
             baseline=float(naive_paint),
-            details={"floor_first_paint_B": floor_paint},
+            details={"floor_first_paint_B": floor_paint, "by_screen_B": paints},
+        ),
+        *(
+            Figure(
+                id=f"first_paint_{name}",
+                title=f"First full paint of the {what} (bytes from the key that opens it)",
+                unit="B",
+                baseline_name="first paint of the bare Textual app with one Static (from exec)",
+                value=paints[name],
+                baseline=bare_paint,
+            )
+            for name, what in LATER_SCREENS.items()
         ),
         Figure(
             id="memory",

@@ -21,6 +21,11 @@ FIGURES = {
     "first_paint_code_entry": "B",
     "terminal_bytes": "B/s",
     "first_paint_pin": "B",
+    "first_paint_certificate_select": "B",
+    "first_paint_e_onay_confirm": "B",
+    "first_paint_e_onay_continue": "B",
+    "first_paint_e_onay_pin": "B",
+    "first_paint_done": "B",
     "memory": "MiB",
     "signing_rsa2048": "ms",
     "signing_ec_p256": "ms",
@@ -131,3 +136,16 @@ def test_the_bare_baseline_and_the_naive_countdown_run_in_a_pty():
         shown = run.wait_for("Kalan süre: 1", timeout=30)
         assert run.bytes_between(0, shown + 1) > 0
         assert "İmzalanacak Metin" in run.screen_text()
+
+
+@pytest.mark.slow
+@pytest.mark.softhsm
+@pytest.mark.e2e
+def test_the_first_paint_of_every_screen_is_reported(quick_run):
+    _, doc = quick_run
+    pin = next(f for f in doc["figures"] if f["id"] == "first_paint_pin")
+    by_screen = pin["details"]["by_screen_B"]
+    screens = ("code_entry", "certificate_select", "pin", "e_onay_confirm", "e_onay_continue")
+    assert set(by_screen) == {*screens, "e_onay_pin", "done"}
+    assert all(by_screen[name] > 0 for name in by_screen)
+    assert by_screen["pin"] == pin["value"]
