@@ -106,18 +106,17 @@ class CodeField(Widget, can_focus=True):
         self.value = ""
 
     def _edit(self, value: str, cursor: int) -> None:
+        """An edit always changes the value, so `watch_value` redraws."""
         self._editing = True
         try:
             self.cursor = cursor
             self.value = value
         finally:
             self._editing = False
-        self.refresh()
 
     def watch_value(self, value: str) -> None:
         if not self._editing:  # set from outside: the cursor goes to the end, as in an Input
             self.cursor = len(value)
-        self.cursor = min(self.cursor, len(value))
         self.refresh()
         self.post_message(self.Changed(value))
 
@@ -157,8 +156,7 @@ class CodeField(Widget, can_focus=True):
     def _on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None:
-            self.cursor = max(0, min(offset.x, len(self.value)))
-            self.refresh()
+            self._move(offset.x)
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self.value))
@@ -172,7 +170,8 @@ class CodeField(Widget, can_focus=True):
             self._edit(self.value[: self.cursor] + self.value[self.cursor + 1 :], self.cursor)
 
     def action_delete_to_start(self) -> None:
-        self._edit(self.value[self.cursor :], 0)
+        if self.cursor > 0:
+            self._edit(self.value[self.cursor :], 0)
 
     def action_cursor_left(self) -> None:
         self._move(self.cursor - 1)
