@@ -78,14 +78,13 @@ def _steady_rate(run: PtyRun, shown: float, cfg: Config) -> float:
     return run.bytes_between(start, start + cfg.window_s) / cfg.window_s
 
 
-def _baseline_countdown(cfg: Config, module: str) -> tuple[float, int, float]:
+def _baseline_countdown(cfg: Config, module: str) -> tuple[float, float, float]:
     """(bytes/s while counting down, bytes of the first paint, RSS MiB)."""
     argv: Sequence[str] = [cfg.python, "-m", module]
     with PtyRun(argv, terminal_env(), cwd=str(cfg.repo)) as run:
         shown = run.wait_for(COUNTDOWN_TEXT, timeout=30)
         rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
-        paint = run.bytes_between(0, run.burst_end(shown, PAINT_GAP) + 1e-9)
-        return rate, paint, _rss_mib(run.pid)
+        return rate, _paint(run, Opened(0.0, shown)), _rss_mib(run.pid)
 
 
 # The libraries the PIN screen cannot do without, loaded into the bare app:
@@ -108,30 +107,22 @@ LIBRARIES = (
 
 def _bare_rss(cfg: Config, env: dict[str, str], split: dict[str, object], libraries: str) -> float:
     argv = [cfg.python, "-c", LIBRARIES, libraries]
-    return _rss_of(cfg, argv, env, split, "bare_with_libraries")
-
-
-def _bare_rss_and_paint(cfg: Config, split: dict[str, object]) -> tuple[float, float]:
-    """The bare app: its RSS, and the bytes of its first paint (from exec)."""
-    with PtyRun([cfg.python, "-m", BARE], terminal_env(), cwd=str(cfg.repo)) as run:
-        shown = run.wait_for("Doğrulama Kodu", timeout=30)
-        time.sleep(cfg.settle_s)
-        paint = float(run.bytes_between(0.0, run.burst_end(shown, PAINT_GAP) + 1e-9))
-        return _rss_split(run.pid, split, "bare"), paint
+    return _rss_and_paint(cfg, argv, env, split, "bare_with_libraries")[0]
 
 
 def _in_use_rss(cfg: Config, app: AppEnv, split: dict[str, object]) -> float:
     argv = [cfg.python, "-m", IN_USE, app.card.module_path, app.portal.url, app.new_login_code()]
-    return _rss_of(cfg, argv, app.env, split, "bare_with_libraries_in_use")
+    return _rss_and_paint(cfg, argv, app.env, split, "bare_with_libraries_in_use")[0]
 
 
-def _rss_of(
+def _rss_and_paint(
     cfg: Config, argv: Sequence[str], env: dict[str, str], split: dict[str, object], name: str
-) -> float:
+) -> tuple[float, float]:
+    """A process that shows the code-entry text: its RSS once settled, its first paint's bytes."""
     with PtyRun(argv, env, cwd=str(cfg.repo)) as run:
-        run.wait_for("Doğrulama Kodu", timeout=30)
+        shown = run.wait_for("Doğrulama Kodu", timeout=30)
         time.sleep(cfg.settle_s)
-        return _rss_split(run.pid, split, name)
+        return _rss_split(run.pid, split, name), _paint(run, Opened(0.0, shown))
 
 
 def _paint(run: PtyRun, opened: Opened) -> float:
@@ -161,7 +152,8 @@ def run(cfg: Config) -> list[Figure]:
     floor_rate, floor_paint, _ = (
         (None, None, None) if cfg.quick else _baseline_countdown(cfg, FLOOR)
     )
-    bare_rss, bare_paint = _bare_rss_and_paint(cfg, split)
+    bare = [cfg.python, "-m", BARE]
+    bare_rss, bare_paint = _rss_and_paint(cfg, bare, terminal_env(), split, "bare")
     window = {"settle_s": cfg.settle_s, "window_s": cfg.window_s}
     return [
         Figure(
@@ -180,7 +172,7 @@ def run(cfg: Config) -> list[Figure]:
             unit="B",
             baseline_name="first paint of the naive countdown (bytes from exec)",
             value=paints["pin"],
-            baseline=float(naive_paint),
+            baseline=naive_paint,
             details={"floor_first_paint_B": floor_paint, "by_screen_B": paints},
         ),
         *(
