@@ -111,11 +111,16 @@ async def error_dialog(pilot: Any) -> ErrorDialog:
     return pilot.app.screen  # type: ignore[no-any-return]
 
 
-async def whole_flow(pilot: Any, code: str, holder: str, pin: str) -> DoneScreen:
-    """Code, certificate, PIN, E-Onay, PIN again: the guide from start to end."""
+async def log_in(pilot: Any, code: str, holder: str, pin: str) -> PinEntryScreen:
+    """Code, certificate, PIN and Enter: the login signature is under way."""
     await enter_code(pilot, code)
     await choose(pilot, holder)
-    await sign_with(pilot, pin)
+    return await sign_with(pilot, pin)
+
+
+async def whole_flow(pilot: Any, code: str, holder: str, pin: str) -> DoneScreen:
+    """Code, certificate, PIN, E-Onay, PIN again: the guide from start to end."""
+    await log_in(pilot, code, holder, pin)
     await start_e_onay(pilot)
     await sign_with(pilot, pin)
     return await done(pilot)

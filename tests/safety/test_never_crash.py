@@ -31,9 +31,7 @@ async def test_a_bug_at_the_card_shows_a_reference_and_the_app_goes_on(
     r.boundary.crash_at["C_Sign"] = bug()
     code = r.sim.new_login().code
     async with r.app.run_test(size=(80, 24)) as pilot:
-        await drive.enter_code(pilot, code)
-        await drive.choose(pilot, HOLDER)
-        screen = await drive.sign_with(pilot, softhsm_card.pin)
+        screen = await drive.log_in(pilot, code, HOLDER, softhsm_card.pin)
         dialog = await drive.error_dialog(pilot)
         reference = dialog.reference
         assert re.fullmatch(r"E-[0-9A-F]{6}", reference)
@@ -58,9 +56,7 @@ async def test_a_bug_at_the_portal_keeps_the_signature(rig, softhsm_card, debug_
     r.http.crash_at["/signature"] = bug()
     code = r.sim.new_login().code
     async with r.app.run_test(size=(80, 24)) as pilot:
-        await drive.enter_code(pilot, code)
-        await drive.choose(pilot, HOLDER)
-        screen = await drive.sign_with(pilot, softhsm_card.pin)
+        screen = await drive.log_in(pilot, code, HOLDER, softhsm_card.pin)
         dialog = await drive.error_dialog(pilot)
         reference = dialog.reference
         await pilot.press("enter")

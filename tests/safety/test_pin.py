@@ -211,9 +211,7 @@ async def test_a_wrong_pin_is_tried_once_and_never_again_by_itself(rig, softhsm_
     r = rig()
     code = r.sim.new_login().code
     async with r.app.run_test(size=(80, 24)) as pilot:
-        await drive.enter_code(pilot, code)
-        await drive.choose(pilot, HOLDER)
-        screen = await drive.sign_with(pilot, WRONG_PIN)
+        screen = await drive.log_in(pilot, code, HOLDER, WRONG_PIN)
         await drive.settled(pilot, screen)
         assert "Wrong PIN" in drive.status(pilot)
         assert screen.query_one(PinField).length == 0  # cleared for the next try
@@ -233,9 +231,7 @@ async def test_every_pin_buffer_is_zeroed_after_its_one_signature(rig, softhsm_c
     r = rig()
     code = r.sim.new_login().code
     async with r.app.run_test(size=(80, 24)) as pilot:
-        await drive.enter_code(pilot, code)
-        await drive.choose(pilot, HOLDER)
-        screen = await drive.sign_with(pilot, WRONG_PIN)  # failure: wrong PIN
+        screen = await drive.log_in(pilot, code, HOLDER, WRONG_PIN)  # failure: wrong PIN
         await drive.settled(pilot, screen)
         r.boundary.pull_at["C_Sign"] = CARD_1  # failure: the card goes during C_Sign
         await pilot.press(*softhsm_card.pin, "enter")

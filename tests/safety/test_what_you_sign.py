@@ -102,9 +102,7 @@ async def test_a_hostile_e_onay_text_is_refused_before_the_second_pin(rig, softh
     r = rig()
     code = r.sim.new_login().code
     async with r.app.run_test(size=(80, 24)) as pilot:
-        await drive.enter_code(pilot, code)
-        await drive.choose(pilot, HOLDER)
-        await drive.sign_with(pilot, softhsm_card.pin)
+        await drive.log_in(pilot, code, HOLDER, softhsm_card.pin)
         r.sim.faults.set_hostile_text("bidi_isolate")
         await drive.start_e_onay(pilot)
         await drive.until(pilot, lambda: "Nothing was signed" in drive.status(pilot))
@@ -159,9 +157,7 @@ async def test_strict_mode_signs_only_allowlisted_texts(rig, softhsm_card):
         assert r.boundary.calls == []
         field = r.app.screen.query_one("#code")
         field.clear()
-        await drive.enter_code(pilot, listed.code)
-        await drive.choose(pilot, HOLDER)
-        await drive.sign_with(pilot, softhsm_card.pin)
+        await drive.log_in(pilot, listed.code, HOLDER, softhsm_card.pin)
         await drive.start_e_onay(pilot)  # the simulator's E-Onay text is on no list
         await drive.until(pilot, lambda: "Strict mode" in drive.status(pilot))
         assert drive.on(pilot, EOnayConfirmScreen)

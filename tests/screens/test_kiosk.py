@@ -92,8 +92,8 @@ async def on(pilot, screen_type) -> None:
     await settle(pilot)
 
 
-async def log_in(pilot, sim, pin: str) -> None:
-    """Code entry to the E-Onay confirmation, by keyboard."""
+async def to_pin_screen(pilot, sim) -> None:
+    """Code entry to the login PIN screen, by keyboard."""
     app = pilot.app
     await on(pilot, CodeEntryScreen)
     app.screen.query_one(CodeField).insert_text_at_cursor(sim.new_login().code)
@@ -102,6 +102,11 @@ async def log_in(pilot, sim, pin: str) -> None:
     await wait_for(pilot, lambda: HOLDER in screen_text(app))
     await pilot.press("enter")
     await on(pilot, PinEntryScreen)
+
+
+async def log_in(pilot, sim, pin: str) -> None:
+    """Code entry to the E-Onay confirmation, by keyboard."""
+    await to_pin_screen(pilot, sim)
     await pilot.press(*pin, "enter")
     await on(pilot, EOnayConfirmScreen)
 
@@ -446,11 +451,5 @@ def test_a_shuffle_is_a_permutation_and_varies():
 async def test_without_the_option_the_keypad_keeps_its_order(sim, one_holder_card, softhsm_card):
     app = make_app(one_holder_card, sim, FakeClock(), kiosk=False)
     async with app.run_test() as pilot:
-        await on(pilot, CodeEntryScreen)
-        app.screen.query_one(CodeField).insert_text_at_cursor(sim.new_login().code)
-        await pilot.press("enter")
-        await on(pilot, CertificateSelectScreen)
-        await wait_for(pilot, lambda: HOLDER in screen_text(app))
-        await pilot.press("enter")
-        await on(pilot, PinEntryScreen)
+        await to_pin_screen(pilot, sim)
         assert keypad_order(app) == STANDARD_ORDER
