@@ -58,7 +58,7 @@ def softhsm_card():
 @pytest.fixture
 def card(softhsm_card) -> Iterator[object]:
     """A fresh `Pkcs11Card` over the session's SoftHSM module."""
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
 
     service = Pkcs11Card([softhsm_card.module_path])
     try:

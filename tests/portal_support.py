@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tui.core.clock import SystemClock
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.sim.faults import ConnectionRegistry
 from tui.sim.portal_app import make_app
 from tui.sim.server import RunningPortal, serving

@@ -33,7 +33,7 @@ from tui.widgets.code_field import CodeField
 from tui.widgets.translated import translate_bindings
 
 if TYPE_CHECKING:
-    from tui.core.cards import CertificateInfo
+    from tui.core.card_info import CertificateInfo
     from tui.core.challenge import Challenge
     from tui.core.services import ServiceFactories
     from tui.flow import FlowState, Outcome

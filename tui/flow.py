@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from tui.core.cards import CertificateInfo, Signature
+from tui.core.card_info import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted
 from tui.steps import Step

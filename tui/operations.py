@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
+from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
 from tui.core.challenge import Challenge
 from tui.core.errors import AlreadyActiveError, CodeExpiredError, EonayError
 from tui.core.pin import Pin

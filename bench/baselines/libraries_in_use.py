@@ -15,8 +15,8 @@ import sys
 
 def main() -> None:
     module, portal_url, code = sys.argv[1:4]
-    from tui.core.card import Pkcs11Card
-    from tui.core.portal import PortalClient
+    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.portal.client import PortalClient
 
     card = Pkcs11Card([module])
     if not card.certificates():

@@ -86,7 +86,7 @@ def run(cfg: Config) -> list[Figure]:
 
     import PyKCS11 as P
 
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
 
     service = Pkcs11Card([card.module_path])
     lib = P.PyKCS11Lib()

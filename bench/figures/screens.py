@@ -93,7 +93,7 @@ def _baseline_countdown(cfg: Config, module: str) -> tuple[float, float, float]:
 # reference to its PyKCS11Lib).
 LIBRARIES = (
     "import sys, PyKCS11\n"
-    "from tui.core.httpx_without_cli import httpx  # as the app imports it: no CLI\n"
+    "from tui.core.portal.httpx_without_cli import httpx  # as the app imports it: no CLI\n"
     "from cryptography import x509\n"
     "from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa\n"
     "from asn1crypto import cms, tsp\n"

@@ -3,7 +3,7 @@
 Issue 7 measures "the whole signature (hashing, CMS building, the
 self-check) against a bare C_Sign on the same SoftHSM key". That is the
 primary figure, `signing_<key>`: in one session, logged in once, the app's
-own pipeline `tui.core.card.sign_cades` (the call `Pkcs11Card.sign` makes
+own pipeline `tui.core.card.pkcs11_card.sign_cades` (the call `Pkcs11Card.sign` makes
 between C_Login and C_Logout: signed attributes, C_SignInit + C_Sign through
 `Pkcs11Session.sign`, the CMS, the self-check with `cryptography`) against a
 bare PyKCS11 C_SignInit + C_Sign in the same session, on the same key, with
@@ -56,8 +56,8 @@ def run(cfg: Config) -> list[Figure]:
     ]
     card = provision_card(cfg.workdir / "card", holders)
     os.environ["SOFTHSM2_CONF"] = str(card.conf_path)  # before this process loads SoftHSM
-    from tui.core.card import Pkcs11Card
-    from tui.core.token import Pkcs11Module
+    from tui.core.card.pkcs11 import Pkcs11Module
+    from tui.core.card.pkcs11_card import Pkcs11Card
 
     service = Pkcs11Card([card.module_path])
     module = Pkcs11Module(card.module_path)
@@ -95,9 +95,9 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
     """The primary figure: the app's pipeline and a bare C_Sign, one logged-in session."""
     import PyKCS11 as P
 
-    from tui.core import cades
-    from tui.core.card import sign_cades, signing_plan
-    from tui.core.token import CKO_PRIVATE_KEY
+    from tui.core.card import cades
+    from tui.core.card.pkcs11 import CKO_PRIVATE_KEY
+    from tui.core.card.pkcs11_card import sign_cades, signing_plan
 
     cert = next(c for c in service.certificates() if c.id == holder.cert_id_bytes)
     nonce = os.urandom(32)
@@ -152,7 +152,7 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
             "runs": len(ours_ms),
             "mechanism": _mechanism_name(plan.mechanism),
             "signed_bytes": len(data),
-            "what_is_timed": "tui.core.card.sign_cades in a logged-in session",
+            "what_is_timed": "tui.core.card.pkcs11_card.sign_cades in a logged-in session",
             "steps_mean_ms": steps,
         },
     )
@@ -162,8 +162,8 @@ def _whole(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Fi
     """Informational: the user-level call with its card access, against a bare signer's."""
     import PyKCS11 as P
 
-    from tui.core import cades
-    from tui.core.card import signing_plan
+    from tui.core.card import cades
+    from tui.core.card.pkcs11_card import signing_plan
     from tui.core.pin import Pin
 
     cert = next(c for c in service.certificates() if c.id == holder.cert_id_bytes)
@@ -219,7 +219,7 @@ def _whole(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Fi
 
 
 def _mechanism_name(mechanism: int) -> str:
-    from tui.core.token import MECHANISM_NAMES
+    from tui.core.card.pkcs11 import MECHANISM_NAMES
 
     return MECHANISM_NAMES.get(mechanism, hex(mechanism))
 
@@ -229,7 +229,9 @@ def _steps(call: Callable[[], object], n: int) -> dict[str, float]:
 
     Separate runs, since the timers cost a little themselves.
     """
-    from tui.core import cades, card, token
+    from tui.core.card import cades
+    from tui.core.card import pkcs11 as token
+    from tui.core.card import pkcs11_card as card
 
     spent: dict[str, float] = {}
     patched: list[tuple[Any, str, Any]] = []

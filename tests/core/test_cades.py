@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 
 from tests.conftest import openssl_print, openssl_verify
-from tui.core import cades
+from tui.core.card import cades
 from tui.core.errors import SignatureCheckError
 from tui.core.text import LOGIN_TEXT
 from tui.sim.pki import generate_pki, generate_private_key, issue_certificate
@@ -222,7 +222,7 @@ def _asn1crypto_cms(tbs: cades.ToBeSigned, signature: bytes) -> bytes:
 
 def _lengths(data: bytes, start: int = 0, stop: int | None = None) -> list[int]:
     """Every content length in a DER tree (constructed elements walked down)."""
-    from tui.core import der
+    from tui.core.card import der
 
     out = []
     stop = len(data) if stop is None else stop

@@ -7,16 +7,16 @@ import secrets
 import pytest
 
 from tests.conftest import openssl_verify
-from tui.core.card import Pkcs11Card
-from tui.core.pin import Pin
-from tui.core.text import LOGIN_TEXT
-from tui.core.token import (
+from tui.core.card.pkcs11 import (
     CKR_SESSION_HANDLE_INVALID,
     CKS_RO_PUBLIC_SESSION,
     CKS_RO_USER_FUNCTIONS,
     CkError,
     Pkcs11Module,
 )
+from tui.core.card.pkcs11_card import Pkcs11Card
+from tui.core.pin import Pin
+from tui.core.text import LOGIN_TEXT
 
 pytestmark = pytest.mark.softhsm
 

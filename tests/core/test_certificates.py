@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tui.core import reasons
-from tui.core.cards import PinState, PinTries, TokenInfo
-from tui.core.certificates import describe, mask_national_id, ordered
+from tui.core.card.certificates import describe, mask_national_id, ordered
+from tui.core.card_info import PinState, PinTries, TokenInfo
 from tui.sim.pki import (
     NES_POLICY_OID,
     PKI,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.config import (
+from tui.core.errors import ConfigError
+from tui.core.settings import Settings
+from tui.core.setup.config import (
     default_config_path,
     environment_variables,
     load_settings,
     state_dir,
 )
-from tui.core.errors import ConfigError
-from tui.core.settings import Settings
 from tui.core.text import LOGIN_TEXT
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -1,4 +1,4 @@
-"""The app command reads its settings through `tui.core.config` and logs through `tui.core.logs`."""
+"""The app command reads its settings through `tui.core.setup.config`, logs through `setup.logs`."""
 
 from __future__ import annotations
 

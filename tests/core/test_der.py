@@ -8,7 +8,7 @@ import pytest
 from asn1crypto import core, x509
 from cryptography.hazmat.primitives import serialization
 
-from tui.core import der
+from tui.core.card import der
 from tui.sim.pki import default_pki, generate_private_key, issue_certificate
 
 

@@ -26,9 +26,9 @@ import trustme
 
 from tests.core.test_token_initargs import SHIM_C
 from tui.__main__ import main
-from tui.core.doctor import Report, Status, run_checks
-from tui.core.modules import SearchPaths
-from tui.core.token import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, Pkcs11Module
+from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, Pkcs11Module
+from tui.core.setup.doctor import Report, Status, run_checks
+from tui.core.setup.modules import SearchPaths
 from tui.sim.server import RunningPortal, running_portal
 
 pytestmark = pytest.mark.softhsm

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.doctor import (
+from tui.core.settings import Settings
+from tui.core.setup.doctor import (
     Check,
     Report,
     Status,
@@ -20,8 +21,7 @@ from tui.core.doctor import (
     check_python,
     load_settings_leniently,
 )
-from tui.core.modules import ModuleCandidate, Source
-from tui.core.settings import Settings
+from tui.core.setup.modules import ModuleCandidate, Source
 
 
 def test_python_version() -> None:

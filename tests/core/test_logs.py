@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.logs import BACKUPS, LOG_NAME, RedactingFilter, redact, setup_logging
 from tui.core.settings import Settings
+from tui.core.setup.logs import BACKUPS, LOG_NAME, RedactingFilter, redact, setup_logging
 
 
 @pytest.mark.parametrize(

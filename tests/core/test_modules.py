@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.modules import (
+from tui.core.settings import Settings
+from tui.core.setup.modules import (
     ENV_MODULE,
     ENV_SERVER,
     SearchPaths,
@@ -22,7 +23,6 @@ from tui.core.modules import (
     registered_with_p11kit,
     well_known,
 )
-from tui.core.settings import Settings
 
 
 class Machine:

@@ -20,9 +20,9 @@ import pytest
 
 from tests.conftest import openssl_verify
 from tests.core.test_p11kit import p11kit_server  # noqa: F401 (the fixture)
-from tui.core.card import Pkcs11Card
-from tui.core.modules import ENV_MODULE, ENV_SERVER, Source, discover, module_paths
+from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.pin import Pin
+from tui.core.setup.modules import ENV_MODULE, ENV_SERVER, Source, discover, module_paths
 from tui.core.text import LOGIN_TEXT
 
 pytestmark = pytest.mark.softhsm

@@ -21,7 +21,7 @@ from tests.core.test_p11kit import p11kit_server  # noqa: F401 (the fixture)
 from tui.__main__ import build_parser
 from tui.app import EonayApp
 from tui.commands.app import build_services, discovered_modules, settings_from_args
-from tui.core.modules import ENV_MODULE, ENV_SERVER
+from tui.core.setup.modules import ENV_MODULE, ENV_SERVER
 from tui.core.text import LOGIN_TEXT
 from tui.i18n import current_language, set_language
 from tui.screens.certificate_select import CertificateSelectScreen

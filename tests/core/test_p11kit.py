@@ -85,7 +85,7 @@ def p11kit_server(softhsm_card, tmp_path_factory):
 
 @pytest.fixture
 def remote_card(p11kit_server, monkeypatch):
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
 
     monkeypatch.setenv("P11_KIT_SERVER_ADDRESS", p11kit_server)
     card = Pkcs11Card([client_module()])

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from tests.portal_support import Sleeps
 from tui import __version__
-from tui.core.cards import Signature
+from tui.core.card_info import Signature
 from tui.core.clock import FakeClock
 from tui.core.errors import (
     CodeExpiredError,
@@ -35,7 +35,7 @@ from tui.core.errors import (
     UnauthorizedError,
     UnsafeTextError,
 )
-from tui.core.portal import PortalClient, RetryPolicy
+from tui.core.portal.client import PortalClient, RetryPolicy
 from tui.core.results import Session
 from tui.core.text import LOGIN_TEXT, check_signable
 from tui.sim.server import RunningPortal, serving
@@ -295,7 +295,7 @@ def test_signature_post_never_follows_a_redirect():
 
     app = Starlette(routes=[Route("/api/v1/challenges/{code}/signature", moved, methods=["POST"])])
     clock = FakeClock()
-    from tui.core.portal_wire import parse_challenge
+    from tui.core.portal.wire import parse_challenge
 
     challenge = parse_challenge(_challenge_json("33333333333333"), clock=clock)
     signature = Signature(cms=b"x", signing_time=clock.now(), certificate_fingerprint="")

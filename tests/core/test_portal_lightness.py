@@ -6,13 +6,13 @@ import ssl
 import subprocess
 import sys
 
-from tui.core.portal import _tls_context
+from tui.core.portal.client import _tls_context
 
 
 def test_the_portal_client_imports_httpx_without_its_command_line():
     code = (
         "import sys\n"
-        "from tui.core.portal import PortalClient\n"
+        "from tui.core.portal.client import PortalClient\n"
         "import httpx\n"
         "assert callable(httpx.main) and httpx.Client\n"
         "print(sorted(m for m in ('click', 'pygments', 'rich.progress', 'httpx._main')"

@@ -21,12 +21,12 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from tui.core.cards import Signature
+from tui.core.card_info import Signature
 from tui.core.challenge import Challenge
 from tui.core.clock import FakeClock
 from tui.core.errors import InvalidCodeError, PortalError, ServerError
-from tui.core.portal import PortalClient
-from tui.core.portal_wire import ERROR_CLASSES, parse_challenge
+from tui.core.portal.client import PortalClient
+from tui.core.portal.wire import ERROR_CLASSES, parse_challenge
 from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
 
 MANY = settings(

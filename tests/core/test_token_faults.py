@@ -14,7 +14,21 @@ import pytest
 
 from tests.conftest import openssl_verify
 from tui.core import reasons
-from tui.core.card import Pkcs11Card
+from tui.core.card.pkcs11 import (
+    CKF_USER_PIN_COUNT_LOW,
+    CKF_USER_PIN_FINAL_TRY,
+    CKF_USER_PIN_LOCKED,
+    CKM_RSA_PKCS,
+    CKM_SHA256_RSA_PKCS,
+    CKM_SHA384_RSA_PKCS,
+    CKM_SHA512_RSA_PKCS,
+    CKR_DEVICE_REMOVED,
+    CKR_MECHANISM_INVALID,
+    CKR_PIN_LOCKED,
+    CkError,
+    Pkcs11Module,
+)
+from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.errors import (
     CardRemovedError,
     CertificateChangedError,
@@ -29,20 +43,6 @@ from tui.core.errors import (
 )
 from tui.core.pin import Pin
 from tui.core.text import LOGIN_TEXT
-from tui.core.token import (
-    CKF_USER_PIN_COUNT_LOW,
-    CKF_USER_PIN_FINAL_TRY,
-    CKF_USER_PIN_LOCKED,
-    CKM_RSA_PKCS,
-    CKM_SHA256_RSA_PKCS,
-    CKM_SHA384_RSA_PKCS,
-    CKM_SHA512_RSA_PKCS,
-    CKR_DEVICE_REMOVED,
-    CKR_MECHANISM_INVALID,
-    CKR_PIN_LOCKED,
-    CkError,
-    Pkcs11Module,
-)
 
 pytestmark = pytest.mark.softhsm
 
@@ -334,7 +334,7 @@ def test_always_authenticate_key_gets_a_context_specific_login(spied, spy, softh
 
 
 def test_a_token_left_logged_in_still_checks_this_pin(spied, spy, softhsm_card):
-    from tui.core.token import CKR_USER_ALREADY_LOGGED_IN
+    from tui.core.card.pkcs11 import CKR_USER_ALREADY_LOGGED_IN
 
     cert = _cert(spied, softhsm_card.holder("MEHMET ÖZTÜRK"))
     spy.login_rv = CKR_USER_ALREADY_LOGGED_IN

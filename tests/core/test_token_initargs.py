@@ -94,7 +94,7 @@ rv_t C_GetFunctionList(void **out) {
 PROBE = textwrap.dedent(
     """
     import json, sys
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
     from tui.core.pin import Pin
     card = Pkcs11Card([sys.argv[1]])
     try:

@@ -8,7 +8,7 @@ import secrets
 import pytest
 
 from tests.conftest import openssl_print, openssl_verify
-from tui.core.cards import PinTries
+from tui.core.card_info import PinTries
 from tui.core.pin import Pin
 from tui.core.text import LOGIN_TEXT
 
@@ -102,7 +102,7 @@ def printed_content_identifier(printed: str) -> bytes:
 
 
 def test_rsa_pss_on_request_verifies(softhsm_card, tmp_path):
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
 
     holder = softhsm_card.holder("AYŞE GÜLŞEN ÇİFTÇİ")
     card = Pkcs11Card([softhsm_card.module_path], pss=True)

@@ -146,12 +146,12 @@ from tui.screens.code_entry import CodeEntryScreen
 
 
 def card():
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
     return Pkcs11Card([])
 
 
 def portal():
-    from tui.core.portal import PortalClient
+    from tui.core.portal.client import PortalClient
     return PortalClient("http://127.0.0.1:9/")
 
 

@@ -1,6 +1,6 @@
 """The PKCS#11 boundary of the real SoftHSM card, watched and with faults a card reader has.
 
-`Boundary` wraps `tui.core.token.Pkcs11Module` and its sessions (the only code
+`Boundary` wraps `tui.core.card.pkcs11.Pkcs11Module` and its sessions (the only code
 that calls PyKCS11): every call goes on to the real SoftHSM token and is
 recorded; on top of it the test can add what SoftHSM never does:
 
@@ -25,8 +25,7 @@ import dataclasses
 import threading
 from typing import Any
 
-from tui.core.card import Pkcs11Card
-from tui.core.token import (
+from tui.core.card.pkcs11 import (
     CKO_CERTIFICATE,
     CKR_DEVICE_REMOVED,
     CKR_SESSION_HANDLE_INVALID,
@@ -36,6 +35,7 @@ from tui.core.token import (
     RawObject,
     RawToken,
 )
+from tui.core.card.pkcs11_card import Pkcs11Card
 
 CKR_SLOT_ID_INVALID = 0x003
 SLOT_STRIDE = 1000  # a token put back shows up at another slot id

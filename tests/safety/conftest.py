@@ -27,10 +27,10 @@ from tests.portal_support import (  # noqa: F401 (the simulator's fixtures)
 )
 from tests.safety.boundary import Boundary
 from tui.app import EonayApp
-from tui.core.card import Pkcs11Card
-from tui.core.logs import setup_logging
-from tui.core.portal import PortalClient
+from tui.core.card.pkcs11_card import Pkcs11Card
+from tui.core.portal.client import PortalClient
 from tui.core.settings import Settings
+from tui.core.setup.logs import setup_logging
 from tui.operations import ServiceFactories
 from tui.sim.server import RunningPortal
 
@@ -123,7 +123,7 @@ def rig(softhsm_card, sim) -> Iterator[Callable[..., Rig]]:  # noqa: F811
 
 @pytest.fixture
 def debug_log(tmp_path) -> Iterator[tuple[Path, list[str]]]:
-    """The app's own log set-up (tui.core.logs, redacted file) at DEBUG.
+    """The app's own log set-up (tui.core.setup.logs, redacted file) at DEBUG.
 
     Yields the file and, besides, every record as it was logged, before any
     redaction: the PIN must not even reach a logger.

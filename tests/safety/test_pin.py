@@ -19,8 +19,8 @@ from tests.safety.secrets_watch import (
     files_under,
     held_digits,
 )
+from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.core.settings import Settings
-from tui.core.token import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.screens.base import TaskRunner
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.e_onay_confirm import EOnayConfirmScreen

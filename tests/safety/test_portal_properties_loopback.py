@@ -31,7 +31,7 @@ from tests.core.test_portal_properties import (
 )
 from tui.core.clock import FakeClock
 from tui.core.errors import PortalError
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 
 
 class Script:

@@ -6,7 +6,7 @@ cases are made here; every other call goes to the real token.
 
 from __future__ import annotations
 
-from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
+from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
 from tui.core.errors import CardRemovedError, PinLockedError
 from tui.core.pin import Pin
 from tui.core.services import CardService

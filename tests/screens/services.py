@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tui.core.clock import Clock
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.core.services import CardService
 from tui.core.settings import Settings
 from tui.operations import Operations, ServiceFactories

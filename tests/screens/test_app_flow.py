@@ -11,7 +11,7 @@ from tests.conftest import openssl_verify
 from tests.screens.harness import screen_text, settle, wait_for
 from tui.app import EonayApp
 from tui.core.clock import SystemClock
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.core.settings import Settings
 from tui.operations import ServiceFactories
 from tui.screens.certificate_select import CertificateSelectScreen

@@ -8,9 +8,9 @@ import pytest
 
 from tests.screens.harness import ScreenHost, screen_text, settle, wait_for
 from tests.screens.services import operations
-from tui.core.card import Pkcs11Card
+from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.clock import SystemClock
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.flow import Back
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.sim.softhsm import CARD_1, CARD_2

@@ -10,7 +10,7 @@ from tests.screens import values
 from tests.screens.harness import ScreenHost, screen_text, settle, wait_for
 from tests.screens.services import operations
 from tui.core.challenge import Challenge
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.core.settings import Settings
 from tui.screens.code_entry import CodeEntryScreen
 from tui.sim.state import PortalState

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.screens import values
-from tui.core.cards import Signature
+from tui.core.card_info import Signature
 from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
 from tui.flow import (
     START,

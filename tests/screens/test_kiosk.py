@@ -21,22 +21,22 @@ from textual.widgets import Button, Static
 
 from tests.screens.harness import screen_text, settle, wait_for
 from tui.app import IDLE_NOTICE, EonayApp
-from tui.core.cards import CertificateInfo, Signature
-from tui.core.challenge import Challenge
-from tui.core.clock import FakeClock
-from tui.core.errors import TextNotAllowedError
-from tui.core.pin import Pin
-from tui.core.portal import PortalClient
-from tui.core.results import LoginAccepted, Session
-from tui.core.settings import Settings
-from tui.core.text import LOGIN_TEXT
-from tui.core.token import (
+from tui.core.card.pkcs11 import (
     CKR_SESSION_HANDLE_INVALID,
     CKS_RO_PUBLIC_SESSION,
     CKS_RO_USER_FUNCTIONS,
     CkError,
     Pkcs11Module,
 )
+from tui.core.card_info import CertificateInfo, Signature
+from tui.core.challenge import Challenge
+from tui.core.clock import FakeClock
+from tui.core.errors import TextNotAllowedError
+from tui.core.pin import Pin
+from tui.core.portal.client import PortalClient
+from tui.core.results import LoginAccepted, Session
+from tui.core.settings import Settings
+from tui.core.text import LOGIN_TEXT
 from tui.flow import START, FlowState, Receipt
 from tui.i18n import _
 from tui.operations import ServiceFactories

@@ -11,7 +11,7 @@ from tests.screens.harness import ScreenHost, screen_text, settle, wait_for
 from tests.screens.services import operations
 from tui.app import EonayApp
 from tui.core.clock import SystemClock
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.core.results import Session
 from tui.core.settings import Settings
 from tui.flow import EOnayStarted, Finish, Restart

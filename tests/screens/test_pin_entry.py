@@ -10,10 +10,10 @@ import pytest
 from tests.screens import values
 from tests.screens.harness import ScreenHost, region_text, screen_text, settle, wait_for
 from tests.screens.services import operations
-from tui.core.cards import PinState, PinTries
+from tui.core.card_info import PinState, PinTries
 from tui.core.errors import CodeExpiredError
 from tui.core.pin import Pin
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.display import date_time
 from tui.flow import Back, CardGone, Expired, LoginDone, Restart
 from tui.screens.final_try import FinalTryDialog

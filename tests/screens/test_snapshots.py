@@ -13,7 +13,7 @@ import pytest
 
 from tests.screens import values
 from tests.screens.harness import ScreenHost, settle
-from tui.core.cards import PinState, PinTries
+from tui.core.card_info import PinState, PinTries
 from tui.operations import CardView
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.code_entry import CodeEntryScreen

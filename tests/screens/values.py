@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from tui.core.cards import CertificateInfo, PinState, TokenInfo
+from tui.core.card_info import CertificateInfo, PinState, TokenInfo
 from tui.core.challenge import Challenge
 from tui.core.clock import Clock, FakeClock
 from tui.core.results import Holder

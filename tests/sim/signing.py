@@ -18,9 +18,9 @@ from typing import Any
 from asn1crypto import cms as a_cms
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from tui.core import cades
-from tui.core.card import Pkcs11Card
-from tui.core.cards import CertificateInfo, Signature
+from tui.core.card import cades
+from tui.core.card.pkcs11_card import Pkcs11Card
+from tui.core.card_info import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.pin import Pin
 from tui.sim import pki

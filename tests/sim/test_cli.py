@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from tests.sim.signing import software_holder
-from tui.core.cards import Signature
-from tui.core.portal import PortalClient
+from tui.core.card_info import Signature
+from tui.core.portal.client import PortalClient
 from tui.sim.faults import HOSTILE_TEXTS
 from tui.sim.pki import generate_pki
 

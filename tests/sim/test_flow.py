@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import openssl_verify
 from tests.portal_support import Sleeps
 from tests.sim.signing import answer, sign_on_card
-from tui.core.card import Pkcs11Card
+from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.errors import (
     AlreadyActiveError,
     AlreadyUsedError,
@@ -22,7 +22,7 @@ from tui.core.errors import (
     HolderMismatchError,
     SignatureInvalidError,
 )
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.core.text import LOGIN_TEXT, check_signable
 from tui.sim.server import RunningPortal
 from tui.sim.state import E_ONAY_TEXT, mask_serial

@@ -13,9 +13,9 @@ import pytest
 from cryptography import x509
 
 from tests.sim.signing import SoftwareSigner, software_holder
-from tui.core.cards import Signature
+from tui.core.card_info import Signature
 from tui.core.errors import CertificateRejectedError, SignatureInvalidError
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.sim.pki import default_pki, generate_pki
 from tui.sim.server import RunningPortal
 from tui.sim.state import PortalState, default_trust_roots

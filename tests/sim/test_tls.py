@@ -10,7 +10,7 @@ import trustme
 
 from tests.sim.signing import answer
 from tui.core.errors import ConfigError, TLSError
-from tui.core.portal import PortalClient
+from tui.core.portal.client import PortalClient
 from tui.sim.server import RunningPortal, running_portal
 
 

@@ -291,11 +291,11 @@ def test_revoked_certificate(ec_signer):
 
 
 def test_the_verifier_does_not_use_the_apps_builder():
-    """Independence: loading the whole simulator never imports tui.core.cades."""
+    """Independence: loading the whole simulator never imports tui.core.card.cades."""
     code = (
         "import sys, tui.sim.server, tui.sim.portal_app, tui.sim.verify, tui.sim.state, "
         "tui.commands.portal_sim\n"
-        "assert 'tui.core.cades' not in sys.modules, 'cades imported'\n"
-        "assert 'tui.core.card' not in sys.modules, 'card imported'\n"
+        "assert 'tui.core.card.cades' not in sys.modules, 'cades imported'\n"
+        "assert 'tui.core.card.pkcs11_card' not in sys.modules, 'card imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -2,9 +2,9 @@
 
 Nothing heavy is imported here: the card and portal services are built by
 factories that the app calls in a background thread once its first screen is
-drawn. Settings come from `tui.core.config` (flags over `EONAY_*` over the
-configuration file), modules from `tui.core.modules` (given, configured or
-discovered), the log from `tui.core.logs`.
+drawn. Settings come from `tui.core.setup.config` (flags over `EONAY_*` over the
+configuration file), modules from `tui.core.setup.modules` (given, configured or
+discovered), the log from `tui.core.setup.logs`.
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Flags over `EONAY_*` over the configuration file (`tui.core.config`).
+    """Flags over `EONAY_*` over the configuration file (`tui.core.setup.config`).
 
     A configuration error ends the command here, naming the key and the file.
     """
-    from tui.core.config import load_settings
     from tui.core.errors import ConfigError
+    from tui.core.setup.config import load_settings
 
     try:
         return load_settings(args, os.environ)
@@ -59,8 +59,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def discovered_modules(settings: Settings) -> list[str]:
-    """The PKCS#11 modules to use: given, configured or discovered (`tui.core.modules`)."""
-    from tui.core.modules import discover_for, module_paths
+    """The PKCS#11 modules to use: given, configured or discovered (`tui.core.setup.modules`)."""
+    from tui.core.setup.modules import discover_for, module_paths
 
     return module_paths(discover_for(settings, os.environ))
 
@@ -76,12 +76,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFac
     ca_bundle = settings.ca_bundle
 
     def card() -> object:
-        from tui.core.card import Pkcs11Card
+        from tui.core.card.pkcs11_card import Pkcs11Card
 
         return Pkcs11Card(modules, clock)
 
     def portal() -> object:
-        from tui.core.portal import PortalClient
+        from tui.core.portal.client import PortalClient
 
         return PortalClient(portal_url, ca_bundle=ca_bundle, clock=clock)
 
@@ -90,7 +90,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFac
 
 def log_file(settings: Settings) -> Path | None:
     """Where the log goes, created private now; `start_logging` adds the handler later."""
-    from tui.core.logs import prepare_log_file
+    from tui.core.setup.logs import prepare_log_file
 
     try:
         return prepare_log_file(settings, os.environ)
@@ -99,8 +99,8 @@ def log_file(settings: Settings) -> Path | None:
 
 
 def start_logging(settings: Settings) -> Path | None:
-    """Log to a file only (redacted, rotated; `tui.core.logs`): the terminal is the app's."""
-    from tui.core.logs import setup_logging
+    """Log to a file only (redacted, rotated; `tui.core.setup.logs`): the terminal is the app's."""
+    from tui.core.setup.logs import setup_logging
 
     try:
         return setup_logging(settings, os.environ)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tui.i18n import _, language_from_environment, set_language
 
 if TYPE_CHECKING:
-    from tui.core.cards import CertificateInfo
+    from tui.core.card_info import CertificateInfo
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -34,15 +34,15 @@ def add_module_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def modules_from(args: argparse.Namespace) -> list[str]:
-    """--module flags, else the configuration file's, else discovery (tui.core.modules).
+    """--module flags, else the configuration file's, else discovery (tui.core.setup.modules).
 
     Discovery covers EONAY_PKCS11_MODULE, P11_KIT_SERVER_ADDRESS (a card on
     another machine), p11-kit's registered modules and the well-known drivers.
     """
-    from tui.core.config import load_settings
     from tui.core.errors import ConfigError
-    from tui.core.modules import discover_for, module_paths
     from tui.core.settings import Settings
+    from tui.core.setup.config import load_settings
+    from tui.core.setup.modules import discover_for, module_paths
 
     try:
         settings = load_settings(argparse.Namespace(module=args.module))
@@ -124,7 +124,7 @@ def _table(certs: list[CertificateInfo]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     use_environment_language()
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
     from tui.core.errors import EonayError
 
     modules = modules_from(args)

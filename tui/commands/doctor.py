@@ -87,7 +87,7 @@ def render(report_json: dict[str, object], stream: TextIO) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.core.doctor import load_settings_leniently, run_checks
+    from tui.core.setup.doctor import load_settings_leniently, run_checks
     from tui.i18n import language_from_environment, set_language
 
     settings, _checks = load_settings_leniently(args, os.environ)

@@ -87,7 +87,7 @@ def read_pin(from_stdin: bool) -> bytearray:
 
 def run(args: argparse.Namespace) -> int:
     use_environment_language()
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card
     from tui.core.errors import EonayError, PinLockedError
     from tui.core.pin import Pin
     from tui.core.reasons import reason_text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the app builds `ServiceFactories` before its first screen: no value types yet
-    from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
+    from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
     from tui.core.challenge import Challenge
     from tui.core.clock import Clock
     from tui.core.pin import Pin

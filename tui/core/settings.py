@@ -16,7 +16,7 @@ DEFAULT_ALLOWLIST: dict[str, tuple[str, ...]] = {"login": (LOGIN_TEXT,), "e-onay
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the app can be told, with its defaults (`tui.core.config` fills it in)."""
+    """Everything the app can be told, with its defaults (`tui.core.setup.config` fills it in)."""
 
     portal_url: str | None = None
     ca_bundle: Path | None = None

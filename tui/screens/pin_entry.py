@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Static
 
-from tui.core.cards import CertificateInfo, PinState, PinTries, Signature
+from tui.core.card_info import CertificateInfo, PinState, PinTries, Signature
 from tui.core.challenge import Challenge
 from tui.core.errors import (
     AlreadyActiveError,

@@ -341,7 +341,7 @@ def _fill_token(job: dict[str, Any]) -> list[dict[str, Any]]:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from tui.core.certificates import key_description
+    from tui.core.card.certificates import key_description
     from tui.sim.pki import PKI, issue_holder
 
     pki = PKI.load(Path(job["pki"]))

@@ -1,6 +1,6 @@
 """The portal's check of a CAdES-BES answer, written from the spec alone.
 
-Deliberately independent of the app's signature builder (`tui.core.cades`
+Deliberately independent of the app's signature builder (`tui.core.card.cades`
 is never imported here): the CMS is parsed with asn1crypto, and every
 cryptographic check is done with `cryptography`, so a bug in the builder
 cannot be mirrored by the checker. OIDs are compared in dotted form, so the

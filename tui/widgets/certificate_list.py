@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tui.core.cards import CertificateInfo
+from tui.core.card_info import CertificateInfo
 from tui.core.reasons import reason_text
 from tui.display import date, shown
 from tui.i18n import N_, _

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from tui.core import der
+from tui.core.card import der
 from tui.core.errors import SignatureCheckError
 
 CONTENT_IDENTIFIER_OID = "1.2.840.113549.1.9.16.2.7"
@@ -231,7 +231,7 @@ def _digest_algorithm(hash_name: str) -> bytes:
 def assemble(tbs: ToBeSigned, signature: bytes) -> bytes:
     """The ContentInfo/SignedData DER around `signature`.
 
-    Written directly (see `tui.core.der`): the signed attributes go in
+    Written directly (see `tui.core.card.der`): the signed attributes go in
     exactly as they were signed, only their SET tag turned into [0] IMPLICIT.
     """
     signed_attrs = der.read_whole(tbs.signed_attrs, der.SET)
@@ -324,7 +324,7 @@ def _check(cms_der: bytes, text: str, nonce: bytes, cert_der: bytes) -> CheckedC
     # An independent reading with asn1crypto's parser (the builder writes DER
     # itself). Raw bytes are taken with `.contents` before anything is
     # touched: asn1crypto re-encodes a parsed value on `dump()` once a child
-    # was read, or when its length ends in 0x80 (see `tui.core.der`).
+    # was read, or when its length ends in 0x80 (see `tui.core.card.der`).
     info = cms.ContentInfo.load(cms_der, strict=True)
     if info["content_type"].native != "signed_data":
         raise _fail("not SignedData")

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
-from tui.core.config import state_dir
 from tui.core.settings import Settings
+from tui.core.setup.config import state_dir
 
 LOG_NAME = "eonay.log"
 MAX_BYTES = 1_000_000

@@ -17,7 +17,7 @@ The file is TOML; its layout (see the README):
 
 Each key has a variable `EONAY_<SECTION>_<KEY>` (e.g. `EONAY_KIOSK_IDLE_SECONDS`).
 The modules are the exception: `EONAY_PKCS11_MODULE` comes after the file in
-module discovery (see `tui.core.modules`).
+module discovery (see `tui.core.setup.modules`).
 """
 
 from __future__ import annotations

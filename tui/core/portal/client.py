@@ -48,7 +48,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from tui import __version__
-from tui.core.cards import Signature
+from tui.core.card_info import Signature
 from tui.core.challenge import Challenge, Purpose
 from tui.core.clock import Clock, SystemClock
 from tui.core.errors import (
@@ -63,8 +63,8 @@ from tui.core.errors import (
     ServerError,
     TLSError,
 )
-from tui.core.httpx_without_cli import httpx
-from tui.core.portal_wire import (
+from tui.core.portal.httpx_without_cli import httpx
+from tui.core.portal.wire import (
     check_json_content_type,
     decode_json,
     error_for,

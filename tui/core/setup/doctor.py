@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui import __version__
-from tui.core.config import ENV_CONFIG, default_config_path, load_settings
 from tui.core.errors import ConfigError
-from tui.core.modules import ModuleCandidate, SearchPaths, Source, discover_for
 from tui.core.settings import Settings
+from tui.core.setup.config import ENV_CONFIG, default_config_path, load_settings
+from tui.core.setup.modules import ModuleCandidate, SearchPaths, Source, discover_for
 from tui.i18n import N_, _
 
 SCHEMA_VERSION = 1
@@ -202,7 +202,7 @@ def _without_config(args: Any, environ: Mapping[str, str]) -> Settings:
 
 
 def check_log(settings: Settings, environ: Mapping[str, str]) -> Check:
-    from tui.core.logs import log_path
+    from tui.core.setup.logs import log_path
 
     path = log_path(settings, environ)
     title = _("Log file: {path}").format(path=path)
@@ -325,7 +325,7 @@ def check_portal(settings: Settings, timeout: float = 5.0) -> list[Check]:
         TLSError,
         UnauthorizedError,
     )
-    from tui.core.portal import PortalClient, RetryPolicy
+    from tui.core.portal.client import PortalClient, RetryPolicy
     from tui.core.results import Session
 
     host = urlsplit(url).hostname or url
@@ -505,8 +505,8 @@ _AKIS_HINT = N_(
 
 def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     """Load and initialise one module: (the module or None, the check)."""
+    from tui.core.card.pkcs11 import CkError, Pkcs11Module
     from tui.core.errors import InitializeArgsError, ModuleLoadError
-    from tui.core.token import CkError, Pkcs11Module
 
     path = candidate.path
     source = describe_source(candidate)
@@ -548,7 +548,7 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
 
 def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Check]:
     """The module's slots (readers); returns the slots that hold a token."""
-    from tui.core.token import CkError
+    from tui.core.card.pkcs11 import CkError
 
     path = candidate.path
     try:
@@ -583,9 +583,9 @@ def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Ch
 
 
 def _check_pin(token: Any, subject: str) -> Check:
-    from tui.core.cards import PinTries
+    from tui.core.card.pkcs11 import CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_TO_BE_CHANGED
+    from tui.core.card_info import PinTries
     from tui.core.errors import PinLockedError
-    from tui.core.token import CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_TO_BE_CHANGED
 
     title = _("PIN of {label}").format(label=token.label)
     state = token.pin_state
@@ -671,9 +671,9 @@ def _check_tokens(
     module: Any, candidate: ModuleCandidate, slots: Sequence[Any], findings: CardFindings
 ) -> None:
     """The tokens in `slots`, their PIN state, then the certificates they hold."""
-    from tui.core.card import Pkcs11Card
+    from tui.core.card.pkcs11 import CKF_TOKEN_INITIALIZED, CkError
+    from tui.core.card.pkcs11_card import Pkcs11Card
     from tui.core.errors import EonayError
-    from tui.core.token import CKF_TOKEN_INITIALIZED, CkError
 
     tokens = 0
     for slot in slots:

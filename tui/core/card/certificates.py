@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from tui.core import reasons
-from tui.core.cards import CertificateInfo, PinState, TokenInfo
+from tui.core.card_info import CertificateInfo, PinState, TokenInfo
 
 QC_STATEMENTS_OID = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 QC_COMPLIANCE_OID = "0.4.0.1862.1.1"

@@ -17,24 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from tui.core import cades, reasons
-from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
-from tui.core.certificates import describe, facts, ordered
-from tui.core.clock import Clock, SystemClock
-from tui.core.errors import (
-    CardRemovedError,
-    CertificateChangedError,
-    CertificateNotUsableError,
-    EonayError,
-    MechanismNotSupportedError,
-    PinIncorrectError,
-    PinLengthError,
-    PinLockedError,
-    TokenError,
-)
-from tui.core.pin import Pin
-from tui.core.text import check_signable
-from tui.core.token import (
+from tui.core import reasons
+from tui.core.card import cades
+from tui.core.card.certificates import describe, facts, ordered
+from tui.core.card.pkcs11 import (
     CKF_TOKEN_INITIALIZED,
     CKG_MGF1_SHA256,
     CKG_MGF1_SHA384,
@@ -73,6 +59,21 @@ from tui.core.token import (
     RawObject,
     RawToken,
 )
+from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
+from tui.core.clock import Clock, SystemClock
+from tui.core.errors import (
+    CardRemovedError,
+    CertificateChangedError,
+    CertificateNotUsableError,
+    EonayError,
+    MechanismNotSupportedError,
+    PinIncorrectError,
+    PinLengthError,
+    PinLockedError,
+    TokenError,
+)
+from tui.core.pin import Pin
+from tui.core.text import check_signable
 
 log = logging.getLogger(__name__)
 

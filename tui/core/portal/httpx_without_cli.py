@@ -7,7 +7,7 @@ pygments). The app never runs httpx's command line; loading it cost about
 3 MiB resident and 20 ms before the first request. While httpx is imported
 here, `httpx._main` is a placeholder without `main`, so httpx takes its own
 fallback, exactly as it does when the CLI's extras are not installed.
-`from tui.core.httpx_without_cli import httpx` wherever httpx is needed.
+`from tui.core.portal.httpx_without_cli import httpx` wherever httpx is needed.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `Pkcs11Module` and `Pkcs11Session` are the only places that touch PyKCS11.
 They return plain values and raise `CkError(rv, function)` for every return
-value that is not CKR_OK, so `tui.core.card` can map return values to errors
+value that is not CKR_OK, so `tui.core.card.pkcs11_card` can map return values to errors
 a person understands, and tests can wrap these two classes to inject what
 SoftHSM never does (a locked PIN, a final try, a pulled card) while the real
 token does everything else.
@@ -24,7 +24,7 @@ from typing import Any
 import PyKCS11
 import PyKCS11.LowLevel as LowLevel
 
-from tui.core.cards import PinState, PinTries
+from tui.core.card_info import PinState, PinTries
 from tui.core.errors import InitializeArgsError, ModuleLoadError
 
 # PKCS#11 v2.40 return values we act on (numeric values from the standard).

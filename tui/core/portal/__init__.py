@@ -1,0 +1,1 @@
+"""The portal wing: the httpx client and the wire format of the portal API."""

@@ -1,0 +1,1 @@
+"""The setup wing: configuration, PKCS#11 module discovery, logs and `eonay doctor`."""
