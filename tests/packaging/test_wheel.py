@@ -187,3 +187,15 @@ def test_first_screen_from_the_installed_wheel(installed: Installed) -> None:
     _, where, *sheets = out.stdout.split()
     assert Path(where).is_relative_to(installed.venv)
     assert "code_entry.tcss" in sheets and "app.tcss" in sheets
+
+
+def test_the_base_install_brings_no_web_server(installed: Installed) -> None:
+    """Starlette and uvicorn serve only the simulator: they come with `eonay[sim]` alone."""
+    for name in ("starlette", "uvicorn"):
+        out = installed.run(str(installed.python), "-c", f"import {name}")
+        assert out.returncode != 0, f"{name} is installed by a plain `pip install eonay`"
+    for argv in (("demo", "--lang", "en"), ("portal-sim",)):
+        out = installed.run("eonay", *argv)
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert "pip install 'eonay[sim]'" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr

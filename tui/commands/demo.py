@@ -42,10 +42,13 @@ class DemoHints:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.commands import simulator_installed
     from tui.i18n import _, language_from_environment, set_language
 
     language = args.lang or language_from_environment()
     set_language(language)
+    if not simulator_installed("demo"):
+        return 2
     print(_("eonay demo: preparing a throwaway card and the portal simulator…"), file=sys.stderr)
     previous_conf = os.environ.get("SOFTHSM2_CONF")
     try:

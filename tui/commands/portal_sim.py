@@ -59,6 +59,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.commands import simulator_installed
+
+    if not simulator_installed("portal-sim"):
+        return 2
     from tui.sim.faults import Faults
     from tui.sim.portal_app import make_app
     from tui.sim.server import is_loopback, serve
