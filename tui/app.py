@@ -33,7 +33,7 @@ from tui.widgets.code_field import CodeField
 from tui.widgets.translated import translate_bindings
 
 if TYPE_CHECKING:
-    from tui.core.card_info import CertificateInfo
+    from tui.core.card_info import CertificateInfo, Signature
     from tui.core.challenge import Challenge
     from tui.core.services import ServiceFactories
     from tui.flow import FlowState, Outcome
@@ -409,6 +409,7 @@ class EonayApp(App[int], inherit_bindings=False):
         from tui.widgets.keypad import STANDARD_ORDER, shuffled_order
 
         ops = self.ops
+        submit: Callable[[Signature], Outcome]
         if challenge.purpose == "login":
             submit = partial(ops.submit_login, challenge)
         else:

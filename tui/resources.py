@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -19,6 +19,6 @@ def stylesheet(name: str) -> Path:
     return styles_dir() / name
 
 
-def stylesheets(*names: str) -> list[Path]:
+def stylesheets(*names: str) -> list[str | PurePath]:
     """A screen's CSS_PATH (read when it is first shown): shared sheets it needs, then its own."""
     return [stylesheet(name) for name in names]

@@ -93,7 +93,7 @@ def generate_private_key(key_type: KeyType) -> PrivateKey:
     raise ValueError(f"unknown key type {key_type!r}")
 
 
-def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm:
+def _hash_for(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
         return hashes.SHA384()
     return hashes.SHA256()
@@ -103,10 +103,10 @@ def qc_statements_der(statement_oids: Sequence[str]) -> bytes:
     """DER of QCStatements ::= SEQUENCE OF SEQUENCE { statementId OID } (no statementInfo)."""
     from asn1crypto import core
 
-    class _QcStatement(core.Sequence):
+    class _QcStatement(core.Sequence):  # type: ignore[misc]  # asn1crypto has no type hints
         _fields = [("statement_id", core.ObjectIdentifier)]  # noqa: RUF012
 
-    class _QcStatements(core.SequenceOf):
+    class _QcStatements(core.SequenceOf):  # type: ignore[misc]
         _child_spec = _QcStatement
 
     value = _QcStatements([{"statement_id": oid} for oid in statement_oids])

@@ -104,7 +104,7 @@ def _server(
     ssl_certfile: Path | str | None,
     ssl_keyfile: Path | str | None,
     log_level: str,
-    keep_alive: float = 5.0,
+    keep_alive: int = 5,
 ) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
@@ -132,7 +132,7 @@ def serving(
     ssl_certfile: Path | str | None = None,
     ssl_keyfile: Path | str | None = None,
     log_level: str = "warning",
-    keep_alive: float = 5.0,
+    keep_alive: int = 5,
 ) -> Iterator[str]:
     """Serve any ASGI `app` from a background thread for the block; yields its base URL.
 

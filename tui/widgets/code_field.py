@@ -153,7 +153,7 @@ class CodeField(Widget, can_focus=True):
         event.prevent_default()
         self.insert_text_at_cursor(event.text)
 
-    def _on_click(self, event: events.Click) -> None:
+    def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is not None:
             self._move(offset.x)
