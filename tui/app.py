@@ -30,7 +30,6 @@ from tui.screens.base import FlowScreen
 from tui.screens.code_entry import CodeEntryScreen
 from tui.steps import Step
 from tui.widgets.code_field import CodeField
-from tui.widgets.translated import translate_bindings
 
 if TYPE_CHECKING:
     from tui.core.card_info import CertificateInfo, Signature
@@ -51,6 +50,7 @@ QUIT_BINDINGS: tuple[Binding, ...] = (
     Binding("ctrl+q", "quit", N_("Quit"), key_display="Ctrl+Q", priority=True),
     Binding("ctrl+c", "quit_hint", show=False),
 )
+KIOSK_OFF_ACTIONS = frozenset(binding.action for binding in QUIT_BINDINGS)
 
 KEY_NAMES = {"enter": "Enter", "escape": "Esc", "f1": "F1", "tab": "Tab"}
 
@@ -104,6 +104,7 @@ class EonayApp(App[int], inherit_bindings=False):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", N_("Help"), key_display="F1"),
+        *QUIT_BINDINGS,  # turned off in kiosk mode by `check_action`
     ]
 
     def __init__(
@@ -124,11 +125,6 @@ class EonayApp(App[int], inherit_bindings=False):
             # With this set, Textual lets ctrl+c, ctrl+z and ctrl+\ send signals: never in a kiosk.
             os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
         super().__init__()
-        translate_bindings(self)
-        if not self.settings.kiosk:
-            for binding in QUIT_BINDINGS:
-                self._bindings._add_binding(binding)
-            translate_bindings(self)
         self.services = services
         self._ops: Operations | None = None
         self._ops_lock = threading.Lock()
@@ -457,6 +453,11 @@ class EonayApp(App[int], inherit_bindings=False):
             self.home.set_banner(text)
 
     # --- help, errors, keys -------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Kiosk mode: no key ends the app (its owner ends it with SIGTERM or SIGHUP)."""
+        # False hides the binding from the key bar, and its key does nothing.
+        return not (self.settings.kiosk and action in KIOSK_OFF_ACTIONS)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpDialog

@@ -27,11 +27,6 @@ async def until(pilot: Any, condition: Callable[[], object], timeout: float = 15
         await pilot.pause(0.02)
 
 
-def screen_text(app: Any) -> str:
-    """What the terminal shows now, as plain text lines."""
-    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
-
-
 def status(pilot: Any) -> str:
     """The screen's status line (where each step says what went wrong or what it is doing)."""
     found = pilot.app.screen.query("#status")

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from tests.safety import drive
 from tests.safety.boundary import PULLED, PUT_BACK, Boundary
 from tests.safety.conftest import HOLDER
+from tests.screen_text import screen_text
 from tui.core.errors import CardRemovedError
 from tui.core.pin import Pin
 from tui.core.text import LOGIN_TEXT
@@ -89,8 +90,8 @@ async def test_a_card_pulled_out_before_login(rig, softhsm_card):
         r.boundary.pull(CARD_2)
         await drive.until(pilot, lambda: drive.on(pilot, CertificateSelectScreen))
         await drive.until(pilot, lambda: REMOVED in message(pilot))
-        await drive.until(pilot, lambda: "No card found" in drive.screen_text(r.app))
-        assert softhsm_card.module_path in drive.screen_text(r.app)  # what to check
+        await drive.until(pilot, lambda: "No card found" in screen_text(r.app))
+        assert softhsm_card.module_path in screen_text(r.app)  # what to check
         r.boundary.put_back(CARD_1)
         await drive.choose(pilot, HOLDER)
         await drive.sign_with(pilot, softhsm_card.pin)
@@ -179,7 +180,7 @@ async def test_another_card_put_in(rig, softhsm_card):
         await drive.choose(pilot, OTHER_HOLDER)
         await drive.sign_with(pilot, softhsm_card.pin)
         await drive.until(pilot, lambda: drive.on(pilot, EOnayConfirmScreen))
-        assert OTHER_HOLDER in drive.screen_text(r.app)
+        assert OTHER_HOLDER in screen_text(r.app)
     assert r.boundary.count("C_Login") == 1
     assert r.boundary.count("C_Login", CARD_1) == 0
     assert r.boundary.stale == []

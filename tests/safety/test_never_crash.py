@@ -10,6 +10,7 @@ import pytest
 
 from tests.safety import drive
 from tests.safety.conftest import HOLDER
+from tests.screen_text import screen_text
 from tui.screens.e_onay_confirm import EOnayConfirmScreen
 from tui.screens.pin_entry import Phase, PinEntryScreen
 
@@ -35,7 +36,7 @@ async def test_a_bug_at_the_card_shows_a_reference_and_the_app_goes_on(
         dialog = await drive.error_dialog(pilot)
         reference = dialog.reference
         assert re.fullmatch(r"E-[0-9A-F]{6}", reference)
-        assert reference in drive.screen_text(r.app)
+        assert reference in screen_text(r.app)
         await pilot.press("enter")  # Continue
         await drive.until(pilot, lambda: r.app.screen is screen and screen.phase is Phase.TYPING)
         await pilot.press(*softhsm_card.pin, "enter")

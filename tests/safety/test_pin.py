@@ -19,6 +19,7 @@ from tests.safety.secrets_watch import (
     files_under,
     held_digits,
 )
+from tests.screen_text import screen_text
 from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.core.settings import Settings
 from tui.screens.base import TaskRunner
@@ -67,7 +68,7 @@ async def test_the_pin_appears_in_no_log_exception_screen_or_output(
 
     def capture() -> None:
         screens.append(r.app.export_screenshot())
-        screens.append(drive.screen_text(r.app))
+        screens.append(screen_text(r.app))
 
     async with r.app.run_test(size=(80, 24)) as pilot:
         await drive.enter_code(pilot, code, keys=True)
@@ -151,7 +152,7 @@ async def test_the_final_try_needs_an_extra_confirmation(rig, softhsm_card):
         assert "Last try" in drive.status(pilot)  # said before anything is typed
         await pilot.press(*softhsm_card.pin, "enter")
         await drive.until(pilot, lambda: isinstance(r.app.screen, FinalTryDialog))
-        assert "Last PIN try" in drive.screen_text(r.app)
+        assert "Last PIN try" in screen_text(r.app)
         assert r.app.screen.focused is not None and r.app.screen.focused.id == "cancel"
         await pilot.press("enter")  # Enter alone cancels: the default is not to sign
         await drive.until(pilot, lambda: r.app.screen is screen)

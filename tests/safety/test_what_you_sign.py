@@ -20,6 +20,7 @@ from textual.content import Content
 
 from tests.safety import drive
 from tests.safety.conftest import HOLDER
+from tests.screen_text import screen_text
 from tui.core.errors import UnsafeTextError
 from tui.core.settings import DEFAULT_ALLOWLIST, Settings
 from tui.core.text import LOGIN_TEXT, check_signable
@@ -68,7 +69,7 @@ def shown_text(pilot) -> tuple[str, str]:
     held = widget.content
     assert isinstance(held, str | Content)
     region = widget.content_region
-    lines = drive.screen_text(pilot.app).split("\n")[region.y : region.bottom]
+    lines = screen_text(pilot.app).split("\n")[region.y : region.bottom]
     painted = "\n".join(line[region.x : region.right].rstrip() for line in lines)
     return str(held), painted
 

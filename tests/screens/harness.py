@@ -10,21 +10,20 @@ from textual.app import App
 from textual.screen import Screen
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from tui.app import QUIT_BINDINGS, EonayApp
+from tests.screen_text import screen_text
+from tui.app import EonayApp
 from tui.i18n import set_language
-from tui.widgets.translated import translate_bindings
 
 
 class ScreenHost(App[None]):
     """Shows the screen `make()` builds and records what it is dismissed with."""
 
     CSS_PATH = EonayApp.CSS_PATH  # type: ignore[assignment]
-    BINDINGS = [*EonayApp.BINDINGS, *QUIT_BINDINGS]  # noqa: RUF012 - the same footer as the app
+    BINDINGS = EonayApp.BINDINGS  # the same key bar as the app
 
     def __init__(self, make: Callable[[], Screen[Any]], language: str = "en") -> None:
         set_language(language)
         super().__init__()
-        translate_bindings(self)
         self._make = make
         self.results: list[Any] = []
         self.unexpected: list[BaseException] = []
@@ -34,11 +33,6 @@ class ScreenHost(App[None]):
 
     def report_unexpected(self, error: BaseException, where: str = "") -> None:
         self.unexpected.append(error)
-
-
-def screen_text(app: App[Any]) -> str:
-    """What the terminal would show now, as plain text lines."""
-    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
 
 
 async def settle(pilot: Any) -> None:

@@ -22,7 +22,6 @@ from tui.core.errors import EonayError
 from tui.i18n import N_, _
 from tui.widgets.banner import DemoBanner, TitleBar
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.translated import translate_bindings
 
 if TYPE_CHECKING:  # the flow's types are imported after the first screen is drawn
     from tui.flow import Outcome
@@ -110,7 +109,6 @@ class FlowScreen(TaskRunner, Screen["Outcome"]):
         home: bool = False,
     ) -> None:
         super().__init__()
-        translate_bindings(self)
         self.banner = banner
         self.title_text = title or self.TITLE_TEXT
         self.step_number = step or self.STEP
@@ -159,7 +157,6 @@ class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
 
     def __init__(self) -> None:
         super().__init__()
-        translate_bindings(self)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_dialog()

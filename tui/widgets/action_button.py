@@ -6,7 +6,6 @@ from textual.binding import Binding
 from textual.widgets import Button
 
 from tui.i18n import N_
-from tui.widgets.translated import translate_bindings
 
 
 class ActionButton(Button):
@@ -14,4 +13,3 @@ class ActionButton(Button):
 
     def __init__(self, label: str, *, id: str | None = None, variant: str = "default") -> None:
         super().__init__(label, id=id, variant=variant)  # type: ignore[arg-type]
-        translate_bindings(self)

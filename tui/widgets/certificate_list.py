@@ -13,7 +13,6 @@ from tui.core.card_info import CertificateInfo
 from tui.core.reasons import reason_text
 from tui.display import date, shown
 from tui.i18n import N_, _
-from tui.widgets.translated import translate_bindings
 
 
 def certificate_id(cert: CertificateInfo) -> str:
@@ -60,7 +59,6 @@ class CertificateList(OptionList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        translate_bindings(self)
         self._shown: list[tuple[str, bool, str | None]] = []
         self.certificates: list[CertificateInfo] = []
 

@@ -19,7 +19,6 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.i18n import N_, _
-from tui.widgets.translated import translate_bindings
 
 if TYPE_CHECKING:
     from textual import events
@@ -83,7 +82,6 @@ class CodeField(Widget, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        translate_bindings(self)
         self.cursor = 0  # where the next digit goes, 0..len(value)
         self._editing = False
 

@@ -15,6 +15,8 @@ from rich.cells import cell_len
 from textual.content import Content
 from textual.widget import Widget
 
+from tui.i18n import _
+
 if TYPE_CHECKING:
     from textual import events
     from textual.screen import Screen
@@ -74,7 +76,10 @@ class KeyBar(Widget):
                 continue
             actions.add(binding.action)
             display = self.app.get_key_display(binding)
-            keys.append(ShownKey(binding.key, display, binding.description, enabled))
+            # BINDINGS are read at import, before the language is chosen: they hold
+            # msgids (marked with N_), translated here, where they are shown.
+            description = _(binding.description) if binding.description else ""
+            keys.append(ShownKey(binding.key, display, description, enabled))
         if keys != self.keys:
             self.keys = keys
             self.refresh()

@@ -18,7 +18,6 @@ from textual.widget import Widget
 
 from tui.core.pin import Pin
 from tui.i18n import N_, _
-from tui.widgets.translated import translate_bindings
 
 MASK = "*"
 DIGITS = frozenset("0123456789")
@@ -63,7 +62,6 @@ class PinField(Widget, can_focus=True):
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.max_length = max_length
-        translate_bindings(self)
         self._pin = Pin()
 
     # --- what the screen uses ---------------------------------------------
