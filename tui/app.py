@@ -366,12 +366,11 @@ class EonayApp(App[int], inherit_bindings=False):
         banner = self._banner()
         if step is Step.CERTIFICATE_SELECT:
             from tui.screens.certificate_select import CertificateSelectScreen
-            from tui.widgets.certificate_list import certificate_id
 
             return CertificateSelectScreen(
                 ops.read_card,
                 ops.module_paths,
-                prefer=certificate_id(state.certificate) if state.certificate else None,
+                prefer=state.certificate.list_id if state.certificate else None,
                 message=state.message,
                 poll_interval=self.poll_interval,
                 banner=banner,

@@ -1,4 +1,4 @@
-"""The guide's steps as plain data, and the rule that picks the next step.
+"""The app's steps as plain data, and the rule that picks the next step.
 
 Screens return what happened with `dismiss()` (the code-entry screen, which
 stays under the others, with a message); `advance` turns the current step

@@ -14,7 +14,7 @@ from tui.core.portal.client import PortalClient
 from tui.flow import Back
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.sim.softhsm import CARD_1, CARD_2
-from tui.widgets.certificate_list import CertificateList, certificate_id
+from tui.widgets.certificate_list import CertificateList
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def test_lists_every_token_with_reasons_and_waits_for_a_choice(
         assert "Cannot be used: the certificate has expired" in text
         assert "Cannot be used: the certificate is not valid yet" in text
         for cert in certs:
-            option = listing(app).get_option(certificate_id(cert))
+            option = listing(app).get_option(cert.list_id)
             assert option.disabled is (not cert.usable)
         assert listing(app).highlighted is None  # two usable: the person chooses
         await pilot.press("enter")
@@ -133,7 +133,7 @@ async def test_a_driver_that_does_not_load_is_named(portal, tmp_path):
 async def test_preferred_certificate_and_message_are_shown(faulty_card, portal):
     certs = [c for c in faulty_card.certificates() if c.usable]
     wanted = certs[1]
-    app = host(faulty_card, portal, prefer=certificate_id(wanted), message="The card was removed.")
+    app = host(faulty_card, portal, prefer=wanted.list_id, message="The card was removed.")
     async with app.run_test() as pilot:
         await settle(pilot)
         assert "The card was removed." in screen_text(app)

@@ -81,6 +81,15 @@ class CertificateInfo:
     chain: tuple[bytes, ...] = field(default=(), repr=False)
 
     @property
+    def list_id(self) -> str:
+        """Stable across re-reads of the card: the token, the CKA_ID and the fingerprint.
+
+        A card may hold the same certificate twice (under two CKA_IDs); this
+        tells them apart, so a list never shows two entries with one id.
+        """
+        return f"{self.token.key}|{self.id.hex()}|{self.fingerprint_sha256}"
+
+    @property
     def usable(self) -> bool:
         return self.reason is None
 

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState, active_worker
 
 from tui.core.errors import EonayError
 from tui.i18n import N_, _
+from tui.steps import Step
 from tui.widgets.banner import DemoBanner, TitleBar
 from tui.widgets.key_bar import KeyBar
 
@@ -91,7 +92,7 @@ class FlowScreen(TaskRunner, Screen["Outcome"]):
     """
 
     TITLE_TEXT: ClassVar[str] = ""  # an msgid
-    STEP: ClassVar[int | None] = None
+    STEP: ClassVar[Step | None] = None
 
     class Left(Message):
         """The home screen's step is over; the app moves on."""
@@ -105,18 +106,18 @@ class FlowScreen(TaskRunner, Screen["Outcome"]):
         *,
         banner: str | None = None,
         title: str | None = None,
-        step: int | None = None,
+        step: Step | None = None,
         home: bool = False,
     ) -> None:
         super().__init__()
         self.banner = banner
         self.title_text = title or self.TITLE_TEXT
-        self.step_number = step or self.STEP
+        self.step = step or self.STEP
         self.is_home = home
         self.left: Outcome | None = None
 
     def compose(self) -> ComposeResult:
-        yield TitleBar(_(self.title_text), self.step_number)
+        yield TitleBar(_(self.title_text), self.step.number if self.step else None)
         if self.banner is not None:
             yield DemoBanner(self.banner)
         yield from self.compose_body()

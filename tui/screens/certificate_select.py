@@ -15,6 +15,7 @@ from tui.i18n import N_, _
 from tui.operations import CardView
 from tui.resources import stylesheet
 from tui.screens.base import BACK, FlowScreen
+from tui.steps import Step
 from tui.widgets.certificate_list import CertificateList
 
 READ = "read-card"
@@ -42,7 +43,7 @@ class CertificateSelectScreen(FlowScreen):
     CSS_PATH: ClassVar = [stylesheet("certificate_select.tcss")]  # loaded when first shown
 
     TITLE_TEXT = N_("Choose a certificate")
-    STEP = 2
+    STEP = Step.CERTIFICATE_SELECT
     AUTO_FOCUS = "#certificates"
     BINDINGS = [BACK]  # noqa: RUF012
 

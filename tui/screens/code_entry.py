@@ -15,6 +15,7 @@ from tui.core.errors import EonayError, RateLimitedError
 from tui.i18n import N_, _
 from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
+from tui.steps import Step
 from tui.widgets.code_field import CODE_LENGTH, CodeField
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class CodeEntryScreen(FlowScreen):
     CSS_PATH: ClassVar = [stylesheet("code_entry.tcss")]  # loaded when first shown
 
     TITLE_TEXT = N_("Verification code")
-    STEP = 1
+    STEP = Step.CODE_ENTRY
     AUTO_FOCUS = "#code"
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Step 8's confirmation: the receipt, and what happens next."""
+"""Step 6 (the guide's step 8, its confirmation): the receipt, and what happens next."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tui.flow import Finish, Receipt, Restart
 from tui.i18n import N_, _
 from tui.resources import stylesheets
 from tui.screens.base import FlowScreen
+from tui.steps import Step
 from tui.widgets.action_button import ActionButton
 
 
@@ -23,7 +24,7 @@ class DoneScreen(FlowScreen):
     CSS_PATH: ClassVar = stylesheets("buttons.tcss", "done.tcss")
 
     TITLE_TEXT = N_("Done")
-    STEP = 6
+    STEP = Step.DONE
     AUTO_FOCUS = "#finish"
 
     def __init__(self, receipt: Receipt, *, banner: str | None = None) -> None:

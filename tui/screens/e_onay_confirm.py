@@ -1,4 +1,4 @@
-"""Steps 6 and 7: logged in; "E-ONAY İşlemleri", then "Devam Et"."""
+"""Step 4 (the guide's steps 6 and 7): logged in; "E-ONAY İşlemleri", then "Devam Et"."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tui.flow import AlreadyActive, EOnayStarted
 from tui.i18n import N_, _
 from tui.resources import stylesheets
 from tui.screens.base import FlowScreen
+from tui.steps import Step
 from tui.widgets.action_button import ActionButton
 
 START = "start-e-onay"
@@ -29,7 +30,7 @@ class EOnayConfirmScreen(FlowScreen):
     CSS_PATH: ClassVar = stylesheets("buttons.tcss", "e_onay_confirm.tcss")
 
     TITLE_TEXT = N_("E-Onay")
-    STEP = 4
+    STEP = Step.E_ONAY_CONFIRM
     AUTO_FOCUS = "#operations"
 
     def __init__(

@@ -44,6 +44,7 @@ from tui.i18n import N_, _
 from tui.resources import stylesheets
 from tui.screens.base import BACK, FlowScreen
 from tui.screens.final_try import FinalTryDialog
+from tui.steps import Step
 from tui.widgets.action_button import ActionButton
 from tui.widgets.countdown import Countdown
 from tui.widgets.keypad import BACKSPACE, CLEAR, STANDARD_ORDER, Keypad, KeypadButton
@@ -102,7 +103,7 @@ class PinEntryScreen(FlowScreen):
         super().__init__(
             banner=banner,
             title=self.TITLES[challenge.purpose],
-            step=3 if challenge.purpose == "login" else 5,
+            step=Step.LOGIN_PIN if challenge.purpose == "login" else Step.E_ONAY_PIN,
         )
         self.challenge = challenge
         self.certificate = certificate

@@ -6,15 +6,16 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.i18n import _
+from tui.steps import STEP_COUNT
 
 
 class TitleBar(Static):
     """`eonay · Adım 2/6 · Sertifika Seçimi`: where you are in the guide."""
 
-    def __init__(self, title: str, step: int | None = None, total: int = 6) -> None:
+    def __init__(self, title: str, step: int | None = None) -> None:
         parts = ["eonay"]
         if step is not None:
-            parts.append(_("Step {n}/{total}").format(n=step, total=total))
+            parts.append(_("Step {n}/{total}").format(n=step, total=STEP_COUNT))
         parts.append(title)
         super().__init__(Content(" · ".join(parts)), id="title-bar")
 

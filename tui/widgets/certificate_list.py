@@ -15,16 +15,7 @@ from tui.display import date, shown
 from tui.i18n import N_, _
 
 
-def certificate_id(cert: CertificateInfo) -> str:
-    """Stable across re-reads of the card: the token, the CKA_ID and the fingerprint.
-
-    A card may hold the same certificate twice (under two CKA_IDs); the id
-    tells them apart, so the list never gets two options with one id.
-    """
-    return f"{cert.token.key}|{cert.id.hex()}|{cert.fingerprint_sha256}"
-
-
-def describe(cert: CertificateInfo) -> Content:
+def option_content(cert: CertificateInfo) -> Content:
     """Three lines: who, from whom and until when, and why not (when unusable)."""
     mark = _("Qualified") if cert.qualified else _("not qualified")
     who = Content.assemble(
@@ -68,9 +59,9 @@ class CertificateList(OptionList):
         The highlight stays on the same certificate when it is still there;
         otherwise it goes to `prefer`, or to the only usable certificate.
         """
-        unique = {certificate_id(c): c for c in reversed(certificates)}  # first one of a twin
-        certificates = [c for c in certificates if unique.get(certificate_id(c)) is c]
-        signature = [(certificate_id(c), c.usable, c.reason) for c in certificates]
+        unique = {c.list_id: c for c in reversed(certificates)}  # first one of a twin
+        certificates = [c for c in certificates if unique.get(c.list_id) is c]
+        signature = [(c.list_id, c.usable, c.reason) for c in certificates]
         if signature == self._shown:
             return False
         keep = None
@@ -83,18 +74,18 @@ class CertificateList(OptionList):
             if options:
                 options.append(None)  # a separator line between certificates
             options.append(
-                Option(describe(cert), id=certificate_id(cert), disabled=not cert.usable)
+                Option(option_content(cert), id=cert.list_id, disabled=not cert.usable)
             )
         self.set_options(options)
         usable = [c for c in self.certificates if c.usable]
         target = next(
-            (c for c in self.certificates if c.usable and certificate_id(c) in (keep, prefer)),
+            (c for c in self.certificates if c.usable and c.list_id in (keep, prefer)),
             None,
         )
         if target is None and len(usable) == 1:
             target = usable[0]
         self.highlighted = (
-            self.get_option_index(certificate_id(target)) if target is not None else None
+            self.get_option_index(target.list_id) if target is not None else None
         )
         return True
 
@@ -103,5 +94,5 @@ class CertificateList(OptionList):
         if self.highlighted is None:
             return None
         option_id = self.get_option_at_index(self.highlighted).id
-        cert = next((c for c in self.certificates if certificate_id(c) == option_id), None)
+        cert = next((c for c in self.certificates if c.list_id == option_id), None)
         return cert if cert is not None and cert.usable else None
