@@ -1,11 +1,20 @@
 import pytest
 
 from tui.core.errors import TextNotAllowedError, UnsafeTextError
-from tui.core.text import LOGIN_TEXT, MAX_TEXT_CHARS, check_allowed, check_signable, display_safe
+from tui.core.text import (
+    LOGIN_TEXT,
+    MAX_TEXT_CHARS,
+    SignableText,
+    check_allowed,
+    check_signable,
+    display_safe,
+)
 
 
 def test_login_text_is_signable_unchanged():
-    assert check_signable(LOGIN_TEXT) is LOGIN_TEXT
+    checked = check_signable(LOGIN_TEXT)
+    assert checked == LOGIN_TEXT and isinstance(checked, SignableText)
+    assert check_signable(checked) is checked
 
 
 def test_turkish_letters_and_paragraphs_are_fine():

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.core.errors import ConfigError, UnsafeTextError
+from tui.core.errors import ConfigError, UnsafeTextError, unsafe_reason_text
 from tui.core.settings import DEFAULT_ALLOWLIST, Settings
 from tui.core.text import check_signable
 from tui.i18n import _
@@ -166,9 +166,10 @@ def _allowlist(value: object) -> dict[str, tuple[str, ...]]:
             try:
                 check_signable(text)
             except UnsafeTextError as exc:
+                reason = " ".join(filter(None, (unsafe_reason_text(exc.reason), exc.where())))
                 raise BadValue(
                     _("{purpose}: a text that could never be signed ({reason})").format(
-                        purpose=purpose, reason=exc.reason
+                        purpose=purpose, reason=reason
                     )
                 ) from None
         merged[purpose] = tuple(dict.fromkeys([*merged.get(purpose, ()), *texts]))
