@@ -50,7 +50,17 @@ _AUGMENTED: dict[str, frozenset[str]] = {
 }
 # Script values that are not a script a word can be written in.
 _NOT_A_SCRIPT = frozenset(
-    {"common", "zyyy", "inherited", "zinh", "qaai", "unknown", "zzzz", "katakana_or_hiragana", "hrkt"}
+    {
+        "common",
+        "zyyy",
+        "inherited",
+        "zinh",
+        "qaai",
+        "unknown",
+        "zzzz",
+        "katakana_or_hiragana",
+        "hrkt",
+    }
 )
 _SCRIPT_NAME = re.compile(r"[A-Za-z][A-Za-z_ ]{1,40}\Z")
 
@@ -191,7 +201,11 @@ def _char_problem(ch: str) -> tuple[str, str] | None:
         return "ambiguous-width", f"ambiguous width {named}"
     if _has("sc=Zyyy", ch) and category.startswith("L"):
         return "repertoire", f"outside the usual symbols {named}"
-    if _has("Emoji_Presentation", ch) or _has("Emoji_Modifier", ch) or _has("Regional_Indicator", ch):
+    if (
+        _has("Emoji_Presentation", ch)
+        or _has("Emoji_Modifier", ch)
+        or _has("Regional_Indicator", ch)
+    ):
         return "repertoire", f"outside the usual symbols {named}"
     return None
 
