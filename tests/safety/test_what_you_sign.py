@@ -43,6 +43,30 @@ NAMED = {
     "bom": "U+FEFF",
     "emoji": ":thumbs_up:",
     "too_long": "2000 characters",
+    "hangul_filler": "U+3164 HANGUL FILLER",
+    "grapheme_joiner": "U+034F COMBINING GRAPHEME JOINER",
+    "variation_selector": "U+FE0F VARIATION SELECTOR-16",
+    "mongolian_selector": "U+180B MONGOLIAN FREE VARIATION SELECTOR ONE",
+    "khmer_vowel": "U+17B4 KHMER VOWEL INHERENT AQ",
+    "cyrillic_lookalike": "U+043E CYRILLIC SMALL LETTER O",
+    "greek_lookalike": "U+03BF GREEK SMALL LETTER OMICRON",
+    "nfd": "U+0327 COMBINING CEDILLA",
+    "combining_mark": "U+0307 COMBINING DOT ABOVE",
+    "private_use": "U+E000",
+    "unassigned": "U+0378",
+    "disputed_width": "U+1F1F9 REGIONAL INDICATOR SYMBOL LETTER T",
+    "ambiguous_width": "U+2605 BLACK STAR",
+    "line_separator": "U+2028 LINE SEPARATOR",
+    "no_break_space": "U+00A0 NO-BREAK SPACE",
+    "space_run": "more than one space in a row",
+    "blank_lines": "more than one blank line in a row",
+}
+# Where each of the rule's refusals says the problem is (character, line, column).
+WHERE = {
+    "hangul_filler": "Where: character 77, line 2, column 1.",
+    "greek_lookalike": "Where: character 71, line 1, column 71.",
+    "blank_lines": "Where: character 78, line 3, column 1.",
+    "too_long": "",  # refused on arrival, as a whole
 }
 # Visible, if unusual, characters that must be signed exactly as shown.
 TRICKY_BUT_VISIBLE = (
@@ -94,19 +118,21 @@ async def test_every_kind_of_hostile_text_is_refused_before_any_pin(rig):
             message = drive.status(pilot)
             assert "Nothing was signed" in message, (kind, message)
             assert named in message, (kind, message)
+            assert WHERE.get(kind, "Where: character ") in message, (kind, message)
             assert drive.on(pilot, CodeEntryScreen)
     assert r.boundary.calls == []  # no certificate read, no PIN state, no login
 
 
-async def test_a_hostile_e_onay_text_is_refused_before_the_second_pin(rig, softhsm_card):
+@pytest.mark.parametrize("kind", ["bidi_isolate", "hangul_filler", "nfd"])
+async def test_a_hostile_e_onay_text_is_refused_before_the_second_pin(rig, softhsm_card, kind):
     r = rig()
     code = r.sim.new_login().code
     async with r.app.run_test(size=(80, 24)) as pilot:
         await drive.log_in(pilot, code, HOLDER, softhsm_card.pin)
-        r.sim.faults.set_hostile_text("bidi_isolate")
+        r.sim.faults.set_hostile_text(kind)
         await drive.start_e_onay(pilot)
         await drive.until(pilot, lambda: "Nothing was signed" in drive.status(pilot))
-        assert "U+2067" in drive.status(pilot)
+        assert NAMED[kind] in drive.status(pilot)
         assert drive.on(pilot, EOnayConfirmScreen)
     assert r.boundary.count("C_Login") == 1  # the login only
 
