@@ -214,6 +214,27 @@ def test_combining_marks_of_no_script_are_refused() -> None:
         assert refused(text).position == 1
 
 
+def test_non_spacing_marks_are_refused_even_in_an_allowed_script() -> None:
+    """A character with no cell of its own can hide in its neighbour's glyph: Thai and
+    Devanagari vowel signs are refused too, so those scripts cannot be allowed in full."""
+    for script in ("Thai", "Devanagari", "Greek", "Cyrillic"):
+        marks = code_points(rf"(?V1)[\p{{sc={script}}}&&[\p{{gc=Mn}}\p{{gc=Me}}]]")
+        for cp in marks:
+            error = refused(f"a{chr(cp)}", (script,))
+            assert error.reason.startswith(("combining mark", "not in NFC", "unassigned")), hex(cp)
+    assert check_signable("ไทย", ("Thai",)) == "ไทย"  # letters with cells of their own
+
+
+def test_right_to_left_letters_are_refused_even_when_their_script_is_allowed() -> None:
+    """Terminals differ in whether they reorder right-to-left text, so what is shown could
+    be another order than what is signed."""
+    for script in ("Hebrew", "Arabic"):
+        for cp in code_points(rf"(?V1)[\p{{sc={script}}}&&\p{{L}}]")[::7]:
+            error = refused(chr(cp), (script,))
+            assert error.reason.startswith(("right-to-left", "unassigned", "not in NFC")), hex(cp)
+    assert refused("1١").reason == "right-to-left character U+0661 ARABIC-INDIC DIGIT ONE"
+
+
 def test_nfd_turkish_letters_are_refused_not_normalized() -> None:
     for letter in "çşğöüÇŞĞÖÜİ":
         decomposed = unicodedata.normalize("NFD", letter)

@@ -214,6 +214,7 @@ _UNSAFE_REASONS: tuple[tuple[str, str], ...] = (
     (rf"zero-width character {_CHAR}", N_("a zero-width character {0}")),
     (rf"ambiguous width {_CHAR}", N_("a character of ambiguous width {0}")),
     (rf"combining mark {_CHAR}", N_("a combining mark {0}")),
+    (rf"right-to-left character {_CHAR}", N_("a right-to-left character {0}")),
     (
         rf"outside the usual symbols {_CHAR}",
         N_("a character other than letters, digits, punctuation and usual symbols {0}"),

@@ -193,10 +193,14 @@ def _char_problem(ch: str) -> tuple[str, str] | None:
     textual, libc = _widths(ch)
     if textual != libc:
         return "disputed-width", f"disputed width {named} (Textual {textual}, wcwidth {libc})"
-    if textual == 0 and not category.startswith("M"):
-        return "zero-width", f"zero-width character {named}"
-    if category.startswith("M") and (_has("sc=Zinh", ch) or _has("sc=Zyyy", ch)):
+    if category in ("Mn", "Me") or (
+        category == "Mc" and (_has("sc=Zinh", ch) or _has("sc=Zyyy", ch))
+    ):
         return "mark", f"combining mark {named}"
+    if textual == 0:
+        return "zero-width", f"zero-width character {named}"
+    if _has("Bidi_Class=R", ch) or _has("Bidi_Class=AL", ch) or _has("Bidi_Class=AN", ch):
+        return "right-to-left", f"right-to-left character {named}"
     if unicodedata.east_asian_width(ch) == "A" and not _narrow_everywhere_but_cjk(ch, category):
         return "ambiguous-width", f"ambiguous width {named}"
     if _has("sc=Zyyy", ch) and category.startswith("L"):
