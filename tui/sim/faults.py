@@ -82,9 +82,7 @@ HOSTILE_TEXTS: dict[str, str] = {
     "greek_lookalike": (
         "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıy\u03bfrum."
     ),
-    "nfd": (
-        "Kullanıcı servislerine elektronik imzalı olarak girme is\u0327lemini onaylıyorum."
-    ),
+    "nfd": ("Kullanıcı servislerine elektronik imzalı olarak girme is\u0327lemini onaylıyorum."),
     "combining_mark": (
         "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylı\u0307yorum."
     ),
