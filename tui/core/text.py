@@ -18,9 +18,12 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.core.errors import TextNotAllowedError, UnsafeTextError
+
+if TYPE_CHECKING:
+    from regex import Pattern
 
 MAX_TEXT_CHARS = 2000
 
@@ -85,16 +88,12 @@ class SignableText(str):
 # --- the property tables (imported on first use: `regex` compiles them lazily) ---
 
 
-def _regex() -> Any:
-    import regex
-
-    return regex
-
-
 @lru_cache(maxsize=256)
-def _property(pattern: str) -> Any:
+def _property(pattern: str) -> Pattern[str]:
     """A compiled `regex` pattern (Unicode properties that `re` does not know)."""
-    return _regex().compile(pattern)
+    import regex  # on first use: start-up never needs it
+
+    return regex.compile(pattern)
 
 
 def _has(prop: str, ch: str) -> bool:
@@ -105,9 +104,11 @@ def script_known(name: str) -> bool:
     """Is `name` a Unicode script (long or short name, any case) a word can be written in?"""
     if not _SCRIPT_NAME.match(name) or name.strip().lower() in _NOT_A_SCRIPT:
         return False
+    import regex
+
     try:
         _property(rf"\p{{Script={name.strip()}}}")
-    except _regex().error:
+    except regex.error:
         return False
     return True
 
