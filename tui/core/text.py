@@ -165,7 +165,7 @@ def _narrow_everywhere_but_cjk(ch: str, category: str) -> bool:
 @lru_cache(maxsize=4096)
 def _char_problem(ch: str) -> tuple[str, str] | None:
     """(kind, reason) if `ch` cannot be shown as itself whatever the scripts allowed."""
-    if ch == "\n" or ch == " ":
+    if ch == "\n" or " " <= ch <= "~":  # printable ASCII: one cell everywhere, any script
         return None
     named = char_name(ch)
     category = unicodedata.category(ch)
