@@ -72,7 +72,7 @@ _SCRIPT_NAME = re.compile(r"[A-Za-z][A-Za-z_ ]{1,40}\Z")
 _HIDING = frozenset(
     {"escape", "control", "bidi", "surrogate", "private", "unassigned", "invisible", "format"}
 )
-_WRONG_WIDTH = frozenset({"disputed-width", "zero-width"})
+_REPLACED_WHEN_SHOWN = _HIDING | {"disputed-width", "zero-width"}
 
 
 class SignableText(str):
@@ -414,12 +414,12 @@ def display_safe(value: str, limit: int = 200) -> str:
     out = []
     for ch in value[:limit]:
         problem = _char_problem(ch)
-        if problem is None or problem[0] not in _HIDING | _WRONG_WIDTH | {"whitespace"}:
-            out.append(" " if ch == "\n" else ch)
-        elif problem[0] == "whitespace":
+        if ch == "\n" or (problem is not None and problem[0] == "whitespace"):
             out.append(" ")
-        else:
+        elif problem is not None and problem[0] in _REPLACED_WHEN_SHOWN:
             out.append("\ufffd")
+        else:
+            out.append(ch)
     cleaned = "".join(out)
     return cleaned + ("…" if len(value) > limit else "")
 
