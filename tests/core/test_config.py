@@ -258,6 +258,10 @@ def test_an_unknown_key_names_the_key_and_the_file(
         ('[text.allowlist]\nlogout = ["Çıkış"]\n', "text.allowlist"),
         ('[text.allowlist]\nlogin = "one text"\n', "text.allowlist"),
         ('[text.allowlist]\nlogin = ["hidden\\u200btext"]\n', "text.allowlist"),
+        ('[text]\nscripts = ["Klingon"]\n', "text.scripts"),
+        ('[text]\nscripts = ["Greek", "Common"]\n', "text.scripts"),
+        ('[text]\nscripts = ["Greek}|\\\\p{L"]\n', "text.scripts"),
+        ("[text]\nscripts = 3\n", "text.scripts"),
     ],
 )
 def test_a_bad_value_names_the_key_and_the_file(home: dict[str, str], toml: str, key: str) -> None:
@@ -288,6 +292,7 @@ def test_not_toml_names_the_file_and_the_line(home: dict[str, str]) -> None:
         ("EONAY_PORTAL_URL", "portal.example"),
         ("EONAY_LOG_LEVEL", "chatty"),
         ("EONAY_PORTAL_CA_BUNDLE", "/no/such.pem"),
+        ("EONAY_TEXT_SCRIPTS", "Greek,Elvish"),
     ],
 )
 def test_a_bad_environment_value_names_the_variable(
@@ -329,6 +334,7 @@ def test_every_variable_follows_the_naming_rule() -> None:
         "EONAY_KIOSK_IDLE_SECONDS",
         "EONAY_KIOSK_SHUFFLE_KEYPAD",
         "EONAY_TEXT_STRICT",
+        "EONAY_TEXT_SCRIPTS",
         "EONAY_LOG_LEVEL",
         "EONAY_LOG_FILE",
     ):
@@ -354,3 +360,22 @@ def test_the_readme_lists_every_variable() -> None:
     text = README.read_text(encoding="utf-8")
     for name in environment_variables():
         assert name in text, name
+
+
+def test_scripts_allowed_besides_latin_from_the_file_or_the_environment(
+    home: dict[str, str],
+) -> None:
+    """`[text] scripts` names Unicode scripts in any spelling the standard has (Greek, Grek)."""
+    assert load_settings(flags(), home).text_scripts == ()
+    write_config(home, '[text]\nscripts = ["Greek", "Cyrl"]\n')
+    assert load_settings(flags(), home).text_scripts == ("Greek", "Cyrl")
+    env = {**home, "EONAY_TEXT_SCRIPTS": "Armenian, Georgian"}
+    assert load_settings(flags(), env).text_scripts == ("Armenian", "Georgian")
+
+
+def test_an_unknown_script_is_named_with_the_key_and_the_file(home: dict[str, str]) -> None:
+    path = write_config(home, '[text]\nscripts = ["Greek", "Elvish"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(flags(), home)
+    message = info.value.user_message()
+    assert f"{path}: text.scripts: " in message and "Elvish" in message

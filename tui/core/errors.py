@@ -151,35 +151,87 @@ class SignatureCheckError(TokenError):
 
 
 class UnsafeTextError(EonayError):
+    """A text `tui.core.text.check_signable` refused: what (`reason`) and where.
+
+    `position` counts characters from 0; `line` and `column` count from 1, as
+    the portal's operator looks for the place to fix.
+    """
+
     code = "unsafe_text"
 
-    def __init__(self, reason: str, position: int | None = None) -> None:
-        super().__init__(f"unsafe text: {reason} at {position}")
+    def __init__(
+        self,
+        reason: str,
+        position: int | None = None,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        where = f" (line {line}, column {column})" if line is not None else ""
+        super().__init__(f"unsafe text: {reason} at {position}{where}")
         self.reason = reason
         self.position = position
+        self.line = line
+        self.column = column
+
+    def where(self) -> str:
+        """Where the refused character or space is, in the user's language; "" if unknown."""
+        if self.position is None or self.line is None:
+            return ""
+        return _("Where: character {n}, line {line}, column {column}.").format(
+            n=self.position + 1, line=self.line, column=self.column
+        )
 
     def user_message(self) -> str:
-        return _(
+        message = _(
             "The portal sent a text that cannot be shown exactly as it would be signed "
             "({reason}). Nothing was signed."
         ).format(reason=unsafe_reason_text(self.reason))
+        where = self.where()
+        return f"{message} {where}" if where else message
 
 
-# The reasons tui.core.text gives, as patterns, with words for people.
+# The reasons tui.core.text gives, as patterns, with words for people. A
+# character is named as "U+XXXX NAME", which stays as it is in every language.
+_CHAR = r"(U\+[0-9A-F]{4,6} .+)"
 _UNSAFE_REASONS: tuple[tuple[str, str], ...] = (
     (r"escape sequence", N_("an escape sequence")),
-    (r"bidi control (U\+[0-9A-F]+)", N_("a direction control character {0}")),
-    (r"zero-width character (U\+[0-9A-F]+)", N_("a zero-width character {0}")),
-    (r"control character (U\+[0-9A-F]+)", N_("a control character {0}")),
-    (r"invisible character (U\+[0-9A-F]+)", N_("an invisible character {0}")),
+    (rf"not in NFC {_CHAR}", N_("a character not in composed form (NFC) {0}")),
+    (rf"tab {_CHAR}", N_("a tab {0}")),
+    (rf"line break other than LF {_CHAR}", N_("a line break other than a line feed {0}")),
+    (rf"space other than U\+0020 {_CHAR}", N_("a space other than the plain space {0}")),
+    (rf"bidi control {_CHAR}", N_("a direction control character {0}")),
+    (rf"control character {_CHAR}", N_("a control character {0}")),
+    (rf"surrogate {_CHAR}", N_("a lone surrogate {0}")),
+    (rf"private-use character {_CHAR}", N_("a private-use character {0}")),
+    (rf"unassigned code point {_CHAR}", N_("an unassigned code point {0}")),
+    (rf"invisible character {_CHAR}", N_("an invisible character {0}")),
+    (rf"format character {_CHAR}", N_("a format character {0}")),
+    (
+        r"disputed width (U\+[0-9A-F]{4,6} .+) \(Textual (\d+), wcwidth (-?\d+)\)",
+        N_("a character the app and the terminal measure differently {0}"),
+    ),
+    (rf"zero-width character {_CHAR}", N_("a zero-width character {0}")),
+    (rf"ambiguous width {_CHAR}", N_("a character of ambiguous width {0}")),
+    (rf"combining mark {_CHAR}", N_("a combining mark {0}")),
+    (rf"right-to-left character {_CHAR}", N_("a right-to-left character {0}")),
+    (
+        rf"outside the usual symbols {_CHAR}",
+        N_("a character other than letters, digits, punctuation and usual symbols {0}"),
+    ),
+    (
+        r"mixed scripts in word «(.+)» (U\+[0-9A-F]{4,6} .+)",
+        N_("letters of more than one script in the word «{0}»: {1}"),
+    ),
+    (rf"script not allowed {_CHAR}", N_("a letter of a script that is not allowed {0}")),
     (r"empty text", N_("the text is empty")),
     (r"longer than (\d+) characters", N_("longer than {0} characters")),
     (r"markup ((?s:.*))", N_("formatting markup {0}")),
-    (
-        r"invisible trailing spaces on line (\d+)",
-        N_("invisible spaces at the end of line {0}"),
-    ),
-    (r"leading or trailing blank lines", N_("blank lines at the start or end")),
+    (r"more than one space in a row", N_("more than one space in a row")),
+    (r"space at the start of a line", N_("a space at the start of a line")),
+    (r"space at the end of a line", N_("a space at the end of a line")),
+    (r"more than one blank line in a row", N_("more than one blank line in a row")),
+    (r"blank lines at the start or end", N_("blank lines at the start or end")),
 )
 
 

@@ -28,6 +28,7 @@ class Settings:
     kiosk_idle_seconds: int = 120
     shuffle_keypad: bool = False
     strict_text: bool | None = None  # None: on in kiosk mode, off elsewhere
+    text_scripts: tuple[str, ...] = ()  # Unicode scripts a text to sign may use besides Latin
     allowlist: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ALLOWLIST))
     log_level: str = "WARNING"
     log_file: Path | None = None  # None means the XDG state directory

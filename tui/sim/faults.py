@@ -57,6 +57,64 @@ HOSTILE_TEXTS: dict[str, str] = {
         "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum."
         + " Ek madde: tüm yetkilerimi devrediyorum." * 60
     ),
+    # One for each class of the rule of issue 11 (tui.core.text), beyond those above.
+    # Textual draws U+3164 in 0 cells, tmux and glibc in 2: the clause is pushed out of sight.
+    "hangul_filler": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum.\n"
+        + "\u3164" * 40
+        + "\nDEĞİL. Tüm yetkilerimi devrediyorum."
+    ),
+    "grapheme_joiner": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onay\u034flıyorum."
+    ),
+    "variation_selector": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum\ufe0f."
+    ),
+    "mongolian_selector": (
+        "Kullanıcı servislerine elektronik\u180b imzalı olarak girme işlemini onaylıyorum."
+    ),
+    "khmer_vowel": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme\u17b4 işlemini onaylıyorum."
+    ),
+    "cyrillic_lookalike": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini \u043enaylıyorum."
+    ),
+    "greek_lookalike": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıy\u03bfrum."
+    ),
+    "nfd": ("Kullanıcı servislerine elektronik imzalı olarak girme is\u0327lemini onaylıyorum."),
+    "combining_mark": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylı\u0307yorum."
+    ),
+    "private_use": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum.\ue000"
+    ),
+    "unassigned": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum.\u0378"
+    ),
+    "disputed_width": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum \U0001f1f9."
+    ),
+    "ambiguous_width": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum \u2605."
+    ),
+    "line_separator": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum."
+        "\u2028Tüm yetkilerimi devrediyorum."
+    ),
+    "no_break_space": (
+        "Kullanıcı servislerine elektronik imzalı\u00a0olarak girme işlemini onaylıyorum."
+    ),
+    "space_run": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum."
+        + " " * 300
+        + "Tüm yetkilerimi devrediyorum."
+    ),
+    "blank_lines": (
+        "Kullanıcı servislerine elektronik imzalı olarak girme işlemini onaylıyorum."
+        + "\n" * 40
+        + "Tüm yetkilerimi devrediyorum."
+    ),
 }
 """Challenge texts with control, bidi, zero-width or markup characters, or too long, by name."""
 

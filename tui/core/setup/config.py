@@ -12,7 +12,7 @@ The file is TOML; its layout (see the README):
     [card]    modules
     [ui]      language, theme
     [kiosk]   enabled, idle_seconds, shuffle_keypad
-    [text]    strict, and [text.allowlist] with a list of texts per purpose
+    [text]    strict, scripts, and [text.allowlist] with a list of texts per purpose
     [log]     level, file
 
 Each key has a variable `EONAY_<SECTION>_<KEY>` (e.g. `EONAY_KIOSK_IDLE_SECONDS`).
@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.core.errors import ConfigError, UnsafeTextError
+from tui.core.errors import ConfigError, UnsafeTextError, unsafe_reason_text
 from tui.core.settings import DEFAULT_ALLOWLIST, Settings
-from tui.core.text import check_signable
+from tui.core.text import check_signable, script_known
 from tui.i18n import _
 
 APP_NAME = "eonay"
@@ -149,6 +149,26 @@ def _modules(value: object) -> tuple[str, ...]:
     return tuple(_text(item) for item in value)
 
 
+def _scripts(value: object) -> tuple[str, ...]:
+    """Unicode scripts allowed besides Latin: a TOML list, or names split by commas or spaces."""
+    if isinstance(value, str):
+        names: list[object] = [n for n in re.split(r"[,\s]+", value) if n]
+    elif isinstance(value, list):
+        names = list(value)
+    else:
+        raise BadValue(_("expected a list of Unicode script names such as Greek or Cyrillic"))
+    scripts = []
+    for name in names:
+        if not isinstance(name, str) or not script_known(name.strip()):
+            raise BadValue(
+                _(
+                    "unknown script {name}; expected Unicode script names such as Greek or Cyrillic"
+                ).format(name=repr(name))
+            )
+        scripts.append(name.strip())
+    return tuple(dict.fromkeys(scripts))
+
+
 def _allowlist(value: object) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise BadValue(_("expected a table of purposes, each with a list of texts"))
@@ -166,9 +186,10 @@ def _allowlist(value: object) -> dict[str, tuple[str, ...]]:
             try:
                 check_signable(text)
             except UnsafeTextError as exc:
+                reason = " ".join(filter(None, (unsafe_reason_text(exc.reason), exc.where())))
                 raise BadValue(
                     _("{purpose}: a text that could never be signed ({reason})").format(
-                        purpose=purpose, reason=exc.reason
+                        purpose=purpose, reason=reason
                     )
                 ) from None
         merged[purpose] = tuple(dict.fromkeys([*merged.get(purpose, ()), *texts]))
@@ -221,6 +242,7 @@ KEYS: tuple[Key, ...] = (
     Key("kiosk", "idle_seconds", "kiosk_idle_seconds", _idle_seconds),
     Key("kiosk", "shuffle_keypad", "shuffle_keypad", _bool),
     Key("text", "strict", "strict_text", _bool),
+    Key("text", "scripts", "text_scripts", _scripts),
     Key("text", "allowlist", "allowlist", _allowlist, from_env=False),
     Key("log", "level", "log_level", _log_level),
     Key("log", "file", "log_file", _text, is_path=True),
