@@ -88,9 +88,7 @@ def test_redact_keeps_the_shape() -> None:
         ),
     ],
 )
-def test_redact_masks_the_verification_code_but_its_last_4_digits(
-    text: str, expected: str
-) -> None:
+def test_redact_masks_the_verification_code_but_its_last_4_digits(text: str, expected: str) -> None:
     assert redact(text) == expected
 
 

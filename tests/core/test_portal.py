@@ -282,7 +282,9 @@ def test_a_challenge_living_over_15_minutes_is_a_protocol_error(expires_at, acce
     app = Starlette(routes=[Route("/api/v1/challenges/{code}", answer)])
     with serving(app) as url, PortalClient(url) as portal:
         if accepted:
-            assert portal.get_challenge("49586779463734").seconds_left() == pytest.approx(900, abs=1)
+            assert portal.get_challenge("49586779463734").seconds_left() == pytest.approx(
+                900, abs=1
+            )
         else:
             with pytest.raises(ProtocolError, match="more than 15 minutes"):
                 portal.get_challenge("49586779463734")

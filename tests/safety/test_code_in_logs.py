@@ -17,9 +17,7 @@ from tui.errorlog import redact as errorlog_redact
 pytestmark = pytest.mark.softhsm
 
 
-async def test_the_code_is_masked_to_its_last_4_digits_in_a_debug_log(
-    rig, softhsm_card, debug_log
-):
+async def test_the_code_is_masked_to_its_last_4_digits_in_a_debug_log(rig, softhsm_card, debug_log):
     log_file, raw_records = debug_log
     r = rig(Settings(language="en", log_level="DEBUG"))
     code = r.sim.new_login().code

@@ -48,7 +48,10 @@ async def try_to_copy(pilot, text: str) -> None:
 
 @pytest.mark.parametrize("kiosk", [True, False])
 async def test_a_kiosk_lets_nothing_be_selected_or_copied(
-    kiosk, sim, one_holder_card, softhsm_card  # noqa: F811
+    kiosk,
+    sim,
+    one_holder_card,  # noqa: F811 (the fixture, imported)
+    softhsm_card,
 ):
     app = make_app(one_holder_card, sim, FakeClock(), kiosk=kiosk)
     async with app.run_test(size=(100, 30)) as pilot:
