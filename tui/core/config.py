@@ -239,8 +239,9 @@ def environment_variables() -> list[str]:
 
 
 def _error(where: str, key: str | None, problem: str) -> ConfigError:
-    if key is None:
-        return ConfigError(f"{where}: {problem}", key=None, path=where)
+    """`where: key: problem`, the source named once (a flag or a variable is both)."""
+    if key is None or key == where:
+        return ConfigError(f"{where}: {problem}", key=key, path=where)
     return ConfigError(f"{where}: {key}: {problem}", key=key, path=where)
 
 
@@ -330,6 +331,32 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "kiosk", None):
         values["kiosk"] = True
     return values
+
+
+def preferred_language(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """`ui.language` by flag, variable or file, whatever else in them is wrong.
+
+    Known before the command line is parsed, so that its help and its errors,
+    the configuration's errors among them, are in the language asked for.
+    None: nothing asks (`tui.i18n.language_from_environment` decides).
+    """
+    key = _BY_SECTION["ui"]["language"]
+    raws: list[object] = [getattr(args, "lang", None)]
+    raws += [environ.get(name) for name in key.env_names]
+    for raw in raws:
+        if raw is not None and raw != "":
+            try:
+                return str(key.parse(raw))
+            except BadValue:
+                return None  # the error is told later, where it is checked
+    path, explicit = config_path(args, environ)
+    if not (explicit or path.is_file()):
+        return None
+    try:
+        language = read_file(path).get(key.field)
+    except ConfigError:
+        return None
+    return language if isinstance(language, str) else None
 
 
 def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Path, bool]:
