@@ -223,3 +223,31 @@ async def test_esc_cancels_in_turkish_too(sim, portal):
         assert "Kod sorgusu iptal edildi" in text
         await settle(pilot)
     assert app.results == []
+
+
+async def test_a_dripping_portal_gets_a_clear_message_and_keeps_the_code():
+    """A byte every 0.1 s: the call's deadline (shortened here) ends it, told in Turkish."""
+    from tests.core.test_portal_deadline import (
+        CODE,
+        READ_TIMEOUT,
+        answer,
+        dripping_portal,
+        wait_until,
+    )
+
+    with dripping_portal(answer()) as (url, drip):
+        client = PortalClient(url, timeout=READ_TIMEOUT, deadline=0.8)
+        with client:
+            app, _clock = host(client, "tr")
+            async with app.run_test() as pilot:
+                await submit(pilot, CODE)
+                text = " ".join(screen_text(app).split())
+                assert (
+                    "Portal çok yavaş yanıt verdi: 0.8 saniye içinde yanıtın tamamı gelmedi."
+                    in text
+                )
+                field = app.screen.query_one(CodeField)
+                assert field.value == CODE and not field.disabled
+        wait_until(lambda: len(drip.sent) == 1)
+        assert drip.cut_off == [True] and drip.sent[0] < drip.total
+    assert app.results == []
