@@ -179,10 +179,27 @@ def use_preferred_language(argv: Sequence[str]) -> None:
     set_language(preferred_language(known, os.environ) or language_from_environment())
 
 
+# The commands that print to the terminal rather than draw on it: their log goes to stderr
+# when a level is asked for (the app and the demo keep theirs in the log file).
+LOG_TO_STDERR = ("certs", "sign", "doctor")
+
+
+def use_asked_log_level(args: argparse.Namespace) -> None:
+    from tui.core.config import preferred
+
+    level = preferred(args, os.environ, "log.level", "log_level")
+    if isinstance(level, str):
+        from tui.core.logs import log_to_stderr
+
+        log_to_stderr(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _attach_dash_values(sys.argv[1:] if argv is None else argv)
     use_preferred_language(arguments)
     args = build_parser().parse_args(arguments)
+    if args.command in LOG_TO_STDERR:
+        use_asked_log_level(args)
     module = SUBCOMMANDS[args.command][0] if args.command else "app"
     code: int = importlib.import_module(f"tui.commands.{module}").run(args)
     return code

@@ -212,3 +212,41 @@ def test_help_follows_the_chosen_language_and_lists_every_log_level(tmp_path, co
         assert "seçenekler:" in turkish.stdout and "options:" not in turkish.stdout
         assert "bu yardımı göster" in turkish.stdout
         assert "CRITICAL" in turkish.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--log-level", "INFO", "certs"], {}),
+        (["certs", "--log-level", "info"], {}),
+        (["certs"], {"EONAY_LOG_LEVEL": "INFO"}),
+    ],
+)
+def test_the_log_level_applies_to_certs(tmp_path, args, env):
+    """certs prints its log on stderr when a level is asked for, by flag or variable."""
+    line = f"eonay: INFO eonay.certs: PKCS#11 modules: {MISSING_MODULE}"
+    quiet = eonay(tmp_path, "--lang", "en", "certs", "--module", MISSING_MODULE)
+    assert line not in quiet.stderr and quiet.stderr.strip() == EN_MODULE
+    done = eonay(tmp_path, "--lang", "en", *args, "--module", MISSING_MODULE, env=env)
+    assert done.stderr.splitlines() == [line, EN_MODULE]
+
+
+def test_the_log_level_applies_to_the_simulator(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EONAY_", "LC_"))}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), LANG="en_US.UTF-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--log-level", "INFO", "portal-sim"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline() for _ in range(2)]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert lines[0].startswith("Portal simulator ready.")
+    assert lines[1].startswith("INFO:") and "Started server process" in lines[1]

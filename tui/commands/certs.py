@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,9 @@ def modules_from(args: argparse.Namespace) -> list[str]:
     from tui.commands.app import settings_from_args
     from tui.core.modules import discover_for, module_paths
 
-    return module_paths(discover_for(settings_from_args(args), os.environ))
+    paths = module_paths(discover_for(settings_from_args(args), os.environ))
+    logging.getLogger("eonay.certs").info("PKCS#11 modules: %s", ", ".join(paths) or "none")
+    return paths
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ The fault flags switch faults on at start, for trying the app by hand;
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -112,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     app = make_app(PortalState(ttl=args.ttl, trust_roots=roots), faults)
+    from tui.core.config import preferred
+
+    level = preferred(args, os.environ, "log.level", "log_level")  # uvicorn's, lower case
 
     def announce(url: str) -> None:
         print(url, flush=True)
@@ -129,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             ssl_certfile=args.tls_cert,
             ssl_keyfile=args.tls_key,
             on_listening=announce,
+            log_level=level.lower() if isinstance(level, str) else "warning",
         )
     except OSError as exc:
         print(_("eonay: cannot listen: {error}").format(error=exc), file=sys.stderr)

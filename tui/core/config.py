@@ -333,29 +333,39 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def preferred_language(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
-    """`ui.language` by flag, variable or file, whatever else in them is wrong.
+def preferred(args: argparse.Namespace, environ: Mapping[str, str], dotted: str, flag: str) -> Any:
+    """The value of key `dotted` from the flag (attribute `flag`), a variable or the file.
 
-    Known before the command line is parsed, so that its help and its errors,
-    the configuration's errors among them, are in the language asked for.
-    None: nothing asks (`tui.i18n.language_from_environment` decides).
+    Lenient: whatever else in them is wrong, and a wrong value of this key too,
+    is told where the whole configuration is checked; None then, and when
+    nothing sets the key.
     """
-    key = _BY_SECTION["ui"]["language"]
-    raws: list[object] = [getattr(args, "lang", None)]
-    raws += [environ.get(name) for name in key.env_names]
+    section, name = dotted.split(".")
+    key = _BY_SECTION[section][name]
+    raws: list[object] = [getattr(args, flag, None)]
+    raws += [environ.get(variable) for variable in key.env_names]
     for raw in raws:
         if raw is not None and raw != "":
             try:
-                return str(key.parse(raw))
+                return key.parse(raw)
             except BadValue:
-                return None  # the error is told later, where it is checked
+                return None
     path, explicit = config_path(args, environ)
     if not (explicit or path.is_file()):
         return None
     try:
-        language = read_file(path).get(key.field)
+        return read_file(path).get(key.field)
     except ConfigError:
         return None
+
+
+def preferred_language(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """`ui.language`, known before the command line is parsed, so that its help and its
+    errors, the configuration's among them, are in the language asked for.
+
+    None: nothing asks (`tui.i18n.language_from_environment` decides).
+    """
+    language = preferred(args, environ, "ui.language", "lang")
     return language if isinstance(language, str) else None
 
 

@@ -155,3 +155,19 @@ def setup_logging(
     target.addHandler(handler)
     target.setLevel(settings.log_level)
     return path
+
+
+def log_to_stderr(level: str, logger: logging.Logger | None = None) -> None:
+    """For the command-line tools (certs, sign, doctor) when a log level is asked for:
+    redacted lines on stderr, where their other messages go."""
+    target = logging.getLogger() if logger is None else logger
+    for handler in list(target.handlers):
+        if getattr(handler, "eonay", False):
+            target.removeHandler(handler)
+            handler.close()
+    handler = logging.StreamHandler()
+    handler.eonay = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("eonay: %(levelname)s %(name)s: %(message)s"))
+    target.addHandler(handler)
+    target.setLevel(level)
