@@ -359,7 +359,7 @@ class PortalClient:
                     pause is None
                     or isinstance(exc, PortalTooSlowError)
                     or elapsed + pause > self._retry.budget
-                    or started + elapsed + pause >= ends
+                    or elapsed + pause >= self._deadline
                 ):
                     log.info("%s /%s failed after %d tries: %s", method, path, tries, exc.code)
                     raise
