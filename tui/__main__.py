@@ -29,8 +29,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # argparse's own words: its headings, and the errors it makes up (Python 3.11's wording).
+USAGE = "usage: "
+_USAGE_WORD = N_("usage: ")
 _HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^usage: ", re.MULTILINE), N_("usage: ")),
     (re.compile(r"^options:$", re.MULTILINE), N_("options:")),
     (re.compile(r"^positional arguments:$", re.MULTILINE), N_("positional arguments:")),
 )
@@ -89,6 +90,17 @@ class Parser(argparse.ArgumentParser):
 
 
 def _translated_headings(text: str) -> str:
+    """argparse's headings in the chosen language; the usage's wrapped lines kept aligned."""
+    if text.startswith(USAGE):
+        prefix = _(_USAGE_WORD)
+        shift = len(prefix) - len(USAGE)
+        lines = text.split("\n")
+        lines[0] = prefix + lines[0][len(USAGE) :]
+        for i in range(1, len(lines)):
+            if not lines[i].startswith(" "):
+                break
+            lines[i] = " " * shift + lines[i] if shift >= 0 else lines[i][-shift:]
+        text = "\n".join(lines)
     for pattern, heading in _HEADINGS:
         text = pattern.sub(_(heading), text)
     return text
