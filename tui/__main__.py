@@ -1,23 +1,109 @@
-"""The `eonay` command: parse flags, pick the subcommand, import only what it needs."""
+"""The `eonay` command: parse flags, pick the subcommand, import only what it needs.
+
+The global flags (`tui.commands.app.configure`) are on `eonay` and on every
+subcommand, before or after its name. The language is chosen before the
+parser is built (flag, `EONAY_*`, configuration file, then LANG), so the
+help and every error, argparse's own among them, are in that language.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from tui import __version__
+from tui.i18n import N_, _, language_from_environment, set_language
 
 # subcommand -> (module under tui.commands, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "certs": ("certs", "list the certificates on the card"),
-    "sign": ("sign", "make one CAdES-BES signature (for scripts and checks)"),
-    "portal-sim": ("portal_sim", "run the portal simulator"),
-    "demo": ("demo", "run the whole flow on a throwaway card and the simulator"),
-    "doctor": ("doctor", "check the card, its driver and the portal, with fixes"),
+    "certs": ("certs", N_("list the certificates on the card")),
+    "sign": ("sign", N_("make one CAdES-BES signature (for scripts and checks)")),
+    "portal-sim": ("portal_sim", N_("run the portal simulator")),
+    "demo": ("demo", N_("run the whole flow on a throwaway card and the simulator")),
+    "doctor": ("doctor", N_("check the card, its driver and the portal, with fixes")),
 }
+
+# argparse's own words: its headings, and the errors it makes up (Python 3.11's wording).
+USAGE = "usage: "
+_USAGE_WORD = N_("usage: ")
+_HEADINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^options:$", re.MULTILINE), N_("options:")),
+    (re.compile(r"^positional arguments:$", re.MULTILINE), N_("positional arguments:")),
+)
+_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"unrecognized arguments: (?P<args>.*)"), N_("unknown arguments: {args}")),
+    (
+        re.compile(r"the following arguments are required: (?P<args>.*)"),
+        N_("these arguments are needed: {args}"),
+    ),
+    (re.compile(r"argument (?P<name>\S+): expected one argument"), N_("{name}: needs a value")),
+    (
+        re.compile(
+            r"argument (?P<name>\S+): invalid choice: (?P<value>.*) \(choose from (?P<choices>.*)\)"
+        ),
+        N_("{name}: {value} is not one of {choices}"),
+    ),
+    (
+        re.compile(r"argument (?P<name>\S+): invalid \S+ value: (?P<value>.*)"),
+        N_("{name}: not a valid value: {value}"),
+    ),
+    (re.compile(r"argument (?P<name>\S+): (?P<problem>.*)"), N_("{name}: {problem}")),
+    (
+        re.compile(r"ambiguous option: (?P<option>\S+) could match (?P<matches>.*)"),
+        N_("{option} could be any of {matches}"),
+    ),
+)
+
+
+def _translate_argparse_error(message: str) -> str:
+    for pattern, template in _ERRORS:
+        match = pattern.fullmatch(message)
+        if match:
+            return _(template).format(**match.groupdict())
+    return message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse in the chosen language; each error says `eonay: <source>: <problem>`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "-h", "--help", action="help", default=argparse.SUPPRESS, help=_("show this help")
+        )
+
+    def format_usage(self) -> str:
+        return _translated_headings(super().format_usage())
+
+    def format_help(self) -> str:
+        return _translated_headings(super().format_help())
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: {_translate_argparse_error(message)}\n")
+
+
+def _translated_headings(text: str) -> str:
+    """argparse's headings in the chosen language; the usage's wrapped lines kept aligned."""
+    if text.startswith(USAGE):
+        prefix = _(_USAGE_WORD)
+        shift = len(prefix) - len(USAGE)
+        lines = text.split("\n")
+        lines[0] = prefix + lines[0][len(USAGE) :]
+        for i in range(1, len(lines)):
+            if not lines[i].startswith(" "):
+                break
+            lines[i] = " " * shift + lines[i] if shift >= 0 else lines[i][-shift:]
+        text = "\n".join(lines)
+    for pattern, heading in _HEADINGS:
+        text = pattern.sub(_(heading), text)
+    return text
 
 
 class _SubcommandsConfiguredWhenChosen(argparse._SubParsersAction):  # type: ignore[type-arg]
@@ -42,26 +128,33 @@ class _SubcommandsConfiguredWhenChosen(argparse._SubParsersAction):  # type: ign
 
 
 def configure_subcommand(sub_parser: argparse.ArgumentParser, name: str) -> None:
-    """Add the flags of subcommand `name` to its parser (once)."""
+    """Add the flags of subcommand `name` to its parser (once): its own, then the global ones."""
     if getattr(sub_parser, "_eonay_configured", False):
         return
     importlib.import_module(f"tui.commands.{SUBCOMMANDS[name][0]}").configure(sub_parser)
+    importlib.import_module("tui.commands.app").configure(sub_parser, suppress=True)
     sub_parser._eonay_configured = True  # type: ignore[attr-defined]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="eonay",
-        description="E-imzalı Giriş and E-Onay with a smart card, in the terminal.",
+        description=_("E-imzalı Giriş and E-Onay with a smart card, in the terminal."),
     )
-    parser.add_argument("--version", action="version", version=f"eonay {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"eonay {__version__}", help=_("show the version")
+    )
     app_module = importlib.import_module("tui.commands.app")
     app_module.configure(parser)
     sub = parser.add_subparsers(
-        dest="command", metavar="COMMAND", action=_SubcommandsConfiguredWhenChosen
+        title=_("commands"),
+        dest="command",
+        metavar="COMMAND",
+        action=_SubcommandsConfiguredWhenChosen,
+        parser_class=Parser,
     )
     for name, (_module, help_text) in SUBCOMMANDS.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        sub.add_parser(name, help=_(help_text), description=_(help_text))
     return parser
 
 
@@ -84,8 +177,41 @@ def _attach_dash_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def use_preferred_language(argv: Sequence[str]) -> None:
+    """`--lang` (wherever it is), else `EONAY_UI_LANGUAGE`/`EONAY_LANG`, the file, LANG."""
+    from tui.core.setup.config import preferred_language
+
+    early = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    early.add_argument("--lang")
+    early.add_argument("--config")
+    try:
+        known, _rest = early.parse_known_args(argv)
+    except argparse.ArgumentError:  # `--lang` without a value: the real parser says so
+        known = argparse.Namespace(lang=None, config=None)
+    set_language(preferred_language(known, os.environ) or language_from_environment())
+
+
+# The commands that print to the terminal rather than draw on it: their log goes to stderr
+# when a level is asked for (the app and the demo keep theirs in the log file).
+LOG_TO_STDERR = ("certs", "sign", "doctor")
+
+
+def use_asked_log_level(args: argparse.Namespace) -> None:
+    from tui.core.setup.config import preferred
+
+    level = preferred(args, os.environ, "log.level", "log_level")
+    if isinstance(level, str):
+        from tui.core.setup.logs import log_to_stderr
+
+        log_to_stderr(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_attach_dash_values(sys.argv[1:] if argv is None else argv))
+    arguments = _attach_dash_values(sys.argv[1:] if argv is None else argv)
+    use_preferred_language(arguments)
+    args = build_parser().parse_args(arguments)
+    if args.command in LOG_TO_STDERR:
+        use_asked_log_level(args)
     module = SUBCOMMANDS[args.command][0] if args.command else "app"
     code: int = importlib.import_module(f"tui.commands.{module}").run(args)
     return code

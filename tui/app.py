@@ -127,6 +127,10 @@ class EonayApp(App[int], inherit_bindings=False):
             # With this set, Textual lets ctrl+c, ctrl+z and ctrl+\ send signals: never in a kiosk.
             os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
         super().__init__()
+        if self.settings.kiosk:
+            # No mouse selection (drag, double or triple click) on any screen or widget, so
+            # there is nothing to copy: the receipt and the holder's name stay on the screen.
+            self.ALLOW_SELECT = False  # type: ignore[misc]  # per app: kiosk is a setting
         self.services = services
         self._ops: Operations | None = None
         self._ops_lock = threading.Lock()
@@ -356,6 +360,12 @@ class EonayApp(App[int], inherit_bindings=False):
             raise SuspendNotSupported("kiosk mode: the terminal stays with the app")
         with super().suspend():
             yield
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Never in a kiosk: an OSC 52 would leave the text in the terminal's clipboard
+        for the next person (any widget's copy key ends here)."""
+        if not self.settings.kiosk:
+            super().copy_to_clipboard(text)
 
     def open_url(self, url: str, *, new_tab: bool = True) -> None:
         """No browser is opened from a kiosk."""

@@ -21,7 +21,14 @@ _SECRETS = [
 
 
 def redact(text: str) -> str:
-    """Remove what could be a PIN, a code, a session token or a signature."""
+    """Remove what could be a PIN, a code, a session token or a signature.
+
+    The log's own redactor (`tui.core.setup.logs.redact`) first, then these stricter rules:
+    an unexpected error's message keeps no digits at all.
+    """
+    from tui.core.setup.logs import redact as redact_secrets
+
+    text = redact_secrets(text)
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text

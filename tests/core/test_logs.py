@@ -49,7 +49,7 @@ def test_redact_removes_the_secret(text: str, secret: str) -> None:
     [
         "spinner=3 pinned=yes",
         "token=AKIS Kart 1 slot=0",
-        "GET /api/v1/challenges/49586779463734 200",
+        "GET /api/v1/challenges/4958677946373 200",  # 13 digits: not a code
         "Pin(<6 digits hidden>)",
         "loaded /usr/lib/libakisp11.so in 0.2 s",
     ],
@@ -62,6 +62,41 @@ def test_redact_keeps_the_shape() -> None:
     assert redact('{"pin": "1234", "x": 1}') == '{"pin": "***", "x": 1}'
     assert redact("Authorization: Bearer abc") == "Authorization: ***"
     assert redact("holder 12345678950") == "holder 12*******50"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "GET /api/v1/challenges/49586779463734 -> 200 (310 bytes, 0.01 s)",
+            "GET /api/v1/challenges/**********3734 -> 200 (310 bytes, 0.01 s)",
+        ),
+        (
+            'HTTP Request: GET http://127.0.0.1:8080/api/v1/challenges/49586779463734?x=1 "200"',
+            'HTTP Request: GET http://127.0.0.1:8080/api/v1/challenges/**********3734?x=1 "200"',
+        ),
+        (
+            "POST /api/v1/challenges/00000000001234/signature failed after 3 tries",
+            "POST /api/v1/challenges/**********1234/signature failed after 3 tries",
+        ),
+        ('{"code": "49586779463734"}', '{"code": "**********3734"}'),
+        ("code=49586779463734&next=1", "code=**********3734&next=1"),
+        # The T.C. kimlik number beside it keeps its own mask.
+        (
+            "holder 12345678950 code 49586779463734",
+            "holder 12*******50 code **********3734",
+        ),
+    ],
+)
+def test_redact_masks_the_verification_code_but_its_last_4_digits(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("digits", [13, 15, 20])
+def test_redact_masks_only_14_digit_runs_as_codes(digits: int) -> None:
+    run = "7" * digits
+    assert redact(f"id {run} end") == f"id {run} end"
+    assert redact("id " + "7" * 14 + " end") == "id **********7777 end"
 
 
 @pytest.fixture

@@ -261,6 +261,35 @@ def test_user_agent_accept_and_no_session_in_url():
     assert seen[0]["accept"] == "application/json"
 
 
+@pytest.mark.parametrize(
+    ("expires_at", "accepted"),
+    [
+        ("2019-11-13T11:42:38+03:00", True),  # exactly 15 minutes after server_time
+        ("2019-11-13T11:42:39+03:00", False),  # one second more
+        ("2019-11-13T09:42:39+01:00", False),  # the same moment, in another offset
+        ("2019-11-14T11:27:38+03:00", False),  # a day
+        ("2119-11-13T11:27:38+03:00", False),  # a century
+    ],
+)
+def test_a_challenge_living_over_15_minutes_is_a_protocol_error(expires_at, accepted):
+    """The spec: more than 15 minutes between server_time and expires_at is malformed."""
+
+    async def answer(request: Request) -> Response:
+        body = _challenge_json(request.path_params["code"])
+        body["expires_at"] = expires_at  # server_time is 11:27:38+03:00
+        return JSONResponse(body)
+
+    app = Starlette(routes=[Route("/api/v1/challenges/{code}", answer)])
+    with serving(app) as url, PortalClient(url) as portal:
+        if accepted:
+            assert portal.get_challenge("49586779463734").seconds_left() == pytest.approx(
+                900, abs=1
+            )
+        else:
+            with pytest.raises(ProtocolError, match="more than 15 minutes"):
+                portal.get_challenge("49586779463734")
+
+
 def test_redirects_followed_only_on_the_same_host():
     with serving(Starlette()) as other:  # any other origin
         pass

@@ -57,6 +57,30 @@ class Terminal:
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", "e2e", "-l", text)
 
+    def send_bytes(self, data: str) -> None:
+        """`data` as raw input bytes, as a terminal sends them (mouse reports, for one)."""
+        self._tmux("send-keys", "-t", "e2e", "-H", *(f"{byte:02x}" for byte in data.encode()))
+
+    def drag(self, start: tuple[int, int], end: tuple[int, int]) -> None:
+        """Press the left button at `start`, move to `end`, release: SGR mouse reports (0-based)."""
+
+        def report(button: int, x: int, y: int, final: str = "M") -> str:
+            return f"\x1b[<{button};{x + 1};{y + 1}{final}"
+
+        (x0, y0), (x1, y1) = start, end
+        middle = ((x0 + x1) // 2, (y0 + y1) // 2)
+        self.send_bytes(
+            report(0, x0, y0) + report(32, *middle) + report(32, x1, y1) + report(0, x1, y1, "m")
+        )
+
+    def allow_clipboard(self) -> None:
+        """Let programs set tmux's clipboard with OSC 52 (each copy becomes a paste buffer)."""
+        self._tmux("set-option", "-s", "set-clipboard", "on")
+
+    def paste_buffers(self) -> str:
+        """tmux's paste buffers: where an OSC 52 copy lands."""
+        return self._tmux("list-buffers")
+
     def screen(self, *, escapes: bool = False) -> str:
         """The visible text; with `escapes`, the colour and style codes too."""
         return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "e2e")

@@ -52,3 +52,32 @@ def test_no_key_leaves_the_kiosk(tmp_path, portal, demo_card, how):
         assert terminal.flag("alternate_on") == "0"
     finally:
         terminal.close()
+
+
+@pytest.mark.parametrize("kiosk", [True, False])
+def test_a_kiosk_puts_nothing_on_the_terminals_clipboard(tmp_path, portal, demo_card, kiosk):
+    """A mouse drag, a double click and ctrl+c: in a kiosk no OSC 52 reaches tmux's clipboard."""
+    terminal = Terminal(tmp_path, {**demo_card.env, "XDG_STATE_HOME": str(tmp_path / "state")})
+    try:
+        terminal.allow_clipboard()
+        flags = ("--kiosk",) if kiosk else ()
+        terminal.type(eonay_command(portal.url, demo_card.module_path, "--lang", "en", *flags))
+        terminal.send("Enter")
+        lines = terminal.wait_for("0/14 digits").splitlines()
+        words = "Enter the 14-digit"
+        y = next(i for i, line in enumerate(lines) if words in line)
+        x = lines[y].index(words)
+        terminal.drag((x, y), (x + len(words) - 1, y))
+        terminal.send("C-c")
+        click = f"\x1b[<0;{x + 3};{y + 1}M\x1b[<0;{x + 3};{y + 1}m"  # SGR: 1-based cells
+        terminal.send_bytes(click * 2)  # a double click selects a word
+        terminal.send("C-c")
+        terminal.type("12")  # after the mouse and ctrl+c: once shown, those were read too
+        terminal.wait_for("2/14 digits")
+        buffers = terminal.paste_buffers()
+        if kiosk:
+            assert buffers == ""
+        else:  # the same gestures copy outside a kiosk: the check can see a copy
+            assert words[:10] in buffers
+    finally:
+        terminal.close()

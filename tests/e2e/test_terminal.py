@@ -45,8 +45,8 @@ def test_the_whole_guide_in_a_terminal(terminal, portal, demo_card, tmp_path):
     terminal.wait_for("İmzalanacak Metin")
     # While nobody types, only the countdown's digits are written to the terminal.
     # The first paint is over once the countdown has moved on from its first value.
-    first = terminal.wait_for_match(r"Kalan süre: (\d+)").group(1)
-    terminal.wait_for_match(rf"Kalan süre: (?!{first}\b)\d+")
+    first = terminal.wait_for_match(r"Kalan süre: (\d+:\d\d)").group(1)
+    terminal.wait_for_match(rf"Kalan süre: (?!{first}\b)\d+:\d\d")
     output = tmp_path / "idle.out"
     terminal.record(output)
     started = time.monotonic()
@@ -60,7 +60,7 @@ def test_the_whole_guide_in_a_terminal(terminal, portal, demo_card, tmp_path):
     terminal.record(None)
     written = output.read_bytes().decode()
     visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", written)
-    assert re.fullmatch(r"[ 0-9]+", visible), repr(written)
+    assert re.fullmatch(r"[ 0-9:]+", visible), repr(written)
     assert len(set(re.findall(r"\d+", visible))) >= 2  # it did count down meanwhile
     # a few dozen bytes a second (a blinking cursor costs ~2 KB/s)
     assert len(written) < 180 * elapsed, (len(written), elapsed)

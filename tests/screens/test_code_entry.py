@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -160,3 +161,93 @@ async def test_a_message_from_the_previous_step_is_shown(portal):
     app, _clock = host(portal, message="The code's time is over. Nothing was signed.")
     async with app.run_test():
         assert "The code's time is over" in screen_text(app)
+
+
+async def test_esc_cancels_a_slow_lookup_and_keeps_the_code(sim, portal):
+    """Esc while the portal is slow: editable again, the code kept, and the late answer ignored."""
+    record = sim.new_login()
+    sim.faults.latency = 2.0
+    clock = values.fake_clock()
+    ops = operations(portal, clock)
+    returned = threading.Event()
+
+    def fetch(code: str) -> Challenge:
+        try:
+            return ops.fetch_challenge(code)
+        finally:
+            returned.set()  # the portal's answer is back in the app
+
+    app = ScreenHost(lambda: CodeEntryScreen(fetch, clock), "en")
+    async with app.run_test() as pilot:
+        field = app.screen.query_one(CodeField)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Cancel" not in footer  # nothing to cancel yet: Esc is not offered
+        field.insert_text_at_cursor(record.code)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: field.disabled and "Esc Cancel" in screen_text(app))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not field.disabled and field.has_focus
+        assert field.value == record.code
+        cancelled = "The lookup was cancelled. The code is kept: press Enter to try again."
+        assert cancelled in " ".join(screen_text(app).split())
+        assert "Esc Cancel" not in screen_text(app)
+        assert not returned.is_set()  # cancelled while the portal was still answering
+
+        await wait_for(pilot, returned.is_set)  # the late answer arrives...
+        await settle(pilot)
+        await pilot.pause(0.1)
+        assert app.results == []  # ...and changes nothing
+        assert app.screen.query_one(CodeField) is field and not field.disabled
+        assert field.value == record.code
+        assert cancelled in " ".join(screen_text(app).split())
+
+        sim.faults.latency = 0.0
+        await pilot.press("enter")  # the kept code, looked up again
+        await settle(pilot)
+    assert [c.code for c in app.results] == [record.code]
+
+
+async def test_esc_cancels_in_turkish_too(sim, portal):
+    record = sim.new_login()
+    sim.faults.latency = 1.0
+    app, _clock = host(portal, "tr")
+    async with app.run_test() as pilot:
+        field = app.screen.query_one(CodeField)
+        field.insert_text_at_cursor(record.code)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: field.disabled)
+        await pilot.press("escape")
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert "Kod sorgusu iptal edildi" in text
+        await settle(pilot)
+    assert app.results == []
+
+
+async def test_a_dripping_portal_gets_a_clear_message_and_keeps_the_code():
+    """A byte every 0.1 s: the call's deadline (shortened here) ends it, told in Turkish."""
+    from tests.core.test_portal_deadline import (
+        CODE,
+        READ_TIMEOUT,
+        answer,
+        dripping_portal,
+        wait_until,
+    )
+
+    with dripping_portal(answer()) as (url, drip):
+        client = PortalClient(url, timeout=READ_TIMEOUT, deadline=0.8)
+        with client:
+            app, _clock = host(client, "tr")
+            async with app.run_test() as pilot:
+                await submit(pilot, CODE)
+                text = " ".join(screen_text(app).split())
+                assert (
+                    "Portal çok yavaş yanıt verdi: 0.8 saniye içinde yanıtın tamamı gelmedi."
+                    in text
+                )
+                field = app.screen.query_one(CodeField)
+                assert field.value == CODE and not field.disabled
+        wait_until(lambda: len(drip.sent) == 1)
+        assert drip.cut_off == [True] and drip.sent[0] < drip.total
+    assert app.results == []

@@ -89,7 +89,7 @@ async def test_shows_what_is_signed_and_signs_with_the_keyboard(make, sim, softh
         assert region_text(s.app, "#text-box") == s.record.text
         assert f"Oluşturma Tarihi: {date_time(s.record.created_at)}" in text
         assert "Sertifika: AYŞE GÜLŞEN ÇİFTÇİ - 13…" in text
-        assert "Kalan süre: 300 sn" in text
+        assert "Kalan süre: 5:00" in text
         assert "İmzalama Tarihi: —" in text
         assert "PIN Kodu" in text and "İMZALA" in text and "Temizle" in text
         await pilot.press(*softhsm_card.pin)
@@ -190,14 +190,14 @@ async def test_the_countdown_turns_urgent_then_expires_and_nothing_is_signed(
         fake_clock.advance(270)
         countdown.tick()
         await pilot.pause()
-        assert "Kalan süre:  30 sn" in screen_text(s.app)
+        assert "Kalan süre: 0:30" in screen_text(s.app)
         assert countdown.has_class("-urgent")
         await pilot.press(*softhsm_card.pin)
         fake_clock.advance(30)
         countdown.tick()
         await pilot.pause()
         text = screen_text(s.app)
-        assert "Kalan süre:   0 sn" in text
+        assert "Kalan süre: 0:00" in text
         assert "Kodun süresi doldu. Hiçbir şey imzalanmadı." in text
         assert pin_field(s.app).length == 0 and pin_field(s.app).disabled
         assert s.app.screen.focused is s.app.screen.query_one("#next-action")

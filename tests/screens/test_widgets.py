@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual.app import App, ComposeResult
 
@@ -10,7 +11,7 @@ from tests.screens.harness import screen_text
 from tui.core.clock import Deadline
 from tui.i18n import set_language
 from tui.widgets.code_field import CodeField
-from tui.widgets.countdown import Countdown, Seconds
+from tui.widgets.countdown import Countdown, Seconds, clock_text
 from tui.widgets.keypad import BACKSPACE, CLEAR, Keypad
 from tui.widgets.pin_field import PinField
 
@@ -176,7 +177,7 @@ async def test_countdown_is_derived_from_the_deadline_and_repaints_only_its_digi
         digits = countdown.query_one(Seconds)
         assert digits.value == 285 and not countdown.has_class("-urgent")
         await pilot.pause()
-        assert "Time left: 285 s" in screen_text(app)
+        assert "Time left: 4:45" in screen_text(app)
         painted: list[str] = []
         for widget in countdown.query("*"):
             original = widget.render
@@ -189,7 +190,7 @@ async def test_countdown_is_derived_from_the_deadline_and_repaints_only_its_digi
         clock.advance(100)
         countdown.tick()
         await pilot.pause()
-        assert "Time left: 185 s" in screen_text(app)  # from the deadline, not one tick less
+        assert "Time left: 3:05" in screen_text(app)  # from the deadline, not one tick less
         assert painted == ["Seconds"]  # the words around the digits were not drawn again
         clock.advance(155.5)
         countdown.tick()
@@ -203,6 +204,51 @@ async def test_countdown_is_derived_from_the_deadline_and_repaints_only_its_digi
         countdown.tick()
         await pilot.pause()
         assert sum(isinstance(m, Countdown.Expired) for m in app.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0:00"),
+        (9, "0:09"),
+        (59, "0:59"),
+        (60, "1:00"),
+        (600, "10:00"),
+        (3599, "59:59"),
+        (3600, "1:00:00"),
+        (3900, "1:05:00"),  # 1 h 5 min
+        (2 * 86400, "48:00:00"),  # 2 days
+        (2 * 86400 + 3 * 3600 + 4 * 60 + 5, "51:04:05"),
+        (1_000_000, "277:46:40"),
+    ],
+)
+def test_clock_text_shows_any_time_left_in_full(seconds, shown):
+    assert clock_text(seconds) == shown
+
+
+@pytest.mark.parametrize(
+    ("left", "then", "shown_first", "shown_then"),
+    [
+        (3900, 3600, "1:05:00", "5:00"),
+        (2 * 86400 + 5, 86400, "48:00:05", "24:00:05"),
+        (36_000, 27_000, "10:00:00", "2:30:00"),  # narrower: the old width leaves no trace
+        (601, 2, "10:01", "9:59"),
+    ],
+)
+async def test_the_countdown_shows_long_times_whole_as_they_change_width(
+    left, then, shown_first, shown_then
+):
+    clock = values.fake_clock()
+    deadline = Deadline.in_seconds(left, clock)
+    countdown = Countdown(deadline.remaining, interval=3600)
+    app = Host(countdown)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].rstrip() == f"Time left: {shown_first}"
+        clock.advance(then)
+        countdown.tick()
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].rstrip() == f"Time left: {shown_then}"
 
 
 async def test_keypad_posts_its_keys_in_any_digit_order():

@@ -28,19 +28,49 @@ if TYPE_CHECKING:
     from tui.core.settings import Settings
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--portal", metavar="URL", help="the portal's base URL")
-    parser.add_argument(
+def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """The global flags: on `eonay` itself, and with `suppress` on every subcommand.
+
+    Under a subcommand their default is SUPPRESS, so that a flag given before
+    the subcommand (`eonay --lang en certs`) is not reset by the subcommand's
+    parser; given after it (`eonay certs --lang en`) it counts the same.
+    """
+    from tui.core.setup.config import LANGUAGES, LOG_LEVELS
+
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group(_("global options (before or after the command)"))
+    group.add_argument("--portal", metavar="URL", default=default, help=_("the portal's base URL"))
+    group.add_argument(
         "--module",
         metavar="PATH",
         action="append",
-        help="PKCS#11 module of the card (may be repeated)",
+        default=default,
+        help=_("PKCS#11 module of the card (may be repeated)"),
     )
-    parser.add_argument("--lang", choices=("tr", "en"), help="language of the app")
-    parser.add_argument("--ca-bundle", metavar="PEM", help="CA bundle for the portal's TLS")
-    parser.add_argument("--config", metavar="PATH", help="configuration file (TOML)")
-    parser.add_argument("--kiosk", action="store_true", default=None, help="kiosk mode")
-    parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING, ERROR")
+    group.add_argument(
+        "--lang",
+        metavar="|".join(LANGUAGES),
+        default=default,
+        help=_("language of the messages and of this help"),
+    )
+    group.add_argument(
+        "--ca-bundle", metavar="PEM", default=default, help=_("CA bundle for the portal's TLS")
+    )
+    group.add_argument(
+        "--config", metavar="PATH", default=default, help=_("configuration file (TOML)")
+    )
+    group.add_argument(
+        "--kiosk",
+        action="store_true",
+        default=default,
+        help=_("kiosk mode: no quit keys, everything cleared after each use"),
+    )
+    group.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        default=default,
+        help=_("how much goes into the log: {levels}").format(levels=", ".join(LOG_LEVELS)),
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -8,13 +8,13 @@ the keys id (CKA_ID, hex), token, holder, serial_masked, issuer, not_after
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tui.i18n import _, language_from_environment, set_language
+from tui.i18n import _
 
 if TYPE_CHECKING:
     from tui.core.card_info import CertificateInfo
@@ -23,44 +23,25 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 
 
-def add_module_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--module",
-        metavar="PATH",
-        action="append",
-        help="PKCS#11 module of the card (may be repeated; default: discovered, "
-        "see the README's \"Finding the card's driver\")",
-    )
-
-
 def modules_from(args: argparse.Namespace) -> list[str]:
-    """--module flags, else the configuration file's, else discovery (tui.core.setup.modules).
+    """--module flags, else the configuration's, else discovery (tui.core.setup.modules).
 
+    The global flags, `EONAY_*` and the configuration file are read as the app
+    reads them; a value that cannot be used ends the command, named once.
     Discovery covers EONAY_PKCS11_MODULE, P11_KIT_SERVER_ADDRESS (a card on
     another machine), p11-kit's registered modules and the well-known drivers.
     """
-    from tui.core.errors import ConfigError
-    from tui.core.settings import Settings
-    from tui.core.setup.config import load_settings
+    from tui.commands.app import settings_from_args
     from tui.core.setup.modules import discover_for, module_paths
 
-    try:
-        settings = load_settings(argparse.Namespace(module=args.module))
-    except ConfigError as err:
-        print(f"eonay: {err.user_message()}", file=sys.stderr)
-        flagged = tuple(args.module or ())
-        settings = Settings(modules=flagged, modules_origin="--module" if flagged else None)
-    return module_paths(discover_for(settings, os.environ))
-
-
-def use_environment_language() -> None:
-    with contextlib.suppress(ValueError):
-        set_language(language_from_environment())
+    paths = module_paths(discover_for(settings_from_args(args), os.environ))
+    logging.getLogger("eonay.certs").info("PKCS#11 modules: %s", ", ".join(paths) or "none")
+    return paths
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_module_flag(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    """Its own flags; --module and the other global ones come from `tui.commands.app`."""
+    parser.add_argument("--json", action="store_true", help=_("print JSON for scripts"))
 
 
 def as_json(cert: CertificateInfo) -> dict[str, Any]:
@@ -123,7 +104,6 @@ def _table(certs: list[CertificateInfo]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    use_environment_language()
     from tui.core.card.pkcs11_card import Pkcs11Card
     from tui.core.errors import EonayError
 

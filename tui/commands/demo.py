@@ -16,17 +16,25 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.core.settings import Settings
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lang", choices=("tr", "en"), help="language of the app")
+    """Its own flag; --lang, --kiosk and the other global ones come from `tui.commands.app`.
+
+    In the demo, --kiosk also shuffles the keypad (no quit key: end it with SIGTERM).
+    """
+    from tui.commands.portal_sim import code_lifetime
+    from tui.i18n import _
+
     parser.add_argument(
-        "--ttl", type=float, default=300.0, help="seconds a verification code lives (300)"
-    )
-    parser.add_argument(
-        "--kiosk",
-        action="store_true",
-        help="kiosk mode, with a shuffled keypad (no quit key: end it with SIGTERM)",
+        "--ttl",
+        type=code_lifetime,
+        default=300.0,
+        help=_("seconds a verification code lives, up to 900 (300)"),
     )
 
 
@@ -42,18 +50,21 @@ class DemoHints:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The global flags, `EONAY_*` and the configuration file apply: the language, kiosk mode,
+    the log level and the theme; the portal and the card are the demo's own."""
     from tui.commands import simulator_installed
-    from tui.i18n import _, language_from_environment, set_language
+    from tui.commands.app import settings_from_args
+    from tui.i18n import _, current_language
 
-    language = args.lang or language_from_environment()
-    set_language(language)
+    chosen = settings_from_args(args)  # a bad value ends it here, named once
+    language = chosen.language or current_language()
     if not simulator_installed("demo"):
         return 2
     print(_("eonay demo: preparing a throwaway card and the portal simulator…"), file=sys.stderr)
     previous_conf = os.environ.get("SOFTHSM2_CONF")
     try:
         with tempfile.TemporaryDirectory(prefix="eonay-demo-") as workdir:
-            return _run_in(Path(workdir), language, args.ttl, kiosk=args.kiosk)
+            return _run_in(Path(workdir), language, args.ttl, chosen)
     finally:
         if previous_conf is None:
             os.environ.pop("SOFTHSM2_CONF", None)
@@ -61,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             os.environ["SOFTHSM2_CONF"] = previous_conf
 
 
-def _run_in(workdir: Path, language: str, ttl: float, *, kiosk: bool = False) -> int:
+def _run_in(workdir: Path, language: str, ttl: float, chosen: Settings) -> int:
     from tui.commands.app import build_services, run_app, start_logging
     from tui.core.settings import DEFAULT_ALLOWLIST, Settings
     from tui.i18n import _
@@ -77,9 +88,12 @@ def _run_in(workdir: Path, language: str, ttl: float, *, kiosk: bool = False) ->
             portal_url=portal.url,
             modules=(card.module_path,),
             language=language,
+            theme=chosen.theme,
+            log_level=chosen.log_level,
             log_file=workdir / "eonay.log",
-            kiosk=kiosk,
-            shuffle_keypad=kiosk,
+            kiosk=chosen.kiosk,
+            kiosk_idle_seconds=chosen.kiosk_idle_seconds,
+            shuffle_keypad=chosen.kiosk or chosen.shuffle_keypad,
             # Kiosk mode signs allowlisted texts only: the simulator's E-Onay text is one.
             allowlist={**DEFAULT_ALLOWLIST, "e-onay": (E_ONAY_TEXT,)},
         )

@@ -22,30 +22,10 @@ _COLOURS = {"ok": "32", "warning": "33", "error": "31"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS: a flag given before `doctor` (eonay --portal URL doctor) is not reset to None
-    parser.add_argument(
-        "--module",
-        metavar="PATH",
-        action="append",
-        default=argparse.SUPPRESS,
-        help="PKCS#11 module to check instead of discovering them (may be repeated)",
-    )
-    parser.add_argument(
-        "--portal", metavar="URL", default=argparse.SUPPRESS, help="the portal's base URL"
-    )
-    parser.add_argument(
-        "--ca-bundle",
-        metavar="PEM",
-        default=argparse.SUPPRESS,
-        help="CA bundle for the portal's TLS",
-    )
-    parser.add_argument(
-        "--config", metavar="PATH", default=argparse.SUPPRESS, help="configuration file (TOML)"
-    )
-    parser.add_argument(
-        "--lang", choices=("tr", "en"), default=argparse.SUPPRESS, help="language of the report"
-    )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    """Its own flag; --module, --portal and the other global ones come from `tui.commands.app`."""
+    from tui.i18n import _
+
+    parser.add_argument("--json", action="store_true", help=_("print the report as JSON"))
 
 
 def _marks(stream: TextIO) -> dict[str, str]:

@@ -9,19 +9,36 @@ The fault flags switch faults on at start, for trying the app by hand;
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from tui.i18n import _
 
 
+def code_lifetime(value: str) -> float:
+    """`--ttl`: more than 0 seconds, at most the API's 15 minutes (a longer life is malformed)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 900:
+        raise argparse.ArgumentTypeError(
+            _("expected seconds from 1 to 900 (got {value!r})").format(value=value)
+        )
+    return seconds
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     from tui.sim.faults import HOSTILE_TEXTS  # light: the names of the hostile texts
 
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (0)")
+    parser.add_argument("--host", default="127.0.0.1", help=_("address to listen on (127.0.0.1)"))
+    parser.add_argument("--port", type=int, default=0, help=_("port; 0 picks a free one (0)"))
     parser.add_argument(
-        "--ttl", type=float, default=300.0, help="seconds a verification code lives (300)"
+        "--ttl",
+        type=code_lifetime,
+        default=300.0,
+        help=_("seconds a verification code lives, up to 900 (300)"),
     )
     parser.add_argument(
         "--trust",
@@ -30,22 +47,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         default=[],
-        help="more trusted root certificates (PEM files), besides the project's test root",
+        help=_("more trusted root certificates (PEM files), besides the project's test root"),
     )
-    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
-    parser.add_argument("--tls-key", type=Path, help="the private key of --tls-cert (PEM)")
-    faults = parser.add_argument_group("faults (for trying the app by hand)")
-    faults.add_argument("--latency", type=float, default=0.0, help="seconds added to each answer")
-    faults.add_argument("--fail-next", type=int, default=0, metavar="N", help="fail N requests")
+    parser.add_argument("--tls-cert", type=Path, help=_("serve HTTPS with this certificate (PEM)"))
+    parser.add_argument("--tls-key", type=Path, help=_("the private key of --tls-cert (PEM)"))
+    faults = parser.add_argument_group(_("faults (for trying the app by hand)"))
     faults.add_argument(
-        "--fail-status", type=int, default=500, choices=(500, 502, 503, 504), help="(500)"
+        "--latency", type=float, default=0.0, help=_("seconds added to each answer")
+    )
+    faults.add_argument("--fail-next", type=int, default=0, metavar="N", help=_("fail N requests"))
+    faults.add_argument(
+        "--fail-status", type=int, default=500, choices=(500, 502, 503, 504), help=_("(500)")
     )
     faults.add_argument(
         "--drop-next-signature",
         type=int,
         default=0,
         metavar="N",
-        help="accept the next N signatures, then drop the connection without answering",
+        help=_("accept the next N signatures, then drop the connection without answering"),
     )
     faults.add_argument("--malformed-json", type=int, default=0, metavar="N")
     faults.add_argument("--wrong-content-type", type=int, default=0, metavar="N")
@@ -54,7 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     faults.add_argument(
         "--hostile-text",
         choices=tuple(HOSTILE_TEXTS),
-        help="give every new challenge a text with hidden characters",
+        help=_("give every new challenge a text with hidden characters"),
     )
 
 
@@ -98,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
         }
     )
     app = make_app(PortalState(ttl=args.ttl, trust_roots=roots), faults)
+    from tui.core.setup.config import preferred
+
+    level = preferred(args, os.environ, "log.level", "log_level")  # uvicorn's, lower case
 
     def announce(url: str) -> None:
         print(url, flush=True)
@@ -115,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
             ssl_certfile=args.tls_cert,
             ssl_keyfile=args.tls_key,
             on_listening=announce,
+            log_level=level.lower() if isinstance(level, str) else "warning",
         )
     except OSError as exc:
         print(_("eonay: cannot listen: {error}").format(error=exc), file=sys.stderr)

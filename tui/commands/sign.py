@@ -20,7 +20,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from tui.commands.certs import add_module_flag, modules_from, use_environment_language
+from tui.commands.certs import modules_from
 from tui.i18n import _
 
 EXIT_OK = 0
@@ -30,19 +30,21 @@ EXIT_REFUSED = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    add_module_flag(parser)
-    parser.add_argument("--cert-id", metavar="HEX", required=True, help="CKA_ID of the certificate")
+    """Its own flags; --module and the other global ones come from `tui.commands.app`."""
     parser.add_argument(
-        "--text-file", metavar="F", required=True, type=Path, help="the text to sign (UTF-8)"
+        "--cert-id", metavar="HEX", required=True, help=_("CKA_ID of the certificate")
     )
     parser.add_argument(
-        "--nonce", metavar="B64URL", required=True, help="the challenge nonce, base64url"
+        "--text-file", metavar="F", required=True, type=Path, help=_("the text to sign (UTF-8)")
     )
-    parser.add_argument("--out", metavar="FILE", required=True, type=Path, help="DER CMS output")
     parser.add_argument(
-        "--pin-stdin", action="store_true", help="read the PIN from the first line of stdin"
+        "--nonce", metavar="B64URL", required=True, help=_("the challenge nonce, base64url")
     )
-    parser.add_argument("--pss", action="store_true", help="RSA keys: sign with RSASSA-PSS")
+    parser.add_argument("--out", metavar="FILE", required=True, type=Path, help=_("DER CMS output"))
+    parser.add_argument(
+        "--pin-stdin", action="store_true", help=_("read the PIN from the first line of stdin")
+    )
+    parser.add_argument("--pss", action="store_true", help=_("RSA keys: sign with RSASSA-PSS"))
 
 
 def _fail(message: str, code: int) -> int:
@@ -86,7 +88,6 @@ def read_pin(from_stdin: bool) -> bytearray:
 
 
 def run(args: argparse.Namespace) -> int:
-    use_environment_language()
     from tui.core.card.pkcs11_card import Pkcs11Card
     from tui.core.errors import EonayError, PinLockedError
     from tui.core.pin import Pin

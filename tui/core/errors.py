@@ -397,6 +397,25 @@ class PortalTimeoutError(PortalUnreachableError):
         return _("The portal did not answer in time. Try again.")
 
 
+class PortalTooSlowError(PortalTimeoutError):
+    """The answer did not arrive whole within the call's deadline, retries included.
+
+    A portal (or something between) that sends a byte every few seconds keeps
+    every read inside its timeout; the deadline ends it all the same.
+    """
+
+    code = "too_slow"
+
+    def __init__(self, message: str = "", seconds: float = 20.0) -> None:
+        super().__init__(message or f"no complete answer within {seconds:g} s")
+        self.seconds = seconds
+
+    def user_message(self) -> str:
+        return _(
+            "The portal answered too slowly: no complete answer within {n} seconds. Try again."
+        ).format(n=f"{self.seconds:g}")
+
+
 class TLSError(PortalError):
     code = "tls"
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
@@ -19,6 +20,8 @@ from tui.steps import Step
 from tui.widgets.code_field import CODE_LENGTH, CodeField
 
 if TYPE_CHECKING:
+    from textual.worker import Worker
+
     from tui.core.challenge import Challenge
     from tui.core.clock import Clock, Deadline
 
@@ -66,6 +69,8 @@ class CodeEntryScreen(FlowScreen):
     TITLE_TEXT = N_("Verification code")
     STEP = Step.CODE_ENTRY
     AUTO_FOCUS = "#code"
+    # Only while the code is being looked up (see check_action).
+    BINDINGS: ClassVar = [Binding("escape", "cancel_lookup", N_("Cancel"), key_display="Esc")]
 
     def __init__(
         self,
@@ -82,6 +87,7 @@ class CodeEntryScreen(FlowScreen):
         self._message = message
         self._wait: Deadline | None = None
         self._wait_timer: Timer | None = None
+        self._lookup: Worker[Any] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield CodeIntro()
@@ -96,6 +102,8 @@ class CodeEntryScreen(FlowScreen):
     def start_over(self, *, message: str | None = None, banner: str | None = None) -> None:
         """Ready for a new code: nothing typed, the step not left, and why (if anyone said)."""
         self.left = None
+        if self._lookup is not None and not self._lookup.is_finished:
+            self._lookup.cancel()  # a lookup for the person before never arrives here
         if banner is not None:
             self.set_banner(banner)
         self.query_one(CodeField).clear()
@@ -133,15 +141,38 @@ class CodeEntryScreen(FlowScreen):
             return
         field.disabled = True
         self._say(_("Looking up the code at the portal…"), "busy")
-        self.run_task(FETCH, lambda: self._fetch(code))
+        self._lookup = self.run_task(FETCH, lambda: self._fetch(code))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_lookup":
+            return self._lookup is not None and not self._lookup.is_finished
+        return True
+
+    def action_cancel_lookup(self) -> None:
+        """Esc while the portal is asked: stop waiting, keep the code, let it be edited.
+
+        The request itself may still finish in its thread; its worker is cancelled,
+        so a late answer (or error) never reaches this screen.
+        """
+        lookup = self._lookup
+        if lookup is None or lookup.is_finished:
+            return  # the answer is already here: it wins
+        lookup.cancel()
+        self._ready()
+        self._say(
+            _("The lookup was cancelled. The code is kept: press Enter to try again."), "info"
+        )
 
     # --- results ------------------------------------------------------------
 
     def task_done(self, name: str, result: Any) -> None:
         if name == FETCH:
+            self._lookup = None
             self.leave(result)
 
     def task_failed(self, name: str, error: EonayError) -> bool:
+        self._lookup = None
         self._ready()
         if isinstance(error, RateLimitedError):
             from tui.core.clock import Deadline
@@ -155,6 +186,7 @@ class CodeEntryScreen(FlowScreen):
         return True
 
     def task_crashed(self, name: str) -> None:
+        self._lookup = None
         self._ready()
 
     def _show_wait(self) -> None:
@@ -173,6 +205,8 @@ class CodeEntryScreen(FlowScreen):
         status.set_classes(f"-{kind}" if kind else "")
 
     def _ready(self) -> None:
+        self._lookup = None
         field = self.query_one(CodeField)
         field.disabled = False
         field.focus()
+        self.refresh_bindings()

@@ -204,6 +204,7 @@ def serve(
     ssl_certfile: Path | str | None = None,
     ssl_keyfile: Path | str | None = None,
     on_listening: Callable[[str], None] = print,
+    log_level: str = "warning",
 ) -> None:
     """Serve in the foreground until interrupted (Ctrl-C or SIGTERM); for `eonay portal-sim`."""
     registry = ConnectionRegistry()
@@ -213,7 +214,7 @@ def serve(
     scheme = "https" if ssl_certfile else "http"
     on_listening(_url(scheme, host, sock.getsockname()[1]))
     server = _server(
-        app, registry, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, log_level="warning"
+        app, registry, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, log_level=log_level
     )
     try:
         server.run(sockets=[sock])

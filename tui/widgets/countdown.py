@@ -1,4 +1,4 @@
-"""`Kalan süre: N sn`, computed from a deadline and repainting only its digits.
+"""`Kalan süre: 4:59`, computed from a deadline and repainting only its digits.
 
 The number is derived from the deadline on every tick (never decremented),
 so a slow or paused event loop cannot make it lie. Only the small digits
@@ -24,13 +24,27 @@ from tui.i18n import _
 URGENT_SECONDS = 30
 
 
+def clock_text(seconds: int) -> str:
+    """`m:ss` under an hour, `h:mm:ss` from an hour on, however many hours: never cut short."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
 class Seconds(Widget):
     """Just the digits: the only part of the countdown that changes."""
 
     value: reactive[int] = reactive(0, layout=False)
 
+    def watch_value(self, old: int, new: int) -> None:
+        # As wide as its text: the layout is redone only when the width changes (10:00 -> 9:59).
+        if len(clock_text(old)) != len(clock_text(new)):
+            self.refresh(layout=True)
+
     def render(self) -> Content:
-        return Content(str(self.value).rjust(4))
+        return Content(clock_text(self.value))
 
 
 class Countdown(Horizontal):
@@ -39,7 +53,7 @@ class Countdown(Horizontal):
     DEFAULT_CSS = """
     Countdown { height: 1; width: 100%; }
     Countdown > Static { width: auto; }
-    Countdown > Seconds { width: 4; }
+    Countdown > Seconds { width: auto; margin-left: 1; }
     """
 
     class Expired(Message):
@@ -61,7 +75,6 @@ class Countdown(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static(_("Time left:"), classes="countdown-label", markup=False)
         yield Seconds()
-        yield Static(" " + _("s"), classes="countdown-unit", markup=False)
 
     def on_mount(self) -> None:
         self.tick()

@@ -8,8 +8,15 @@ Safety decisions, in one place:
 
 * TLS is verified (the system's default bundle, or `ca_bundle` instead of it);
   plain `http://` is refused unless the host is a loopback address.
-* Timeouts: connect 5 s, read 15 s. Bodies over 64 KiB are refused while
-  streaming (Content-Length is checked too, but not trusted alone).
+* Timeouts: connect 5 s, read 15 s, and a deadline of 20 s for the whole
+  call, every try and pause included: a portal that drips a byte every few
+  seconds keeps each read inside its timeout, so when the deadline passes the
+  connection is shut down under the read (`_Cutoff`) and the person reads
+  `PortalTooSlowError`. Each request has a connection of its own (no
+  keep-alive), so there is always a socket to shut down; between a person's
+  steps a kept-alive connection would have expired anyway. Bodies over 64 KiB
+  are refused while streaming (Content-Length is checked too, but not trusted
+  alone).
 * Redirects are followed only for GETs and only to the same scheme, host and
   port; anything else is a protocol error, so a signature or a session token
   never travels to another host.
@@ -36,10 +43,13 @@ Safety decisions, in one place:
 from __future__ import annotations
 
 import base64
+import contextlib
 import ipaddress
 import json
 import logging
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,6 +67,7 @@ from tui.core.errors import (
     InvalidCodeError,
     PortalError,
     PortalTimeoutError,
+    PortalTooSlowError,
     PortalUnreachableError,
     ProtocolError,
     RateLimitedError,
@@ -85,6 +96,8 @@ USER_AGENT: Final = f"eonay/{__version__}"
 MAX_BODY_BYTES: Final = 64 * 1024
 MAX_REDIRECTS: Final = 3
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0)
+DEFAULT_DEADLINE: Final = 20.0
+"""Seconds one API call may take in all, every try, pause and redirect included."""
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _SUCCESS: Final = frozenset({200, 201})
 
@@ -175,13 +188,53 @@ def _transport_error(exc: httpx.HTTPError, what: str) -> PortalError:
 
 _RETRYABLE: Final = (PortalUnreachableError, ServerError)  # PortalTimeoutError included
 
+_CONNECTED: Final = frozenset({"connection.connect_tcp.complete", "connection.start_tls.complete"})
+
+
+class _Cutoff:
+    """Shuts down one request's connection when the call's deadline passes.
+
+    Read timeouts count from the last byte, so a drip never trips them; the
+    socket comes from httpcore's `trace` extension as the connection is made,
+    and a shutdown wakes the read that waits on it (in the caller's thread).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.fired = False
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event not in _CONNECTED:
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.fired:
+                self._shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed: nothing left to end
+            sock.shutdown(socket.SHUT_RDWR)
+
 
 class PortalClient:
     """Talks to one portal. Blocking; call it from a worker thread.
 
     `transport` replaces the network (tests wrap or mock the boundary);
     `sleep` is how the client waits between retries (tests pass a fake);
-    `clock` anchors challenge deadlines and measures the retry budget.
+    `clock` anchors challenge deadlines and measures the retry budget;
+    `deadline` is the seconds one call may take in all (at most 20).
     """
 
     def __init__(
@@ -194,15 +247,20 @@ class PortalClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
+        if not 0 < deadline <= DEFAULT_DEADLINE:
+            raise ValueError(f"the deadline is more than 0 and at most {DEFAULT_DEADLINE:g} s")
         self._base = check_base_url(base_url)
         self._clock: Clock = clock or SystemClock()
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._deadline = deadline
         self._http = httpx.Client(
             verify=_tls_context(ca_bundle, self._base.scheme),
             timeout=timeout,
             transport=transport,
+            limits=httpx.Limits(max_keepalive_connections=0),  # a socket per request: see _Cutoff
             follow_redirects=False,
             trust_env=False,
             headers={
@@ -287,25 +345,36 @@ class PortalClient:
     ) -> object:
         """One API call with the retry policy of the module docstring; returns the JSON."""
         started = self._clock.monotonic()
+        ends = started + self._deadline
         pauses = self._retry.pauses()
         tries = 0
         while True:
             tries += 1
             try:
-                return self._exchange(method, path, body, session)
+                return self._exchange(method, path, body, session, ends)
             except _RETRYABLE as exc:
                 pause = next(pauses, None)
                 elapsed = self._clock.monotonic() - started
-                if pause is None or elapsed + pause > self._retry.budget:
+                if (
+                    pause is None
+                    or isinstance(exc, PortalTooSlowError)
+                    or elapsed + pause > self._retry.budget
+                    or elapsed + pause >= self._deadline
+                ):
                     log.info("%s /%s failed after %d tries: %s", method, path, tries, exc.code)
                     raise
                 log.info("%s /%s: %s; trying again in %.1f s", method, path, exc.code, pause)
                 self._sleep(pause)
 
     def _exchange(
-        self, method: str, path: str, body: dict[str, str] | None, session: Session | None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, str] | None,
+        session: Session | None,
+        ends: float,
     ) -> object:
-        """One request (plus same-origin GET redirects) and its validated JSON."""
+        """One request (plus same-origin GET redirects) and its validated JSON, before `ends`."""
         url = self._base.copy_with(path=self._base.path + path)
         headers = {}
         content = None
@@ -317,15 +386,34 @@ class PortalClient:
         what = f"{method} /{path}"
         for _ in range(MAX_REDIRECTS + 1):
             started = time.monotonic()
+            left = ends - self._clock.monotonic()
+            if left <= 0:
+                raise PortalTooSlowError(f"{what}: {self._deadline:g} s passed", self._deadline)
+            cutoff = _Cutoff()
+            timer = threading.Timer(left, cutoff.fire)
+            timer.daemon = True
+            timer.start()
             try:
-                request = self._http.build_request(method, url, headers=headers, content=content)
+                request = self._http.build_request(
+                    method,
+                    url,
+                    headers=headers,
+                    content=content,
+                    extensions={"trace": cutoff.trace},
+                )
                 response = self._http.send(request, stream=True)
                 try:
-                    raw = self._read_limited(response, what)
+                    raw = self._read_limited(response, what, cutoff)
                 finally:
                     response.close()
             except httpx.HTTPError as exc:
+                if cutoff.fired:
+                    raise PortalTooSlowError(
+                        f"{what}: no complete answer within {self._deadline:g} s", self._deadline
+                    ) from None
                 raise _transport_error(exc, what) from None
+            finally:
+                timer.cancel()
             log.debug(
                 "%s -> %d (%d bytes, %.2f s)",
                 what,
@@ -355,8 +443,7 @@ class PortalClient:
             )
         return target
 
-    @staticmethod
-    def _read_limited(response: httpx.Response, what: str) -> bytes:
+    def _read_limited(self, response: httpx.Response, what: str, cutoff: _Cutoff) -> bytes:
         declared = response.headers.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
@@ -366,6 +453,10 @@ class PortalClient:
         chunks: list[bytes] = []
         total = 0
         for chunk in response.iter_bytes():
+            if cutoff.fired:  # a transport without a socket to shut down (tests)
+                raise PortalTooSlowError(
+                    f"{what}: no complete answer within {self._deadline:g} s", self._deadline
+                )
             total += len(chunk)
             if total > MAX_BODY_BYTES:
                 raise ProtocolError(f"{what}: the answer is larger than 64 KiB; refused")

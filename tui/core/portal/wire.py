@@ -46,6 +46,8 @@ MAX_SHORT_FIELD: Final = 256
 MAX_SESSION_CHARS: Final = 4096
 DEFAULT_RETRY_AFTER: Final = 60
 MAX_RETRY_AFTER: Final = 24 * 3600
+MAX_TIME_LEFT: Final = timedelta(minutes=15)
+"""The spec's longest life of a challenge: more time left than this is malformed."""
 
 _CODE = re.compile(r"[0-9]{14}\Z")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{43}\Z")
@@ -247,6 +249,10 @@ def parse_challenge(
     server_time = _time_field(obj, "server_time", what)
     if expires_at <= server_time:
         raise ProtocolError(f"{what}: 'expires_at' is not after 'server_time'")
+    if expires_at - server_time > MAX_TIME_LEFT:
+        # A code that lives for hours is not what the portal hands out: a wrong
+        # clock or a forged answer, and a long life would let it be replayed.
+        raise ProtocolError(f"{what}: 'expires_at' is more than 15 minutes after 'server_time'")
     if expires_at < created_at:
         raise ProtocolError(f"{what}: 'expires_at' is before 'created_at'")
     return Challenge.anchored(

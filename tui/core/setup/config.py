@@ -261,8 +261,9 @@ def environment_variables() -> list[str]:
 
 
 def _error(where: str, key: str | None, problem: str) -> ConfigError:
-    if key is None:
-        return ConfigError(f"{where}: {problem}", key=None, path=where)
+    """`where: key: problem`, the source named once (a flag or a variable is both)."""
+    if key is None or key == where:
+        return ConfigError(f"{where}: {problem}", key=key, path=where)
     return ConfigError(f"{where}: {key}: {problem}", key=key, path=where)
 
 
@@ -352,6 +353,42 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "kiosk", None):
         values["kiosk"] = True
     return values
+
+
+def preferred(args: argparse.Namespace, environ: Mapping[str, str], dotted: str, flag: str) -> Any:
+    """The value of key `dotted` from the flag (attribute `flag`), a variable or the file.
+
+    Lenient: whatever else in them is wrong, and a wrong value of this key too,
+    is told where the whole configuration is checked; None then, and when
+    nothing sets the key.
+    """
+    section, name = dotted.split(".")
+    key = _BY_SECTION[section][name]
+    raws: list[object] = [getattr(args, flag, None)]
+    raws += [environ.get(variable) for variable in key.env_names]
+    for raw in raws:
+        if raw is not None and raw != "":
+            try:
+                return key.parse(raw)
+            except BadValue:
+                return None
+    path, explicit = config_path(args, environ)
+    if not (explicit or path.is_file()):
+        return None
+    try:
+        return read_file(path).get(key.field)
+    except ConfigError:
+        return None
+
+
+def preferred_language(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """`ui.language`, known before the command line is parsed, so that its help and its
+    errors, the configuration's among them, are in the language asked for.
+
+    None: nothing asks (`tui.i18n.language_from_environment` decides).
+    """
+    language = preferred(args, environ, "ui.language", "lang")
+    return language if isinstance(language, str) else None
 
 
 def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Path, bool]:

@@ -3,8 +3,10 @@
 A log is what people attach to bug reports, so nothing secret may reach it:
 every record passes `RedactingFilter`, which blanks anything that looks like
 a PIN or PUK field, a password, a session token, an Authorization or Cookie
-header, and masks T.C. kimlik numbers. The PIN itself never reaches a logger
-by design; the filter is the second lock on the door.
+header, and masks T.C. kimlik numbers and 14-digit verification codes (in URLs
+too: `GET /api/v1/challenges/**********1234`). The PIN itself never reaches
+a logger by design; the filter is the second lock on the door. `tui.errorlog`
+runs the same `redact` before its own, stricter rules.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ _COOKIE_HEADER = r"""(?i)(?P<key>["']?(?:set-)?cookie["']?\s*[:=]\s*["']?)[^"'\r
 _BEARER = r"(?i)\b(?P<key>bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
 _BYTEARRAY = r"bytearray\((?:b(?:'[^']*'|\"[^\"]*\"))?\)"
 _KIMLIK = r"(?<!\d)([1-9]\d)\d{7}(\d{2})(?!\d)"
+# A verification code (14 digits): until it is used or expires it opens the holder's
+# login to whoever reads the log; the last 4 digits still tell one attempt from another.
+_CODE = r"(?<!\d)\d{10}(\d{4})(?!\d)"
+CODE_MASK = "*" * 10
 
 
 def _mask_field(match: re.Match[str]) -> str:
@@ -67,13 +73,14 @@ def _rules() -> tuple[tuple[re.Pattern[str], Replacement], ...]:
         (_BEARER, lambda m: f"{m.group('key')} {MASK}"),
         (_SECRET_FIELD, _mask_field),
         (_PIN_WORDS, lambda m: m.group("key") + m.group("sep") + MASK),
+        (_CODE, CODE_MASK + r"\1"),
         (_KIMLIK, r"\1*******\2"),
     )
     return tuple((re.compile(pattern), replacement) for pattern, replacement in rules)
 
 
 def redact(text: str) -> str:
-    """`text` with secrets replaced by *** and T.C. kimlik numbers masked."""
+    """`text` with secrets replaced by ***, T.C. kimlik numbers and verification codes masked."""
     for pattern, replacement in _rules():
         text = pattern.sub(replacement, text)
     return text
@@ -148,3 +155,19 @@ def setup_logging(
     target.addHandler(handler)
     target.setLevel(settings.log_level)
     return path
+
+
+def log_to_stderr(level: str, logger: logging.Logger | None = None) -> None:
+    """For the command-line tools (certs, sign, doctor) when a log level is asked for:
+    redacted lines on stderr, where their other messages go."""
+    target = logging.getLogger() if logger is None else logger
+    for handler in list(target.handlers):
+        if getattr(handler, "eonay", False):
+            target.removeHandler(handler)
+            handler.close()
+    handler = logging.StreamHandler()
+    handler.eonay = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("eonay: %(levelname)s %(name)s: %(message)s"))
+    target.addHandler(handler)
+    target.setLevel(level)
