@@ -87,8 +87,9 @@ def read_pin(from_stdin: bool) -> bytearray:
 
 def run(args: argparse.Namespace) -> int:
     use_environment_language()
-    from tui.core.card import Pkcs11Card
+    from tui.core.card_client import CardProcessClient
     from tui.core.errors import EonayError, PinLockedError
+    from tui.core.hardening import harden_process
     from tui.core.pin import Pin
     from tui.core.reasons import reason_text
     from tui.core.text import check_signable
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError:
         return _fail(_("{path} is not UTF-8").format(path=args.text_file), EXIT_USAGE)
 
-    card = Pkcs11Card(modules, pss=args.pss)
+    harden_process()  # the PIN passes through this process: no core file, no ptrace
+    card = CardProcessClient(modules, pss=args.pss)  # the driver runs in a process of its own
     try:
         check_signable(text)
         matches = [c for c in card.certificates() if c.id == cert_id]
