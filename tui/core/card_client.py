@@ -157,6 +157,14 @@ class CardProcessClient:
             with self._lock:
                 self._connection()
 
+    @property
+    def pid(self) -> int | None:
+        """The running card process's id (for logs and tests); None when none runs."""
+        conn = self._conn
+        if conn is None or conn.process.poll() is not None:
+            return None
+        return conn.process.pid
+
     # --- CardService ----------------------------------------------------------
 
     def module_paths(self) -> list[str]:
