@@ -9,6 +9,7 @@ file says so (`tests.shims.FAULTY_SIGN_C`). The simulator is the portal.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -204,3 +205,68 @@ def test_the_card_process_dies_with_the_app_even_inside_a_hung_driver(
         if app.poll() is None:
             app.kill()
             app.wait()
+        if "card_pid" in locals() and not gone(card_pid):  # a failed test leaves no orphan
+            os.kill(card_pid, signal.SIGKILL)
+
+
+def without_ptrace_capability(argv: list[str]) -> list[str]:
+    """As root, `argv` runs without CAP_SYS_PTRACE (setpriv), which overrides dumpability."""
+    if os.geteuid() != 0:
+        return argv
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is needed to drop CAP_SYS_PTRACE")
+    return ["setpriv", "--bounding-set", "-sys_ptrace", *argv]
+
+
+def may_read_memory(pid: int) -> bool:
+    """Can a process of the same user and capabilities open /proc/PID/mem?
+
+    Linux refuses exactly when the target is not dumpable.
+    """
+    probe = [sys.executable, "-c", f"open('/proc/{pid}/mem', 'rb').close()"]
+    return subprocess.run(without_ptrace_capability(probe), capture_output=True).returncode == 0
+
+
+def core_limit(pid: int) -> list[str]:
+    """Soft and hard RLIMIT_CORE as /proc/PID/limits shows them."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max core file size"):
+            return line.split()[4:6]
+    raise AssertionError("no core limit line")
+
+
+HARDENED_UI = textwrap.dedent(
+    """
+    import sys, time
+    from tui.commands.app import harden_ui_process
+    from tui.core.card_client import CardProcessClient
+    harden_ui_process()  # what `eonay` and `eonay demo` do before the app starts
+    client = CardProcessClient([sys.argv[1]])
+    print(client.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_both_processes_are_not_dumpable_and_write_no_core(softhsm_card):
+    """PR_SET_DUMPABLE 0 (no ptrace, no /proc/PID/mem) and RLIMIT_CORE 0, in the app and the card."""
+    control = subprocess.Popen(
+        without_ptrace_capability([sys.executable, "-c", "import time; time.sleep(600)"])
+    )
+    app = subprocess.Popen(
+        without_ptrace_capability([sys.executable, "-c", HARDENED_UI, softhsm_card.module_path]),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        card_pid = int(app.stdout.readline())
+        if not may_read_memory(control.pid):
+            pytest.skip("this system forbids reading even a dumpable process's memory (yama?)")
+        assert core_limit(control.pid) != ["0", "0"]  # the check can tell
+        for pid in (app.pid, card_pid):
+            assert not may_read_memory(pid)
+            assert core_limit(pid) == ["0", "0"]
+    finally:
+        for proc in (app, control):
+            proc.kill()
+            proc.wait()

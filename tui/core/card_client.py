@@ -33,6 +33,7 @@ from tui.core.card_protocol import (
     Request,
     ResetSessions,
     SignText,
+    decode_ready,
     decode_reply,
     encode_request,
     read_frame,
@@ -55,6 +56,7 @@ PIN_STATE_SECONDS = 30.0
 SIGN_SECONDS = 60.0
 RESET_SECONDS = 10.0
 CLOSE_SECONDS = 5.0  # to close sessions and exit, before it is killed
+START_SECONDS = 30.0  # to start Python and harden itself (a loaded machine is slow)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class CardDeadlines:
     sign: float = SIGN_SECONDS
     reset: float = RESET_SECONDS
     close: float = CLOSE_SECONDS
+    start: float = START_SECONDS
 
 
 class _Spawner:
@@ -287,7 +290,19 @@ class CardProcessClient:
         finally:
             theirs.close()
             os.close(output)
-        return _Connection(process, ours)
+        conn = _Connection(process, ours)
+        # Used only once it says it is hardened (not dumpable, dies with this process).
+        try:
+            ready = read_frame(ours, time.monotonic() + self.deadlines.start)
+            if ready is None or decode_ready(ready) != process.pid:
+                raise ProtocolViolation("no ready message")
+        except TimeoutError:
+            self._end(conn, grace=0)
+            raise CardDriverHungError("the card process did not start in time") from None
+        except (EOFError, OSError, ProtocolViolation) as err:
+            status = self._end(conn, grace=CLOSE_SECONDS)
+            raise CardDriverStoppedError(f"the card process did not start: {err} ({status})") from None
+        return conn
 
     def _output(self) -> int:
         """Where the process writes before it points fd 1 and 2 there itself: never the terminal."""

@@ -32,6 +32,7 @@ from tui.core.card_protocol import (
     SignText,
     decode_request,
     encode_failure,
+    encode_ready,
     encode_reply,
     read_frame,
     recv_exactly_into,
@@ -148,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sock = socket.socket(fileno=args.fd)
     sock.setblocking(True)
+    send_frame(sock, encode_ready(os.getpid()))  # hardened: the app may use this process
 
     from tui.core.card import Pkcs11Card  # PyKCS11 is loaded here, in this process only
 

@@ -438,6 +438,22 @@ def decode_request(payload: bytes) -> Request:
     raise ProtocolViolation(f"unknown request {op!r}")
 
 
+# --- the card process's first word ---------------------------------------------
+
+
+def encode_ready(pid: int) -> bytes:
+    """Sent once the card process is hardened, before it loads any module."""
+    return _dumps({"ready": pid})
+
+
+def decode_ready(payload: bytes) -> int:
+    message = _loads(payload)
+    pid = message.get("ready")
+    if not isinstance(pid, int):
+        raise ProtocolViolation("the card process did not say it is ready")
+    return pid
+
+
 # --- replies ------------------------------------------------------------------
 
 ReplyValue: TypeAlias = (
