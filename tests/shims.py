@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,8 @@ def compile_module(source: str, where: Path, name: str) -> Path:
 # Forwards everything to $EONAY_FAULT_TARGET, except C_Sign, which reads the file
 # $EONAY_FAULT_MODE each time: "crash" dereferences NULL (SIGSEGV), "hang" sleeps
 # forever, anything else (or no file) signs. Before crashing or hanging it appends
-# the mode to $EONAY_FAULT_MARK, so a test knows the driver got there.
+# the mode to $EONAY_FAULT_MARK, so a test knows the driver got there. "print"
+# writes a line to stdout and to stderr, as chatty drivers do, then signs.
 FAULTY_SIGN_C = r"""
 #include <dlfcn.h>
 #include <stdio.h>
@@ -75,6 +77,11 @@ static rv_t faulty_sign(unsigned long session, void *data, unsigned long len,
         mark(now);
         *(volatile int *)0 = 0;
     }
+    if (strcmp(now, "print") == 0) {
+        printf("DRIVER SAYS HELLO ON STDOUT\n");
+        fflush(stdout);
+        fprintf(stderr, "DRIVER SAYS HELLO ON STDERR\n");
+    }
     if (strcmp(now, "hang") == 0) {
         mark(now);
         for (;;) pause();
@@ -96,3 +103,29 @@ rv_t C_GetFunctionList(void **out) {
     return 0;
 }
 """
+
+
+@dataclass
+class FaultyDriver:
+    """The module built from FAULTY_SIGN_C, and the files that steer it and tell what it did."""
+
+    module: Path
+    mode: Path
+    mark: Path
+
+    @classmethod
+    def over(
+        cls, module: Path, target: str, where: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> FaultyDriver:
+        """Processes started from now on (card processes) load `module` forwarding to `target`."""
+        made = cls(module, where / "mode", where / "mark")
+        monkeypatch.setenv("EONAY_FAULT_TARGET", target)
+        monkeypatch.setenv("EONAY_FAULT_MODE", str(made.mode))
+        monkeypatch.setenv("EONAY_FAULT_MARK", str(made.mark))
+        return made
+
+    def set(self, mode: str) -> None:
+        self.mode.write_text(mode)
+
+    def marks(self) -> list[str]:
+        return self.mark.read_text().split() if self.mark.exists() else []

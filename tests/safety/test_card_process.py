@@ -23,7 +23,7 @@ import pytest
 
 from tests.safety import drive
 from tests.safety.conftest import HOLDER, RecordingTransport
-from tests.shims import FAULTY_SIGN_C, compile_module
+from tests.shims import FAULTY_SIGN_C, FaultyDriver, compile_module
 from tui.app import EonayApp
 from tui.core.card_client import CardDeadlines, CardProcessClient
 from tui.core.clock import SystemClock
@@ -45,29 +45,10 @@ def faulty_module(tmp_path_factory) -> Path:
     return compile_module(FAULTY_SIGN_C, tmp_path_factory.mktemp("faulty"), "faultysign")
 
 
-@dataclass
-class Driver:
-    """The faulty module, and the files that steer it and tell what it did."""
-
-    module: Path
-    mode: Path
-    mark: Path
-
-    def set(self, mode: str) -> None:
-        self.mode.write_text(mode)
-
-    def marks(self) -> list[str]:
-        return self.mark.read_text().split() if self.mark.exists() else []
-
-
 @pytest.fixture
-def driver(faulty_module, softhsm_card, tmp_path, monkeypatch) -> Driver:
+def driver(faulty_module, softhsm_card, tmp_path, monkeypatch) -> FaultyDriver:
     """The card processes started from now on load the faulty module over SoftHSM."""
-    made = Driver(faulty_module, tmp_path / "mode", tmp_path / "mark")
-    monkeypatch.setenv("EONAY_FAULT_TARGET", softhsm_card.module_path)
-    monkeypatch.setenv("EONAY_FAULT_MODE", str(made.mode))
-    monkeypatch.setenv("EONAY_FAULT_MARK", str(made.mark))
-    return made
+    return FaultyDriver.over(faulty_module, softhsm_card.module_path, tmp_path, monkeypatch)
 
 
 @dataclass
@@ -112,7 +93,7 @@ def gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists()
 
 
-async def _fault_then_fresh_process(setup: Setup, driver: Driver, sim, pin: str, said: str):
+async def _fault_then_fresh_process(setup: Setup, driver: FaultyDriver, sim, pin: str, said: str):
     """Sign into the fault; see `said`; fix the driver; sign again with a fresh process."""
     record = sim.new_login()
     async with setup.app.run_test() as pilot:
@@ -175,9 +156,7 @@ UI = textwrap.dedent(
 )
 
 
-def test_the_card_process_dies_with_the_app_even_inside_a_hung_driver(
-    driver, softhsm_card
-):
+def test_the_card_process_dies_with_the_app_even_inside_a_hung_driver(driver, softhsm_card):
     """kill -9 of the app: the card process, stuck in C_Sign, is killed too (PR_SET_PDEATHSIG)."""
     driver.set("hang")
     app = subprocess.Popen(
@@ -249,7 +228,7 @@ HARDENED_UI = textwrap.dedent(
 
 
 def test_both_processes_are_not_dumpable_and_write_no_core(softhsm_card):
-    """PR_SET_DUMPABLE 0 (no ptrace, no /proc/PID/mem) and RLIMIT_CORE 0, in the app and the card."""
+    """PR_SET_DUMPABLE 0 (no ptrace, no /proc/PID/mem) and RLIMIT_CORE 0: the app and its card."""
     control = subprocess.Popen(
         without_ptrace_capability([sys.executable, "-c", "import time; time.sleep(600)"])
     )

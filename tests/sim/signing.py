@@ -19,10 +19,10 @@ from asn1crypto import cms as a_cms
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tui.core import cades
-from tui.core.services import CardService
 from tui.core.cards import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.pin import Pin
+from tui.core.services import CardService
 from tui.sim import pki
 from tui.sim.pki import CA, KeyType, KeyUsageName, default_pki
 from tui.sim.softhsm import ProvisionedCard, ProvisionedHolder

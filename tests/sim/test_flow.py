@@ -1,8 +1,8 @@
 """The whole E-imzalı Giriş and E-Onay exchange: SoftHSM card, real client, simulator on loopback.
 
 Every signature here is made on the session's SoftHSM token through the
-card process (`CardProcessClient`, as the app does); the simulator checks it with its own verifier, and OpenSSL
-must accept it too.
+card process (`CardProcessClient`, as the app does); the simulator checks it
+with its own verifier, and OpenSSL must accept it too.
 """
 
 from __future__ import annotations

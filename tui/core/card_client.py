@@ -10,6 +10,7 @@ and the next call starts a fresh process. See docs/card-process.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -301,7 +302,9 @@ class CardProcessClient:
             raise CardDriverHungError("the card process did not start in time") from None
         except (EOFError, OSError, ProtocolViolation) as err:
             status = self._end(conn, grace=CLOSE_SECONDS)
-            raise CardDriverStoppedError(f"the card process did not start: {err} ({status})") from None
+            raise CardDriverStoppedError(
+                f"the card process did not start: {err} ({status})"
+            ) from None
         return conn
 
     def _output(self) -> int:
@@ -323,10 +326,8 @@ class CardProcessClient:
     def _end(conn: _Connection, *, grace: float) -> str:
         conn.sock.close()
         if grace > 0:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 conn.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
         if conn.process.poll() is None:
             conn.process.kill()
             conn.process.wait()

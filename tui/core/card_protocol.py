@@ -83,9 +83,7 @@ def send_frame(
             part.release()
 
 
-def recv_exactly_into(
-    sock: socket.socket, view: memoryview, deadline: float | None = None
-) -> None:
+def recv_exactly_into(sock: socket.socket, view: memoryview, deadline: float | None = None) -> None:
     """Fill `view` from the socket (EOFError if it closes first, TimeoutError past `deadline`)."""
     done = 0
     while done < len(view):
@@ -456,9 +454,7 @@ def decode_ready(payload: bytes) -> int:
 
 # --- replies ------------------------------------------------------------------
 
-ReplyValue: TypeAlias = (
-    list[TokenInfo] | list[CertificateInfo] | PinState | Signature | None
-)
+ReplyValue: TypeAlias = list[TokenInfo] | list[CertificateInfo] | PinState | Signature | None
 
 
 def _value_to_wire(request: Request, value: ReplyValue) -> Json:
@@ -522,4 +518,3 @@ def decode_reply(request: Request, payload: bytes) -> Reply:
         if isinstance(err, ProtocolViolation):
             raise
         raise ProtocolViolation(f"malformed reply to {request.op}: {err!r}") from None
-
