@@ -135,6 +135,7 @@ def test_a_frame_cut_short_is_an_end_of_file_and_a_silent_peer_a_timeout():
         ours.sendall(b"\x00\x00\x00\x10{")
         with pytest.raises(TimeoutError):
             wire.read_frame(theirs, deadline=time.monotonic() + 0.2)  # 15 bytes never come
+        ours.sendall(b"\x00\x00\x00\x10{")
         ours.close()
         with pytest.raises(EOFError):
             wire.read_frame(theirs)
