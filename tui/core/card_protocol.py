@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from tui.core.cards import CertificateInfo, PinState, PinTries, Signature, TokenInfo
 from tui.core.errors import (
@@ -459,9 +459,9 @@ ReplyValue: TypeAlias = list[TokenInfo] | list[CertificateInfo] | PinState | Sig
 
 def _value_to_wire(request: Request, value: ReplyValue) -> Json:
     if isinstance(request, ListTokens):
-        return [token_to_wire(t) for t in value]  # type: ignore[union-attr]
+        return [token_to_wire(t) for t in cast("list[TokenInfo]", value)]
     if isinstance(request, ListCertificates):
-        return [certificate_to_wire(c) for c in value]  # type: ignore[union-attr]
+        return [certificate_to_wire(c) for c in cast("list[CertificateInfo]", value)]
     if isinstance(request, ReadPinState):
         assert isinstance(value, PinState)
         return pin_state_to_wire(value)
