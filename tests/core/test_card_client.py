@@ -15,6 +15,7 @@ from tui.core.errors import (
     CardDriverStoppedError,
     ModuleLoadError,
     PinIncorrectError,
+    PinLengthError,
 )
 from tui.core.pin import Pin
 from tui.core.settings import Settings
@@ -165,3 +166,14 @@ def test_what_a_driver_prints_goes_to_the_log_not_the_terminal(
     assert "DRIVER SAYS HELLO ON STDOUT" in written and "DRIVER SAYS HELLO ON STDERR" in written
     out, err = capfd.readouterr()
     assert "DRIVER SAYS" not in out + err
+
+
+def test_a_pin_longer_than_any_card_takes_is_refused_before_it_is_sent(client, softhsm_card):
+    cert = usable(client.certificates())
+    pid = client.pid
+    pin = Pin.from_str("7" * 65)
+    with pytest.raises(PinLengthError):
+        client.sign(cert, pin, LOGIN_TEXT, b"nonce")
+    assert len(pin) == 0
+    signature = client.sign(cert, Pin.from_str(softhsm_card.pin), LOGIN_TEXT, b"nonce")
+    assert signature.cms and client.pid == pid  # the same process, still in step

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from tui.core.card_protocol import (
+    MAX_PIN_BYTES,
     CloseCard,
     ListCertificates,
     ListTokens,
@@ -40,7 +41,12 @@ from tui.core.card_protocol import (
     read_frame,
     send_frame,
 )
-from tui.core.errors import CardDriverHungError, CardDriverStoppedError, EonayError
+from tui.core.errors import (
+    CardDriverHungError,
+    CardDriverStoppedError,
+    EonayError,
+    PinLengthError,
+)
 
 if TYPE_CHECKING:
     from tui.core.cards import CertificateInfo, PinState, Signature, TokenInfo
@@ -186,6 +192,8 @@ class CardProcessClient:
     def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
         """The PIN goes from its own buffer to the card process; wiped here when done."""
         try:
+            if len(pin) > MAX_PIN_BYTES:  # longer than any card takes: never sent
+                raise PinLengthError(cert.token.min_pin, min(cert.token.max_pin, MAX_PIN_BYTES))
             request = SignText(cert, text, nonce, len(pin))
             return self._call(request, self.deadlines.sign, pin).value  # type: ignore[return-value]
         finally:
