@@ -76,9 +76,14 @@ def _receive_pin(sock: socket.socket, length: int) -> Pin:
     except ValueError:
         # Longer than this Pin holds: read the bytes off the socket, wipe them, refuse.
         scratch = bytearray(length)
-        with memoryview(scratch) as view:
-            recv_exactly_into(sock, view)
-        scratch[:] = bytes(length)
+        try:
+            with memoryview(scratch) as view:
+                recv_exactly_into(sock, view)
+        finally:
+            scratch[:] = bytes(length)
+        raise
+    except BaseException:  # the app went away mid-PIN: wipe what arrived
+        pin.wipe()
         raise
     return pin
 
