@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from tui.core.card_protocol import (
     MAX_PIN_BYTES,
@@ -181,13 +181,14 @@ class CardProcessClient:
         return list(self._paths)
 
     def tokens(self) -> list[TokenInfo]:
-        return self._call(ListTokens(), self.deadlines.listing).value  # type: ignore[return-value]
+        return cast("list[TokenInfo]", self._call(ListTokens(), self.deadlines.listing).value)
 
     def certificates(self) -> list[CertificateInfo]:
-        return self._call(ListCertificates(), self.deadlines.listing).value  # type: ignore[return-value]
+        reply = self._call(ListCertificates(), self.deadlines.listing)
+        return cast("list[CertificateInfo]", reply.value)
 
     def pin_state(self, cert: CertificateInfo) -> PinState:
-        return self._call(ReadPinState(cert), self.deadlines.pin_state).value  # type: ignore[return-value]
+        return cast("PinState", self._call(ReadPinState(cert), self.deadlines.pin_state).value)
 
     def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
         """The PIN goes from its own buffer to the card process; wiped here when done."""
@@ -195,7 +196,7 @@ class CardProcessClient:
             if len(pin) > MAX_PIN_BYTES:  # longer than any card takes: never sent
                 raise PinLengthError(cert.token.min_pin, min(cert.token.max_pin, MAX_PIN_BYTES))
             request = SignText(cert, text, nonce, len(pin))
-            return self._call(request, self.deadlines.sign, pin).value  # type: ignore[return-value]
+            return cast("Signature", self._call(request, self.deadlines.sign, pin).value)
         finally:
             pin.wipe()
 
