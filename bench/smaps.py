@@ -12,7 +12,7 @@ side by side, in MiB), or call `breakdown(pid)` for a JSON-ready dict.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,12 +122,19 @@ def breakdown(pid: int) -> dict[str, Pages]:
     return dict(sorted(groups.items(), key=lambda kv: -kv[1].rss))
 
 
-def summary(pid: int, min_mib: float = 0.25) -> dict[str, object]:
+def summary(pid: int | Sequence[int], min_mib: float = 0.25) -> dict[str, object]:
     """JSON-ready: RSS split into file-backed clean and dirty pages and anonymous
-    memory, and each file mapped with at least `min_mib` resident."""
+    memory, and each file mapped with at least `min_mib` resident.
+
+    Several pids (the app and its card process) are added up, file by file.
+    """
+    groups: dict[str, Pages] = {}
+    for one in [pid] if isinstance(pid, int) else pid:
+        for name, pages in breakdown(one).items():
+            groups.setdefault(name, Pages()).add(pages)
     files, anon = Pages(), Pages()
     per_file: dict[str, dict[str, float]] = {}
-    for name, pages in breakdown(pid).items():
+    for name, pages in groups.items():
         if name.startswith("/"):
             files.add(pages)
             if pages.rss >= min_mib * KIB:

@@ -64,9 +64,11 @@ def _rss_mib(pid: int) -> float:
 
 
 def _rss_split(pid: int, into: dict[str, object], name: str) -> float:
-    """The RSS of `pid` in MiB; its smaps split goes into `into[name]`."""
-    rss = _rss_mib(pid)
-    into[name] = smaps.summary(pid)
+    """The RSS of `pid` and its children (the app's card process) in MiB, added up;
+    their smaps split goes into `into[name]`. Pages the two share count twice."""
+    pids = [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+    rss = sum(_rss_mib(one) for one in pids)
+    into[name] = smaps.summary(pids)
     return rss
 
 
@@ -188,7 +190,7 @@ def run(cfg: Config) -> list[Figure]:
         ),
         Figure(
             id="memory",
-            title="Resident set size on the PIN screen",
+            title="Resident set size on the PIN screen (the app and its card process)",
             unit="MiB",
             baseline_name="bare Textual app with one Static",
             value=app_rss,

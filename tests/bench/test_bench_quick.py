@@ -107,7 +107,7 @@ def test_memory_reports_both_pin_screens_and_where_the_memory_goes(quick_run):
         parts = ("file_clean_MiB", "file_dirty_MiB", "anonymous_MiB")
         assert abs(sum(split[name][p] for p in parts) - split[name]["rss_MiB"]) < 0.05, name
     assert abs(split["pin_screen"]["rss_MiB"] - memory["value"]) < 2.0
-    # the card's module is loaded in the app on its PIN screen
+    # the card's module is loaded (in the app's card process) on its PIN screen, and counted
     assert any("softhsm" in lib for lib in split["pin_screen"]["files"])
 
 

@@ -12,7 +12,6 @@ import argparse
 import glob
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 import trustme
 
 from tests.core.test_token_initargs import SHIM_C
+from tests.shims import compile_module
 from tui.__main__ import main
 from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, Pkcs11Module
 from tui.core.setup.doctor import Report, Status, run_checks
@@ -283,18 +283,7 @@ def test_plain_http_elsewhere_is_refused(environ: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def strict_init_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The signer's test driver that refuses C_Initialize arguments, like AKIS (needs cc)."""
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        pytest.skip("no C compiler to build the test module")
-    where = tmp_path_factory.mktemp("shim")
-    (where / "shim.c").write_text(SHIM_C)
-    module = where / "libakisp11.so"
-    subprocess.run(
-        [cc, "-shared", "-fPIC", "-O1", "-o", str(module), str(where / "shim.c"), "-ldl"],
-        check=True,
-        capture_output=True,
-    )
-    return module
+    return compile_module(SHIM_C, tmp_path_factory.mktemp("shim"), "akisp11")
 
 
 @pytest.mark.parametrize("strict", [False, True])

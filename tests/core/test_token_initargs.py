@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ import textwrap
 import pytest
 
 from tests.conftest import openssl_verify
+from tests.shims import compile_module
 from tui.core.text import LOGIN_TEXT
 
 pytestmark = pytest.mark.softhsm
@@ -112,19 +112,7 @@ PROBE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory):
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        pytest.skip("no C compiler to build the test module")
-    where = tmp_path_factory.mktemp("shim")
-    source = where / "shim.c"
-    source.write_text(SHIM_C)
-    module = where / "libstrictinit.so"
-    subprocess.run(
-        [cc, "-shared", "-fPIC", "-O1", "-o", str(module), str(source), "-ldl"],
-        check=True,
-        capture_output=True,
-    )
-    return module
+    return compile_module(SHIM_C, tmp_path_factory.mktemp("shim"), "strictinit")
 
 
 def _probe(shim, softhsm_card, tmp_path, *, strict: bool):

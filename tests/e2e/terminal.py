@@ -142,6 +142,10 @@ class Terminal:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
 
+    def processes(self) -> list[psutil.Process]:
+        """Every process running in the pane now (its shell and what the shell started)."""
+        return self._pane_processes()
+
     def _pane_processes(self) -> list[psutil.Process]:
         try:
             pids = self._tmux("list-panes", "-a", "-F", "#{pane_pid}").split()

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import openssl_verify
@@ -125,6 +126,18 @@ def test_a_signal_ends_the_app_and_gives_the_terminal_back(
         assert wanted in words, f"{wanted} is off after the signal:\n{settings}"
 
 
+def the_app_and_its_card_process(term) -> tuple[psutil.Process, psutil.Process]:
+    """The demo's app process and its card process: the driver is loaded there, not in the app."""
+    running = term.processes()
+    [app] = [p for p in running if p.cmdline()[1:4] == ["-m", "tui", "demo"]]
+    [card] = [p for p in running if "tui.core.card.process" in p.cmdline()]
+    assert card.ppid() == app.pid
+    if os.geteuid() == 0:  # only root may read the maps of processes that are not dumpable
+        assert not [m.path for m in app.memory_maps() if "softhsm" in m.path or "PyKCS11" in m.path]
+        assert [m.path for m in card.memory_maps() if "softhsm" in m.path]
+    return app, card
+
+
 def test_eonay_demo_runs_the_guide_and_leaves_nothing_behind(tmp_path):
     from tests.e2e.terminal import Terminal
 
@@ -143,6 +156,7 @@ def test_eonay_demo_runs_the_guide_and_leaves_nothing_behind(tmp_path):
         term.wait_for("TEVFİK EDİS")
         term.send("Enter")
         term.wait_for("Time left:")
+        app, card = the_app_and_its_card_process(term)
         term.type(pin)
         term.send("Enter")
         term.wait_for("E-ONAY Operations")
@@ -157,6 +171,7 @@ def test_eonay_demo_runs_the_guide_and_leaves_nothing_behind(tmp_path):
         term.send("Enter")
         term.wait_for("EXIT=0")  # the demo cleans up before it exits: no need to wait
         assert list(scratch.iterdir()) == []  # the card, its config and the log are gone
+        assert not app.is_running() and not card.is_running()
     finally:
         term.close()
 

@@ -1,6 +1,6 @@
 """Signing helpers for the portal tests.
 
-The main path signs on the session's SoftHSM card through `Pkcs11Card`.
+The main path signs on the session's SoftHSM card through a `CardService`.
 Certificates a card refuses to sign with (expired, no nonRepudiation, from
 an untrusted CA) are the portal's cases to reject, so those signatures are
 made with a software key and the project's CAdES builder; `resign` re-signs
@@ -19,23 +19,23 @@ from asn1crypto import cms as a_cms
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tui.core.card import cades
-from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.card_info import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.pin import Pin
+from tui.core.services import CardService
 from tui.sim import pki
 from tui.sim.pki import CA, KeyType, KeyUsageName, default_pki
 from tui.sim.softhsm import ProvisionedCard, ProvisionedHolder
 
 
-def card_certificate(card: Pkcs11Card, holder: ProvisionedHolder) -> CertificateInfo:
+def card_certificate(card: CardService, holder: ProvisionedHolder) -> CertificateInfo:
     matches = [c for c in card.certificates() if c.id == holder.cert_id_bytes]
     assert len(matches) == 1, holder
     return matches[0]
 
 
 def sign_on_card(
-    card: Pkcs11Card,
+    card: CardService,
     softhsm: ProvisionedCard,
     holder: ProvisionedHolder,
     text: str,
@@ -46,7 +46,7 @@ def sign_on_card(
 
 
 def answer(
-    card: Pkcs11Card, softhsm: ProvisionedCard, holder: ProvisionedHolder, challenge: Challenge
+    card: CardService, softhsm: ProvisionedCard, holder: ProvisionedHolder, challenge: Challenge
 ) -> Signature:
     return sign_on_card(card, softhsm, holder, challenge.text, challenge.nonce)
 

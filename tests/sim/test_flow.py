@@ -1,8 +1,8 @@
 """The whole E-imzalı Giriş and E-Onay exchange: SoftHSM card, real client, simulator on loopback.
 
-Every signature here is made on the session's SoftHSM token through
-`Pkcs11Card`; the simulator checks it with its own verifier, and OpenSSL
-must accept it too.
+Every signature here is made on the session's SoftHSM token through the
+card process (`CardProcessClient`, as the app does); the simulator checks it
+with its own verifier, and OpenSSL must accept it too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import openssl_verify
 from tests.portal_support import Sleeps
 from tests.sim.signing import answer, sign_on_card
-from tui.core.card.pkcs11_card import Pkcs11Card
+from tui.core.card.client import CardProcessClient
 from tui.core.errors import (
     AlreadyActiveError,
     AlreadyUsedError,
@@ -47,7 +47,7 @@ def holder(softhsm_card, who):
 def test_login_then_e_onay_on_softhsm(sim: RunningPortal, client, softhsm_card, who, pss, caplog):
     caplog.set_level(logging.DEBUG)
     person = holder(softhsm_card, who)
-    card = Pkcs11Card([softhsm_card.module_path], pss=pss)
+    card = CardProcessClient([softhsm_card.module_path], pss=pss)
     try:
         # E-imzalı Giriş: the portal shows a code, the app reads the challenge and signs it.
         login = client.get_challenge(sim.new_login().code)

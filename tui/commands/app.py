@@ -95,8 +95,15 @@ def discovered_modules(settings: Settings) -> list[str]:
     return module_paths(discover_for(settings, os.environ))
 
 
-def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFactories:
-    """How to build the card and portal services; called in the background, not here."""
+def build_services(
+    settings: Settings, clock: Clock | None = None, *, log_path: Path | None = None
+) -> ServiceFactories:
+    """How to build the card and portal services; called in the background, not here.
+
+    The card is a `CardProcessClient`: the PKCS#11 driver runs in a card process
+    (its prints go to `log_path`), and PyKCS11 is never imported by the app. The
+    card process keeps the system clock.
+    """
     from tui.core.clock import SystemClock
     from tui.core.services import ServiceFactories
 
@@ -106,9 +113,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> ServiceFac
     ca_bundle = settings.ca_bundle
 
     def card() -> object:
-        from tui.core.card.pkcs11_card import Pkcs11Card
+        from tui.core.card.client import CardProcessClient
 
-        return Pkcs11Card(modules, clock)
+        return CardProcessClient(modules, log_path=log_path)
 
     def portal() -> object:
         from tui.core.portal.client import PortalClient
@@ -160,6 +167,16 @@ def c_stdout_to(path: Path | None) -> Iterator[None]:
         os.close(target)
 
 
+def harden_ui_process() -> None:
+    """PIN keystrokes pass through this process: not dumpable, no core files."""
+    from tui.core.hardening import HardeningError, harden_process
+
+    try:
+        harden_process()
+    except HardeningError as err:  # told in the log; the card process refuses to run unhardened
+        logging.getLogger("eonay").warning("could not harden the app's process: %s", err)
+
+
 def run_app(app: EonayApp, log_path: Path | None) -> int:
     with c_stdout_to(log_path):
         app.run()
@@ -179,11 +196,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     log_path = log_file(settings)
+    harden_ui_process()
 
     from tui.app import EonayApp
 
     app = EonayApp(
-        build_services(settings),
+        build_services(settings, log_path=log_path),
         settings,
         log_path=str(log_path) if log_path else None,
         # The handler (logging.handlers brings socket and pickle) once the first screen is drawn.

@@ -104,14 +104,14 @@ def _table(certs: list[CertificateInfo]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.card.client import CardProcessClient
     from tui.core.errors import EonayError
 
     modules = modules_from(args)
     if not modules:
         print(_("eonay: give the card's PKCS#11 module with --module PATH"), file=sys.stderr)
         return 2
-    card = Pkcs11Card(modules)
+    card = CardProcessClient(modules)  # the driver runs in a card process of its own
     try:
         certs = card.certificates()
     except EonayError as err:

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_in(workdir: Path, language: str, ttl: float, chosen: Settings) -> int:
-    from tui.commands.app import build_services, run_app, start_logging
+    from tui.commands.app import build_services, harden_ui_process, run_app, start_logging
     from tui.core.settings import DEFAULT_ALLOWLIST, Settings
     from tui.i18n import _
     from tui.sim.server import running_portal
@@ -98,10 +98,11 @@ def _run_in(workdir: Path, language: str, ttl: float, chosen: Settings) -> int:
             allowlist={**DEFAULT_ALLOWLIST, "e-onay": (E_ONAY_TEXT,)},
         )
         log_path = start_logging(settings)
+        harden_ui_process()
         from tui.app import EonayApp
 
         hints = DemoHints(pin=card.pin, make_code=lambda: portal.new_login().code)
-        app = EonayApp(build_services(settings), settings, demo=hints)
+        app = EonayApp(build_services(settings, log_path=log_path), settings, demo=hints)
         code = run_app(app, log_path)
     print(_("eonay demo: finished; the demo card and the simulator are gone."), file=sys.stderr)
     return code

@@ -88,8 +88,9 @@ def read_pin(from_stdin: bool) -> bytearray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.card.client import CardProcessClient
     from tui.core.errors import EonayError, PinLockedError
+    from tui.core.hardening import harden_process
     from tui.core.pin import Pin
     from tui.core.reasons import reason_text
     from tui.core.text import check_signable
@@ -112,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError:
         return _fail(_("{path} is not UTF-8").format(path=args.text_file), EXIT_USAGE)
 
-    card = Pkcs11Card(modules, pss=args.pss)
+    harden_process()  # the PIN passes through this process: no core file, no ptrace
+    card = CardProcessClient(modules, pss=args.pss)  # the driver runs in a process of its own
     try:
         check_signable(text)
         matches = [c for c in card.certificates() if c.id == cert_id]

@@ -53,6 +53,30 @@ class CardRemovedError(TokenError):
         return _("The card was removed or cannot be reached. Insert it and try again.")
 
 
+class CardDriverStoppedError(TokenError):
+    """The card process ended in the middle of a request (the vendor's driver crashed).
+
+    Nothing was signed: a signature exists only once the card process answers.
+    The next request starts a fresh card process.
+    """
+
+    code = "card_driver_stopped"
+
+    def user_message(self) -> str:
+        return _("The card's driver stopped unexpectedly. Nothing was signed. Try again.")
+
+
+class CardDriverHungError(CardDriverStoppedError):
+    """The card process did not answer before its deadline, and was ended."""
+
+    code = "card_driver_hung"
+
+    def user_message(self) -> str:
+        return _(
+            "The card's driver stopped responding and was ended. Nothing was signed. Try again."
+        )
+
+
 class PinIncorrectError(TokenError):
     code = "pin_incorrect"
 

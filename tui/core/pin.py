@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
+
+# The longest PIN `load` accepts (PKCS#11 tokens allow far fewer digits).
+CAPACITY = 64
 
 
 class Pin:
@@ -44,6 +48,19 @@ class Pin:
     def buffer(self) -> bytearray:
         """The live bytes, for the one call that hands them to the card."""
         return self._buf
+
+    def load(self, fill: Callable[[memoryview], None], length: int) -> None:
+        """Let `fill` write `length` PIN bytes straight into this PIN's own buffer.
+
+        The card process receives the PIN from the socket this way (`recv_into`),
+        so the digits never become a separate Python object.
+        """
+        if not 0 <= length <= CAPACITY:
+            raise ValueError(f"a PIN holds at most {CAPACITY} bytes")
+        self.wipe()
+        self._buf.extend(bytes(length))  # zeros: room for the digits, no copy of them
+        with memoryview(self._buf) as view:
+            fill(view)
 
     def wipe(self) -> None:
         for i in range(len(self._buf)):

@@ -1,0 +1,175 @@
+"""The card process: loads the PKCS#11 modules, owns sessions and the PIN, and signs.
+
+Started by `tui.core.card.client.CardProcessClient` as
+`python -m tui.core.card.process --fd N --parent PID --module PATH ...`, with
+one end of a socketpair as fd N. It hardens itself before anything else (not
+dumpable, no core files, killed with its parent), sends its own stdout and
+stderr to the app's log so a driver's prints never reach the terminal, then
+answers requests (`tui.core.card.protocol`) one at a time with a `Pkcs11Card`.
+When the app closes its end (or asks it to close) it ends every session,
+finalizes the modules and exits. Why a process: see docs/card-process.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tui.core.card.protocol import (
+    CloseCard,
+    ListCertificates,
+    ListTokens,
+    ProtocolViolation,
+    ReadPinState,
+    ReplyValue,
+    Request,
+    ResetSessions,
+    SignText,
+    decode_request,
+    encode_failure,
+    encode_ready,
+    encode_reply,
+    read_frame,
+    recv_exactly_into,
+    send_frame,
+)
+from tui.core.errors import TokenError
+from tui.core.hardening import die_with_parent, harden_process
+from tui.core.pin import Pin
+
+if TYPE_CHECKING:
+    from tui.core.card.pkcs11_card import Pkcs11Card
+
+log = logging.getLogger("eonay.card_process")
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tui.core.card.process")
+    parser.add_argument("--fd", type=int, required=True, help="this end of the socketpair")
+    parser.add_argument("--parent", type=int, required=True, help="the app's process id")
+    parser.add_argument("--module", action="append", default=[], help="PKCS#11 module")
+    parser.add_argument("--log", default=None, help="where stdout and stderr go")
+    parser.add_argument("--pss", action="store_true", help="RSA-PSS signatures")
+    return parser.parse_args(argv)
+
+
+def output_to(path: str | None) -> None:
+    """fd 1 and fd 2 to the app's log file (or /dev/null): drivers print there, not on screen."""
+    target = os.open(path or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+    finally:
+        os.close(target)
+
+
+def _receive_pin(sock: socket.socket, length: int) -> Pin:
+    """The PIN bytes that follow a signing request, straight into a `Pin`'s own buffer."""
+    pin = Pin()
+    try:
+        pin.load(lambda view: recv_exactly_into(sock, view), length)
+    except ValueError:
+        # Longer than this Pin holds: read the bytes off the socket, wipe them, refuse.
+        scratch = bytearray(length)
+        try:
+            with memoryview(scratch) as view:
+                recv_exactly_into(sock, view)
+        finally:
+            scratch[:] = bytes(length)
+        raise
+    except BaseException:  # the app went away mid-PIN: wipe what arrived
+        pin.wipe()
+        raise
+    return pin
+
+
+def answer(card: Pkcs11Card, request: Request, pin: Pin | None) -> ReplyValue:
+    if isinstance(request, ListTokens):
+        return card.tokens()
+    if isinstance(request, ListCertificates):
+        return card.certificates()
+    if isinstance(request, ReadPinState):
+        return card.pin_state(request.cert)
+    if isinstance(request, SignText):
+        assert pin is not None
+        return card.sign(request.cert, pin, request.text, request.nonce)  # wipes the PIN
+    if isinstance(request, ResetSessions):
+        card.reset()
+        return None
+    if isinstance(request, CloseCard):
+        card.reset()
+        card.close()
+        return None
+    raise ProtocolViolation(f"no handler for {request!r}")
+
+
+def serve(sock: socket.socket, card: Pkcs11Card) -> None:
+    """Answer requests until the app closes its end or asks this process to close."""
+    while True:
+        try:
+            payload = read_frame(sock)
+            if payload is None:
+                return
+            request = decode_request(payload)
+        except (EOFError, ProtocolViolation) as err:  # the app is gone, or out of step
+            log.warning("card process: %s", err)
+            return
+        pin: Pin | None = None
+        try:
+            if isinstance(request, SignText):
+                try:
+                    pin = _receive_pin(sock, request.pin_length)
+                except ValueError:
+                    raise TokenError("the PIN is longer than the card process accepts") from None
+            reply = encode_reply(request, answer(card, request, pin), card.load_errors)
+        except EOFError:
+            return
+        except Exception as err:  # each error goes back typed; a bug is told as unexpected
+            if not isinstance(err, TokenError):
+                log.exception("card process: %s failed", request.op)
+            reply = encode_failure(err)
+        finally:
+            if pin is not None:
+                pin.wipe()
+        try:
+            send_frame(sock, reply)
+        except OSError:
+            return
+        if isinstance(request, CloseCard):
+            return
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    harden_process()
+    die_with_parent(args.parent)
+    output_to(args.log)
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING, format="%(asctime)s card process: %(message)s"
+    )
+    sock = socket.socket(fileno=args.fd)
+    sock.setblocking(True)
+    send_frame(sock, encode_ready(os.getpid()))  # hardened: the app may use this process
+
+    from tui.core.card.pkcs11_card import Pkcs11Card  # PyKCS11 is loaded here, in this process only
+
+    card = Pkcs11Card(args.module, pss=args.pss)
+    try:
+        serve(sock, card)
+    finally:
+        try:
+            card.reset()  # C_CloseAllSessions: no login outlives the app
+            card.close()
+        except Exception as err:  # a driver failing on the way out: exit anyway
+            log.warning("card process: closing: %s", err)
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
