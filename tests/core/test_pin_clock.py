@@ -3,16 +3,20 @@ import pickle
 import pytest
 
 from tui.core.clock import Deadline, FakeClock
-from tui.core.pin import Pin
+from tui.core.pin import CAPACITY, Pin
 
 
 def test_pin_is_hidden_and_wiped():
-    buf = bytearray(b"123456")
-    pin = Pin(buf)
+    pin = Pin()
+    for digit in "123456":
+        pin.append(digit)
     assert "123456" not in repr(pin) and "123456" not in str(pin)
+    buf = pin.buffer().obj  # the one buffer the digits ever lived in
+    assert isinstance(buf, bytearray)
     with pin:
         assert bytes(pin.buffer()) == b"123456"
-    assert buf == bytearray()
+        assert pin.buffer().obj is buf  # a view of it, not a copy
+    assert buf == bytearray(CAPACITY)  # the whole capacity is zero
     assert len(pin) == 0
 
 
@@ -23,8 +27,76 @@ def test_pin_refuses_non_digits_and_pickling():
         pin.append("a")
     with pytest.raises(TypeError):
         pickle.dumps(pin)
+    with pytest.raises(TypeError):
+        Pin(bytearray(b"123456"))  # type: ignore[arg-type]  # no Pin around digits made elsewhere
     pin.pop()
     assert len(pin) == 0
+
+
+def test_pin_buffer_is_never_resized():
+    """Growing or shrinking a bytearray moves it and leaves the old block in the heap."""
+    pin = Pin.from_str("739146")
+    buf = pin.buffer().obj
+    assert isinstance(buf, bytearray)
+    with pytest.raises(BufferError):
+        buf.append(0)
+    with pytest.raises(BufferError):
+        del buf[-1]
+    for _ in range(CAPACITY - 6):
+        pin.append("1")
+    with pytest.raises(ValueError):
+        pin.append("1")  # full: refused, not grown
+    assert len(buf) == CAPACITY
+    pin.pop()
+    assert buf[CAPACITY - 1] == 0 and len(buf) == CAPACITY
+
+
+def test_pin_load_fills_in_place():
+    import os
+
+    pin = Pin()
+    buf = pin.buffer().obj
+    read, write = os.pipe()
+    try:
+        os.write(write, b"739146\n")
+        pin.load(lambda view: os.readv(read, [view]) and None, 6)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert bytes(pin.buffer()) == b"739146" and len(pin) == 6 and pin.is_digits()
+    assert pin.buffer().obj is buf
+
+    def broken(view: memoryview) -> None:
+        view[:3] = b"123"
+        raise OSError("the socket went away")
+
+    with pytest.raises(OSError):
+        pin.load(broken, 6)
+    assert buf == bytearray(CAPACITY) and len(pin) == 0  # wiped on the way out
+    with pytest.raises(ValueError):
+        pin.load(lambda view: None, CAPACITY + 1)
+
+
+def test_pin_memory_is_locked_or_noted(caplog):
+    """mlock'ed where the limit allows it; else one note in the log, and the PIN still works."""
+    import logging
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    before = _locked_kib()
+    with caplog.at_level(logging.INFO, logger="tui.core.pin"):
+        pins = [Pin.from_str("1") for _ in range(3)]
+    if soft == resource.RLIM_INFINITY or soft >= 64 * 1024:
+        assert _locked_kib() >= max(before, 4)
+    assert len(pins[0]) == 1
+
+
+def _locked_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmLck:"):
+                return int(line.split()[1])
+    return 0
 
 
 def test_deadline_follows_monotonic_clock_only():

@@ -476,7 +476,7 @@ def sign_cades(
     *,
     signing_time: datetime,
     chain: Sequence[bytes] = (),
-    context_pin: bytearray | None = None,
+    context_pin: memoryview | None = None,
 ) -> tuple[cades.ToBeSigned, bytes]:
     """The signature itself, in a session already logged in: signed attributes,
     C_Sign with `key`, the CMS around the card's value, and its self-check.
