@@ -156,6 +156,7 @@ class Pkcs11Card:
         # while another signs, and a module initialised with NULL arguments
         # (see token.initialize_with_null_args) must not be entered concurrently.
         self._lock = threading.RLock()
+        self._mechanism_cache: dict[tuple[str, str, str], frozenset[int]] = {}
 
     # --- modules and tokens -------------------------------------------------
 
@@ -234,18 +235,29 @@ class Pkcs11Card:
         return _pair(certs, privs, pubs)
 
     def _describe(
-        self, token: TokenInfo, found: _Found, chain: tuple[bytes, ...] = ()
+        self,
+        token: TokenInfo,
+        found: _Found,
+        chain: tuple[bytes, ...] = (),
+        *,
+        listed: CertificateInfo | None = None,
     ) -> CertificateInfo:
         # Tokens that keep private keys CKA_PRIVATE hide them until login;
         # a public key with the same CKA_ID then stands for the key pair.
+        # Signing re-reads only the certificate: the keys are as `listed` found them
+        # (the private key itself is found again once logged in).
         has_key = found.private_key is not None or found.public_key is not None
+        always = bool(found.private_key and found.private_key.always_authenticate)
+        if listed is not None:
+            has_key = has_key or listed.has_private_key
+            always = always or listed.always_authenticate
         return describe(
             found.cert.value,
             token=token,
             cka_id=found.cert.id,
             label=found.cert.label,
             has_private_key=has_key,
-            always_authenticate=bool(found.private_key and found.private_key.always_authenticate),
+            always_authenticate=always,
             now=self._clock.now(),
             chain=chain,
         )
@@ -289,10 +301,26 @@ class Pkcs11Card:
         return ordered(result)
 
     def _locate(self, token: TokenInfo) -> tuple[Pkcs11Module, RawToken]:
-        """The token again, by serial and label (slot ids change on re-insert)."""
+        """The token again, by serial and label (slot ids change on re-insert).
+
+        The slot it was listed in is asked first, when the slot list still has it:
+        two calls for the usual case, every present slot only when it moved.
+        """
         module = self._module(token.module_path)
-        for raw in self._present(module):
-            if raw.serial == token.serial and raw.label == token.label:
+        slots = module.slot_ids()
+        first = [token.slot_id] if token.slot_id in slots else []
+        for slot in first + [s for s in slots if s != token.slot_id]:
+            try:
+                raw = module.token(slot)
+            except CkError as err:
+                if err.rv not in _REMOVED:
+                    raise
+                continue
+            if (
+                raw.flags & CKF_TOKEN_INITIALIZED
+                and raw.serial == token.serial
+                and raw.label == token.label
+            ):
                 return module, raw
         raise CardRemovedError(f"token {token.label!r} not present")
 
@@ -336,16 +364,15 @@ class Pkcs11Card:
         nonce: bytes,
     ) -> Signature:
         current = _reread(session, cert)
-        fresh = self._describe(self._token_info(module, raw), current)
+        fresh = self._describe(self._token_info(module, raw), current, listed=cert)
         if fresh.reason == reasons.PIN_LOCKED:
             raise PinLockedError()
         if fresh.reason is not None:
             raise CertificateNotUsableError(fresh.reason)
         if not raw.min_pin <= len(pin) <= raw.max_pin:
             raise PinLengthError(raw.min_pin, raw.max_pin)
-        plan = signing_plan(
-            module.mechanisms(raw.slot_id), cades.scheme_for(cert.der, pss=self._pss)
-        )
+        scheme = cades.scheme_for(cert.der, pss=self._pss)
+        plan = signing_plan(self._mechanisms(module, raw), scheme)
 
         self._login(session, module, raw, pin)
         try:
@@ -372,6 +399,14 @@ class Pkcs11Card:
         return Signature(
             cms=cms, signing_time=tbs.signing_time, certificate_fingerprint=cert.fingerprint_sha256
         )
+
+    def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
+        """The token's mechanisms, asked once per token (by module, serial and label)."""
+        key = (module.path, raw.serial, raw.label)
+        known = self._mechanism_cache.get(key)
+        if known is None:
+            known = self._mechanism_cache[key] = module.mechanisms(raw.slot_id)
+        return known
 
     def _login(self, session: Pkcs11Session, module: Pkcs11Module, raw: RawToken, pin: Pin) -> None:
         """The one C_Login of this signature; never repeated after a failure."""
@@ -497,28 +532,26 @@ def sign_cades(
 
 
 def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
-    """The chosen certificate read again from the card, with its keys.
+    """The chosen certificate read again from the card: its value, by CKA_ID.
 
-    One search by CKA_ID reads only its own objects; CertificateChangedError
-    unless the certificate is byte-identical to the one the user chose.
+    CertificateChangedError unless the certificate is byte-identical to the one
+    the user chose. Its private key is found once the session is logged in
+    (`_private_key`); a token without CKA_IDs is searched whole.
     """
     if cert.id:
-        objects = session.objects_with_id(cert.id)
-        certs = [o for o in objects if o.object_class == CKO_CERTIFICATE]
-        privs = [o for o in objects if o.object_class == CKO_PRIVATE_KEY]
-        pubs = [o for o in objects if o.object_class == CKO_PUBLIC_KEY]
-        if not (privs or pubs):  # keys paired by CKA_LABEL (see `_pair`)
-            privs = session.objects(CKO_PRIVATE_KEY)
-            pubs = session.objects(CKO_PUBLIC_KEY)
-    else:  # without a CKA_ID the token cannot narrow the search
-        certs = session.objects(CKO_CERTIFICATE)
-        privs = session.objects(CKO_PRIVATE_KEY)
-        pubs = session.objects(CKO_PUBLIC_KEY)
+        certs = session.objects(CKO_CERTIFICATE, cka_id=cert.id)
+        current = next((c for c in certs if c.id == cert.id and c.value == cert.der), None)
+        if current is None:  # gone, or another certificate under that CKA_ID now
+            raise CertificateChangedError("the certificate on the card changed")
+        return _Found(current, None, None)
+    certs = session.objects(CKO_CERTIFICATE)
+    privs = session.objects(CKO_PRIVATE_KEY)
+    pubs = session.objects(CKO_PUBLIC_KEY)
     same = [f for f in _pair(certs, privs, pubs) if f.cert.id == cert.id]
-    current = next((f for f in same if f.cert.value == cert.der), None)
-    if current is None:  # gone, or another certificate under that CKA_ID now
+    found = next((f for f in same if f.cert.value == cert.der), None)
+    if found is None:
         raise CertificateChangedError("the certificate on the card changed")
-    return current
+    return found
 
 
 def _key_for(session: Pkcs11Session, object_class: int, cert: RawObject) -> RawObject | None:
