@@ -51,7 +51,11 @@ def _bare_object_count(module_path: str, slots: list[int]) -> int:
     for slot in slots:
         session = lib.openSession(slot)
         try:
-            for object_class in (PyKCS11.CKO_CERTIFICATE, PyKCS11.CKO_PRIVATE_KEY, PyKCS11.CKO_PUBLIC_KEY):
+            for object_class in (
+                PyKCS11.CKO_CERTIFICATE,
+                PyKCS11.CKO_PRIVATE_KEY,
+                PyKCS11.CKO_PUBLIC_KEY,
+            ):
                 total += len(session.findObjects([(PyKCS11.CKA_CLASS, object_class)]))
         finally:
             session.closeSession()

@@ -134,9 +134,7 @@ def test_no_copy_of_the_pin_after_a_kiosk_reset(terminal, portal, demo_card, tmp
         encoding="utf-8",
     )
     record = portal.new_login()
-    pid = _start(
-        terminal, portal.url, demo_card.module_path, tmp_path, "--config", str(config)
-    )
+    pid = _start(terminal, portal.url, demo_card.module_path, tmp_path, "--config", str(config))
     _to_pin_screen(terminal, record.code)
     _type_one_at_a_time(terminal, demo_card.pin)
     terminal.send("Enter")

@@ -482,24 +482,80 @@ class Pkcs11Module:
 
 # CK_FUNCTION_LIST after its CK_VERSION: one pointer per function, in the order of the
 # PKCS#11 v2.40 header. Only a few are called; the rest place them.
-_FUNCTION_NAMES = (
-    "C_Initialize C_Finalize C_GetInfo C_GetFunctionList C_GetSlotList C_GetSlotInfo"
-    " C_GetTokenInfo C_GetMechanismList C_GetMechanismInfo C_InitToken C_InitPIN C_SetPIN"
-    " C_OpenSession C_CloseSession C_CloseAllSessions C_GetSessionInfo C_GetOperationState"
-    " C_SetOperationState C_Login C_Logout C_CreateObject C_CopyObject C_DestroyObject"
-    " C_GetObjectSize C_GetAttributeValue C_SetAttributeValue C_FindObjectsInit C_FindObjects"
-    " C_FindObjectsFinal C_EncryptInit C_Encrypt C_EncryptUpdate C_EncryptFinal C_DecryptInit"
-    " C_Decrypt C_DecryptUpdate C_DecryptFinal C_DigestInit C_Digest C_DigestUpdate"
-    " C_DigestKey C_DigestFinal C_SignInit C_Sign C_SignUpdate C_SignFinal C_SignRecoverInit"
-    " C_SignRecover C_VerifyInit C_Verify C_VerifyUpdate C_VerifyFinal C_VerifyRecoverInit"
-    " C_VerifyRecover C_DigestEncryptUpdate C_DecryptDigestUpdate C_SignEncryptUpdate"
-    " C_DecryptVerifyUpdate C_GenerateKey C_GenerateKeyPair C_WrapKey C_UnwrapKey C_DeriveKey"
-    " C_SeedRandom C_GenerateRandom C_GetFunctionStatus C_CancelFunction C_WaitForSlotEvent"
-).split()
+_FUNCTION_NAMES = [
+    "C_Initialize",
+    "C_Finalize",
+    "C_GetInfo",
+    "C_GetFunctionList",
+    "C_GetSlotList",
+    "C_GetSlotInfo",
+    "C_GetTokenInfo",
+    "C_GetMechanismList",
+    "C_GetMechanismInfo",
+    "C_InitToken",
+    "C_InitPIN",
+    "C_SetPIN",
+    "C_OpenSession",
+    "C_CloseSession",
+    "C_CloseAllSessions",
+    "C_GetSessionInfo",
+    "C_GetOperationState",
+    "C_SetOperationState",
+    "C_Login",
+    "C_Logout",
+    "C_CreateObject",
+    "C_CopyObject",
+    "C_DestroyObject",
+    "C_GetObjectSize",
+    "C_GetAttributeValue",
+    "C_SetAttributeValue",
+    "C_FindObjectsInit",
+    "C_FindObjects",
+    "C_FindObjectsFinal",
+    "C_EncryptInit",
+    "C_Encrypt",
+    "C_EncryptUpdate",
+    "C_EncryptFinal",
+    "C_DecryptInit",
+    "C_Decrypt",
+    "C_DecryptUpdate",
+    "C_DecryptFinal",
+    "C_DigestInit",
+    "C_Digest",
+    "C_DigestUpdate",
+    "C_DigestKey",
+    "C_DigestFinal",
+    "C_SignInit",
+    "C_Sign",
+    "C_SignUpdate",
+    "C_SignFinal",
+    "C_SignRecoverInit",
+    "C_SignRecover",
+    "C_VerifyInit",
+    "C_Verify",
+    "C_VerifyUpdate",
+    "C_VerifyFinal",
+    "C_VerifyRecoverInit",
+    "C_VerifyRecover",
+    "C_DigestEncryptUpdate",
+    "C_DecryptDigestUpdate",
+    "C_SignEncryptUpdate",
+    "C_DecryptVerifyUpdate",
+    "C_GenerateKey",
+    "C_GenerateKeyPair",
+    "C_WrapKey",
+    "C_UnwrapKey",
+    "C_DeriveKey",
+    "C_SeedRandom",
+    "C_GenerateRandom",
+    "C_GetFunctionStatus",
+    "C_CancelFunction",
+    "C_WaitForSlotEvent",
+]
 
 
 class _CkFunctionList(ctypes.Structure):
-    _fields_ = [  # noqa: RUF012 - ctypes' class-level layout
+    _fields_ = [
         ("major", ctypes.c_ubyte),
         ("minor", ctypes.c_ubyte),
         *((name, ctypes.c_void_p) for name in _FUNCTION_NAMES),
@@ -516,19 +572,19 @@ CKR_BUFFER_TOO_SMALL = 0x150
 
 
 class _Attribute(ctypes.Structure):  # CK_ATTRIBUTE
-    _fields_ = [("type", _U), ("value", ctypes.c_void_p), ("length", _U)]  # noqa: RUF012
+    _fields_ = [("type", _U), ("value", ctypes.c_void_p), ("length", _U)]
 
 
 class _Mechanism(ctypes.Structure):  # CK_MECHANISM
-    _fields_ = [("mechanism", _U), ("parameter", ctypes.c_void_p), ("length", _U)]  # noqa: RUF012
+    _fields_ = [("mechanism", _U), ("parameter", ctypes.c_void_p), ("length", _U)]
 
 
 class _PssParams(ctypes.Structure):  # CK_RSA_PKCS_PSS_PARAMS
-    _fields_ = [("hash", _U), ("mgf", _U), ("salt", _U)]  # noqa: RUF012
+    _fields_ = [("hash", _U), ("mgf", _U), ("salt", _U)]
 
 
 class _SessionInfo(ctypes.Structure):  # CK_SESSION_INFO
-    _fields_ = [("slot", _U), ("state", _U), ("flags", _U), ("device_error", _U)]  # noqa: RUF012
+    _fields_ = [("slot", _U), ("state", _U), ("flags", _U), ("device_error", _U)]
 
 
 _BYTES = ctypes.POINTER(ctypes.c_ubyte)
@@ -537,7 +593,9 @@ _PROTOTYPES: dict[str, Any] = {
     "C_OpenSession": ctypes.CFUNCTYPE(
         _CK_RV, _U, _U, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(_U)
     ),
-    "C_GetSlotList": ctypes.CFUNCTYPE(_CK_RV, ctypes.c_ubyte, ctypes.POINTER(_U), ctypes.POINTER(_U)),
+    "C_GetSlotList": ctypes.CFUNCTYPE(
+        _CK_RV, ctypes.c_ubyte, ctypes.POINTER(_U), ctypes.POINTER(_U)
+    ),
     "C_CloseSession": ctypes.CFUNCTYPE(_CK_RV, _U),
     "C_CloseAllSessions": ctypes.CFUNCTYPE(_CK_RV, _U),
     "C_GetSessionInfo": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_SessionInfo)),
