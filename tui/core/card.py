@@ -1,8 +1,10 @@
 """The card service over PKCS#11: list certificates, read the PIN state, sign once.
 
-`Pkcs11Card` implements `tui.core.services.CardService`. Every call asks the
-token again (slots, objects, flags): nothing is cached between calls, so a
-pulled or swapped card is seen at once and no stale handle is ever used.
+`Pkcs11Card` implements `tui.core.services.CardService`. What idle screens
+ask (tokens, certificates) is kept and checked with one cheap call a second,
+so a pulled or swapped card is seen within a second or two and the card is
+re-listed only when it changed; no handle is kept, so none is ever stale.
+Signing and the PIN state always ask the card.
 The PIN meets the card in exactly one C_Login per signature (plus the
 context-specific one a key with CKA_ALWAYS_AUTHENTICATE demands) and is wiped
 when `sign` returns or raises.
@@ -135,8 +137,26 @@ def _pair(certs: list[RawObject], privs: list[RawObject], pubs: list[RawObject])
     return [_Found(c, match(c, privs), match(c, pubs)) for c in certs]
 
 
+@dataclass
+class _View:
+    """What the card service last saw: each module's slots, the tokens, their listing."""
+
+    slots: dict[str, tuple[int, ...]]
+    tokens: list[tuple[Pkcs11Module, RawToken]]
+    certificates: list[CertificateInfo] | None = None
+
+
 class Pkcs11Card:
-    """`CardService` over one or more PKCS#11 modules."""
+    """`CardService` over one or more PKCS#11 modules.
+
+    Idle screens ask for the tokens and certificates every second or more often;
+    the answer is kept and checked with at most one cheap call a second (see
+    `_current`), so the card is not re-listed while nothing changes. Signing
+    never uses the kept answer: it finds the token and the certificate again.
+    """
+
+    POLL_INTERVAL = 1.0  # seconds: at most one PKCS#11 call per interval while idle
+    UNSETTLED = 60.0  # seconds of full re-reads after a certificate changed in place
 
     def __init__(
         self,
@@ -157,6 +177,10 @@ class Pkcs11Card:
         # (see token.initialize_with_null_args) must not be entered concurrently.
         self._lock = threading.RLock()
         self._mechanism_cache: dict[tuple[str, str, str], frozenset[int]] = {}
+        self._view: _View | None = None
+        self._checked_at = float("-inf")
+        self._turn = 0
+        self._unsettled_until = float("-inf")
 
     # --- modules and tokens -------------------------------------------------
 
@@ -198,33 +222,76 @@ class Pkcs11Card:
             pin_state=raw.pin_state,
         )
 
-    def _present(self, module: Pkcs11Module) -> list[RawToken]:
-        """Initialised tokens present now (SoftHSM always adds one empty slot)."""
-        tokens = []
-        for slot in module.slot_ids():
-            try:
-                raw = module.token(slot)
-            except CkError as err:
-                if err.rv not in _REMOVED:
-                    raise
-                continue
-            if raw.flags & CKF_TOKEN_INITIALIZED:
-                tokens.append(raw)
-        return tokens
-
     def tokens(self) -> list[TokenInfo]:
         with self._lock:
-            return self._tokens()
+            try:
+                view = self._current()
+            except CkError as err:
+                raise map_ck_error(err) from None
+            return [self._token_info(module, raw) for module, raw in view.tokens]
 
-    def _tokens(self) -> list[TokenInfo]:
+    # --- the last answer, and the one cheap call that tells whether it still holds -----
+
+    def _read_view(self) -> _View:
+        """Every loaded module's slot list, and the initialised tokens in it."""
+        slots: dict[str, tuple[int, ...]] = {}
+        tokens: list[tuple[Pkcs11Module, RawToken]] = []
+        for module in self._loaded():
+            present = module.slot_ids()
+            slots[module.path] = tuple(present)
+            for slot in present:
+                try:
+                    raw = module.token(slot)
+                except CkError as err:
+                    if err.rv not in _REMOVED:
+                        raise
+                    continue
+                if raw.flags & CKF_TOKEN_INITIALIZED:
+                    tokens.append((module, raw))
+        return _View(slots, tokens)
+
+    def _current(self) -> _View:
+        """The last answer while it is under a second old; then one PKCS#11 call checks it
+        (in turn: a module's slot list, which sees a card pulled, put in or moved to
+        another slot; one token's info, which sees a card swapped in its slot and its
+        PIN flags), and only a change costs a full read."""
+        now = self._clock.monotonic()
+        view = self._view
+        if view is not None and now - self._checked_at < self.POLL_INTERVAL:
+            return view
+        self._checked_at = now
+        if view is None or not self._still(view):
+            self._view = view = None  # a read that raises leaves nothing to trust
+            self._view = view = self._read_view()
+            self._checked_at = self._clock.monotonic()
+        return view
+
+    def _still(self, view: _View) -> bool:
+        if self._clock.monotonic() < self._unsettled_until:
+            return False
+        modules = {module.path: module for module in self._loaded()}
+        if set(modules) != set(view.slots):
+            return False
+        probes: list[tuple[Pkcs11Module, RawToken | None]] = [
+            (module, None) for module in modules.values()
+        ]
+        probes += [(module, raw) for module, raw in view.tokens]
+        module, raw = probes[self._turn % len(probes)] if probes else (None, None)
+        self._turn += 1
+        if module is None:
+            return True
         try:
-            return [
-                self._token_info(module, raw)
-                for module in self._loaded()
-                for raw in self._present(module)
-            ]
+            if raw is None:
+                return tuple(module.slot_ids()) == view.slots[module.path]
+            return module.token(raw.slot_id) == raw
         except CkError as err:
-            raise map_ck_error(err) from None
+            if err.rv not in _REMOVED:
+                raise
+            return False
+
+    def _forget(self) -> None:
+        """The card is not what the last answer says: the next question reads it again."""
+        self._view = None
 
     # --- certificates ------------------------------------------------------
 
@@ -283,21 +350,25 @@ class Pkcs11Card:
 
     def certificates(self) -> list[CertificateInfo]:
         with self._lock:
-            return self._certificates()
+            try:
+                view = self._current()
+                if view.certificates is None:
+                    view.certificates = self._certificates(view)
+            except CkError as err:
+                raise map_ck_error(err) from None
+            return list(view.certificates)
 
-    def _certificates(self) -> list[CertificateInfo]:
+    def _certificates(self, view: _View) -> list[CertificateInfo]:
+        """Each token's objects, read once: kept with the view until the card changes."""
         result: list[CertificateInfo] = []
-        try:
-            for module in self._loaded():
-                for raw in self._present(module):
-                    try:
-                        result.extend(self._token_certificates(module, raw))
-                    except CkError as err:
-                        if err.rv not in _REMOVED:
-                            raise
-                        log.info("token in slot %s went away while listing", raw.slot_id)
-        except CkError as err:
-            raise map_ck_error(err) from None
+        for module, raw in view.tokens:
+            try:
+                result.extend(self._token_certificates(module, raw))
+            except CkError as err:
+                if err.rv not in _REMOVED:
+                    raise
+                log.info("token in slot %s went away while listing", raw.slot_id)
+                self._checked_at = float("-inf")  # read the slots again next time
         return ordered(result)
 
     def _locate(self, token: TokenInfo) -> tuple[Pkcs11Module, RawToken]:
@@ -325,11 +396,20 @@ class Pkcs11Card:
         raise CardRemovedError(f"token {token.label!r} not present")
 
     def pin_state(self, cert: CertificateInfo) -> PinState:
+        """Asked when a PIN screen opens and after a wrong PIN, never by an idle screen:
+        always read from the card."""
         with self._lock:
             try:
-                return self._locate(cert.token)[1].pin_state
+                module, raw = self._locate(cert.token)
+                if self._view is not None and (module, raw) not in self._view.tokens:
+                    self._forget()  # moved, or new flags: the kept answer is out of date
+                return raw.pin_state
             except CkError as err:
+                self._forget()
                 raise map_ck_error(err) from None
+            except CardRemovedError:
+                self._forget()
+                raise
 
     # --- signing -----------------------------------------------------------
 
@@ -337,7 +417,19 @@ class Pkcs11Card:
         try:
             check_signable(text)
             with self._lock:
-                return self._sign(cert, pin, text, nonce)
+                try:
+                    signature = self._sign(cert, pin, text, nonce)
+                    self._unsettled_until = float("-inf")  # the person chose, and it held
+                    return signature
+                except CertificateChangedError:
+                    # Objects rewritten in place change no slot and no token info: until
+                    # the person has chosen again, the listing is read again each check.
+                    self._forget()
+                    self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
+                    raise
+                except (CkError, CardRemovedError):
+                    self._forget()  # whatever the card became, the listing no longer holds
+                    raise
         except CkError as err:
             raise map_ck_error(err) from None
         finally:
@@ -458,6 +550,7 @@ class Pkcs11Card:
 
     def close(self) -> None:
         with self._lock:
+            self._view = None
             modules, self._modules = self._modules, {}
             for module in modules.values():
                 module.close()
