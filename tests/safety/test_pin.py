@@ -194,7 +194,15 @@ async def test_a_locked_pin_is_never_tried(rig, softhsm_card):
         await pilot.press("escape")
         await drive.until(pilot, lambda: isinstance(r.app.screen, CertificateSelectScreen))
         r.boundary.flags[CARD_1] = 0
-        r.app.screen.reread()
+        listing = r.app.screen.query_one("#certificates")
+
+        def polled_until_usable() -> bool:
+            # The screen's poll, asked by hand (poll=60 here): the card service checks
+            # once a second, one slot list or token info in turn, so this takes a few.
+            r.app.screen.reread()
+            return any(c.holder == HOLDER and c.usable for c in listing.certificates)
+
+        await drive.until(pilot, polled_until_usable)
         await drive.choose(pilot, HOLDER)
         screen = await drive.pin_screen(pilot)
         assert screen.phase is Phase.TYPING
