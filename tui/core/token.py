@@ -1,7 +1,9 @@
 """PKCS#11 at its boundary: a module, its slots, sessions and the few calls we make.
 
-`Pkcs11Module` and `Pkcs11Session` are the only places that touch PyKCS11.
-They return plain values and raise `CkError(rv, function)` for every return
+`Pkcs11Module` and `Pkcs11Session` are the only places that call the module:
+through PyKCS11 for what takes no session, through the module's own function
+list with ctypes (`FunctionList`) for slots, sessions, the login and the
+signature, so the PIN is read in place. They return plain values and raise `CkError(rv, function)` for every return
 value that is not CKR_OK, so `tui.core.card` can map return values to errors
 a person understands, and tests can wrap these two classes to inject what
 SoftHSM never does (a locked PIN, a final try, a pulled card) while the real
