@@ -3,11 +3,11 @@
 `Pkcs11Module` and `Pkcs11Session` are the only places that call the module:
 through PyKCS11 for what takes no session, through the module's own function
 list with ctypes (`FunctionList`) for slots, sessions, the login and the
-signature, so the PIN is read in place. They return plain values and raise `CkError(rv, function)` for every return
-value that is not CKR_OK, so `tui.core.card` can map return values to errors
-a person understands, and tests can wrap these two classes to inject what
-SoftHSM never does (a locked PIN, a final try, a pulled card) while the real
-token does everything else.
+signature, so the PIN is read in place. They return plain values and raise
+`CkError(rv, function)` for every return value that is not CKR_OK, so
+`tui.core.card` can map return values to errors a person understands, and
+tests can wrap these two classes to inject what SoftHSM never does (a locked
+PIN, a final try, a pulled card) while the real token does everything else.
 
 Nothing here keeps a handle between calls of `Pkcs11Card`: sessions are opened
 per operation and objects are found again each time, so a card that was
