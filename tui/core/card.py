@@ -532,10 +532,12 @@ class Pkcs11Card:
 
         Sessions are closed after each operation anyway; this is the guarantee for
         a kiosk between two people: whatever was left open or logged in (a signature
-        cut short, another part of the process) is gone, and with it the login.
-        Modules not loaded yet are not loaded for this.
+        cut short, another part of the process) is gone, and with it the login,
+        and so is the kept listing. Modules not loaded yet are not loaded for this.
         """
         with self._lock:
+            self._view = None  # the last listing is the previous person's too
+            self._unsettled_until = float("-inf")
             for module in list(self._modules.values()):
                 try:
                     slots = module.slot_ids()
