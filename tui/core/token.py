@@ -476,6 +476,7 @@ class Pkcs11Module:
 
     def close(self) -> None:
         """Drop our reference; PyKCS11 calls C_Finalize when the last user goes."""
+        self.functions.close()
         lib, self.lib = self.lib, None
         if lib is not None:
             with contextlib.suppress(PyKCS11.PyKCS11Error):
@@ -592,6 +593,7 @@ class _SessionInfo(ctypes.Structure):  # CK_SESSION_INFO
 _BYTES = ctypes.POINTER(ctypes.c_ubyte)
 _PROTOTYPES: dict[str, Any] = {
     "C_Initialize": ctypes.CFUNCTYPE(_CK_RV, ctypes.c_void_p),
+    "C_Finalize": ctypes.CFUNCTYPE(_CK_RV, ctypes.c_void_p),
     "C_OpenSession": ctypes.CFUNCTYPE(
         _CK_RV, _U, _U, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(_U)
     ),
@@ -670,6 +672,13 @@ class FunctionList:
             rv = self.call("C_Initialize", None)
             if rv not in (CKR_OK, CKR_CRYPTOKI_ALREADY_INITIALIZED):
                 raise ModuleLoadError(path, f"C_Initialize returned {rv_name(rv)}")
+
+    def close(self) -> None:
+        """End eonay's own instance (p11-kit-client: its connection); a shared one is
+        PyKCS11's to finalize."""
+        if self.own_instance:
+            self.own_instance = False
+            self.call("C_Finalize", None)
 
     def call(self, name: str, *args: Any) -> int:
         function = self._functions.get(name)
