@@ -98,12 +98,14 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
     from tui.core.card import cades
     from tui.core.card.pkcs11 import CKO_PRIVATE_KEY
     from tui.core.card.pkcs11_card import sign_cades, signing_plan
+    from tui.core.pin import Pin
 
     cert = next(c for c in service.certificates() if c.id == holder.cert_id_bytes)
     nonce = os.urandom(32)
     slot = _slot(module)
     session = module.open_session(slot)
-    session.login(bytearray(card.pin.encode()))
+    with Pin.from_str(card.pin) as pin:
+        session.login(pin.buffer())
     try:
         (key,) = session.objects(CKO_PRIVATE_KEY, cka_id=cert.id)
         plan = signing_plan(module.mechanisms(slot), cades.scheme_for(cert.der))
@@ -175,7 +177,7 @@ def _whole(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Fi
     lib = module.lib
 
     def whole() -> None:
-        service.sign(cert, Pin(bytearray(card.pin.encode())), TEXT, nonce)
+        service.sign(cert, Pin.from_str(card.pin), TEXT, nonce)
 
     def bare() -> None:
         session = lib.openSession(slot, P.CKF_SERIAL_SESSION)

@@ -193,3 +193,17 @@ def test_the_demo_card_has_one_usable_certificate(tmp_path):
     assert item["holder"] == holder.name == "TEVFİK EDİS"
     assert item["usable"] is True and item["id"] == holder.cert_id
     assert item["serial_masked"].startswith("13")
+
+
+def test_sign_reads_only_digits_from_the_first_line_of_stdin(softhsm_card, tmp_path):
+    """The PIN goes byte by byte into the Pin; a line with anything but digits is refused
+    before the card is asked, and what follows the first line is never read as the PIN."""
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    proc, out = run_sign(softhsm_card, tmp_path, holder.cert_id, pin="73a146")
+    assert proc.returncode == 2, proc.stderr
+    assert "digits only" in proc.stderr and not out.exists()
+    proc, out = run_sign(
+        softhsm_card, tmp_path, holder.cert_id, pin=softhsm_card.pin + "\n000000\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists()

@@ -50,7 +50,9 @@ def test_only_the_card_side_imports_pykcs11_or_the_token_code():
 
 def test_the_check_sees_an_import_of_the_card_side(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from tui.core.card.pkcs11_card import Pkcs11Card\n    import PyKCS11\n")
+    sample.write_text(
+        "def f():\n    from tui.core.card.pkcs11_card import Pkcs11Card\n    import PyKCS11\n"
+    )
     assert card_side(imported(sample)) == {
         "tui.core.card.pkcs11_card",
         "tui.core.card.pkcs11_card.Pkcs11Card",

@@ -13,6 +13,7 @@ import secrets
 import pytest
 
 from tests.conftest import openssl_verify
+from tests.portal_support import ShiftedClock
 from tui.core import reasons
 from tui.core.card.pkcs11 import (
     CKF_USER_PIN_COUNT_LOW,
@@ -25,6 +26,7 @@ from tui.core.card.pkcs11 import (
     CKR_DEVICE_REMOVED,
     CKR_MECHANISM_INVALID,
     CKR_PIN_LOCKED,
+    CKR_TOKEN_NOT_PRESENT,
     CkError,
     Pkcs11Module,
 )
@@ -114,6 +116,8 @@ class SpyModule(Pkcs11Module):
 
     def token(self, slot_id):
         self.spy.calls.append(("token",))
+        if not self.spy.present:  # what a reader answers for its empty slot
+            raise CkError(CKR_TOKEN_NOT_PRESENT, "C_GetTokenInfo")
         raw = super().token(slot_id)
         return dataclasses.replace(raw, flags=raw.flags | self.spy.flags)
 
@@ -265,15 +269,22 @@ def test_unsafe_text_is_refused_before_the_card_is_touched(spied, spy, softhsm_c
     assert len(pin) == 0
 
 
-def test_pulled_card_gives_card_removed(spied, spy, softhsm_card):
-    cert = _cert(spied, softhsm_card.holder("MEHMET ÖZTÜRK"))
-    spy.present = False
-    assert spied.certificates() == []
-    assert spied.tokens() == []
-    with pytest.raises(CardRemovedError):
+def test_pulled_card_gives_card_removed(softhsm_card, spy):
+    """Seen at the card service's next check (the last answer stands for a second)."""
+    clock = ShiftedClock()
+    spied = Pkcs11Card([softhsm_card.module_path], clock, opener=lambda p: SpyModule(p, spy))
+    try:
+        cert = _cert(spied, softhsm_card.holder("MEHMET ÖZTÜRK"))
+        spy.present = False
+        clock.advance(Pkcs11Card.POLL_INTERVAL)
+        assert spied.certificates() == []
+        assert spied.tokens() == []
+        with pytest.raises(CardRemovedError):
+            _sign(spied, cert, Pin.from_str(softhsm_card.pin))
+        spy.present = True  # put back: found again, by serial and label, in fresh sessions
         _sign(spied, cert, Pin.from_str(softhsm_card.pin))
-    spy.present = True  # put back: found again, by serial and label, in fresh sessions
-    _sign(spied, cert, Pin.from_str(softhsm_card.pin))
+    finally:
+        spied.close()
 
 
 def test_card_removed_while_signing(spied, spy, softhsm_card):

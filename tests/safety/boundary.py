@@ -64,7 +64,7 @@ class Boundary:
         self.swapped: dict[bytes, bytes] = {}  # CKA_ID -> certificate DER shown instead
         self.crash_at: dict[str, BaseException] = {}  # function -> raised once, unexpected
         self.stale: list[str] = []  # stale handles the app tried to use
-        self.login_buffers: list[bytearray] = []  # the PIN buffers C_Login was handed
+        self.login_buffers: list[memoryview] = []  # the PIN buffers C_Login was handed
 
     # --- what the test does ---------------------------------------------------------
 
@@ -175,7 +175,7 @@ class WatchedSession:
         self.boundary.returned("C_FindObjects")
         return found
 
-    def login(self, pin: bytearray, *, context_specific: bool = False) -> None:
+    def login(self, pin: memoryview, *, context_specific: bool = False) -> None:
         self.boundary.login_buffers.append(pin)
         self._enter("C_Login", "context" if context_specific else "user")
         self.inner.login(pin, context_specific=context_specific)

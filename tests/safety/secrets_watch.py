@@ -1,9 +1,8 @@
-"""Watching where the PIN goes: a bytearray that remembers what it let go of, and searches.
+"""Watching where the PIN goes: every Pin made, with its one buffer, and searches.
 
-`WatchedBuffer` is a bytearray: the app's `Pin` keeps it as its buffer and
-hands it to C_Login unchanged. It records the bytes it drops, so a test can
-tell "overwritten with zeros, then released" from "released with the digits
-still in memory".
+`WatchedPin` is the app's `Pin`, remembered: a test can check that C_Login
+was handed a view of exactly that buffer (no copy on the way) and that the
+buffer's whole capacity is zero afterwards.
 """
 
 from __future__ import annotations
@@ -12,55 +11,46 @@ import io
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.console import Console
 from rich.traceback import Traceback
 
-from tui.core.pin import Pin
-
-
-class WatchedBuffer(bytearray):
-    made: ClassVar[list[WatchedBuffer]] = []
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.peak = len(self)
-        self.dropped: list[bytes] = []
-        WatchedBuffer.made.append(self)
-
-    def append(self, item: int) -> None:
-        super().append(item)
-        self.peak = max(self.peak, len(self))
-
-    def __delitem__(self, key: Any) -> None:
-        gone = self[key]
-        self.dropped.append(bytes([gone]) if isinstance(gone, int) else bytes(gone))
-        super().__delitem__(key)
-
-    def clear(self) -> None:
-        self.dropped.append(bytes(self))
-        super().clear()
-
-    @property
-    def wiped(self) -> bool:
-        """Empty now, and every byte it ever let go of had been overwritten with zero first."""
-        return len(self) == 0 and all(not any(chunk) for chunk in self.dropped)
-
-
-def watched_pin(digits: str = "") -> Pin:
-    return Pin(WatchedBuffer(digits.encode("ascii")))
+from tui.core.pin import CAPACITY, Pin
 
 
 class WatchedPin(Pin):
-    """`Pin()` as the PIN field makes it, on a `WatchedBuffer`."""
+    """The real `Pin`, remembered with its one buffer and the most digits it held."""
 
-    def __init__(self, digits: bytearray | None = None) -> None:
-        super().__init__(digits if digits is not None else WatchedBuffer())
+    made: ClassVar[list[WatchedPin]] = []
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        super().__init__(capacity)
+        store = self.buffer().obj
+        assert isinstance(store, bytearray)
+        self.store = store
+        self.peak = 0
+        WatchedPin.made.append(self)
+
+    def append(self, digit: str) -> None:
+        super().append(digit)
+        self.peak = max(self.peak, len(self))
+
+    @property
+    def wiped(self) -> bool:
+        """Empty now, and every byte of its buffer (the whole capacity) is zero."""
+        return len(self) == 0 and len(self.store) == self.capacity and not any(self.store)
 
 
-def held_digits() -> list[WatchedBuffer]:
-    return [buffer for buffer in WatchedBuffer.made if buffer.peak > 0]
+def watched_pin(digits: str = "") -> WatchedPin:
+    pin = WatchedPin()
+    for digit in digits:
+        pin.append(digit)
+    return pin
+
+
+def held_digits() -> list[WatchedPin]:
+    return [pin for pin in WatchedPin.made if pin.peak > 0]
 
 
 def exception_texts(error: BaseException) -> list[str]:

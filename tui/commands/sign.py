@@ -16,12 +16,17 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import getpass
+import os
 import sys
+import termios
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.commands.certs import modules_from
 from tui.i18n import _
+
+if TYPE_CHECKING:
+    from tui.core.pin import Pin
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -75,16 +80,53 @@ def read_text(path: Path) -> str:
     return text
 
 
-def read_pin(from_stdin: bool) -> bytearray:
-    """The PIN as a bytearray (the caller wraps it in a Pin that wipes it)."""
+def read_pin(pin: Pin, from_stdin: bool) -> None:
+    """Read the PIN's line into `pin`, a byte at a time, with no str or bytes made of it.
+
+    From stdin with --pin-stdin (only its first line is read), else from the
+    terminal with echo off. A byte goes from os.readv straight into a one-byte
+    scratch buffer, then into the Pin as the one-character str CPython shares.
+    """
     if from_stdin:
-        line = bytearray(sys.stdin.buffer.readline())
-        while line and line[-1] in b"\r\n":
-            line[-1] = 0
-            del line[-1]
-        return line
-    typed = getpass.getpass(_("PIN: "))
-    return bytearray(typed.encode("utf-8"))
+        _read_line_into(pin, sys.stdin.fileno())
+        return
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:  # no terminal: the PIN comes on stdin as with --pin-stdin
+        _read_line_into(pin, sys.stdin.fileno())
+        return
+    try:
+        os.write(tty, _("PIN: ").encode())
+        saved = termios.tcgetattr(tty)
+        quiet = termios.tcgetattr(tty)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(tty, termios.TCSAFLUSH, quiet)
+        try:
+            _read_line_into(pin, tty)
+        finally:
+            termios.tcsetattr(tty, termios.TCSAFLUSH, saved)
+            os.write(tty, b"\n")
+    finally:
+        os.close(tty)
+
+
+def _read_line_into(pin: Pin, fd: int) -> None:
+    scratch = bytearray(1)
+    try:
+        while os.readv(fd, [scratch]) == 1 and scratch[0] not in b"\r\n":
+            if len(pin) >= pin.capacity or scratch[0] not in _DIGIT_BYTES:
+                raise PinFormatError()
+            pin.append(_DIGIT_STRS[scratch[0] - 0x30])
+    finally:
+        scratch[0] = 0
+
+
+_DIGIT_BYTES = frozenset(b"0123456789")
+_DIGIT_STRS = tuple("0123456789")  # indexed by the byte: no str is built from it
+
+
+class PinFormatError(ValueError):
+    """The PIN's line holds something other than digits."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,7 +177,11 @@ def run(args: argparse.Namespace) -> int:
                 _("this certificate cannot sign: {reason}").format(reason=reason_text(cert.reason)),
                 EXIT_REFUSED,
             )
-        with Pin(read_pin(args.pin_stdin)) as pin:
+        with Pin() as pin:
+            try:
+                read_pin(pin, args.pin_stdin)
+            except PinFormatError:
+                return _fail(_("the PIN is digits only"), EXIT_USAGE)
             signature = card.sign(cert, pin, text, nonce)
     except EonayError as err:
         return _fail(err.user_message(), EXIT_ERROR)

@@ -1,11 +1,13 @@
 """PKCS#11 at its boundary: a module, its slots, sessions and the few calls we make.
 
-`Pkcs11Module` and `Pkcs11Session` are the only places that touch PyKCS11.
-They return plain values and raise `CkError(rv, function)` for every return
-value that is not CKR_OK, so `tui.core.card.pkcs11_card` can map return values to errors
-a person understands, and tests can wrap these two classes to inject what
-SoftHSM never does (a locked PIN, a final try, a pulled card) while the real
-token does everything else.
+`Pkcs11Module` and `Pkcs11Session` are the only places that call the module:
+through PyKCS11 for what takes no session, through the module's own function
+list with ctypes (`FunctionList`) for slots, sessions, the login and the
+signature, so the PIN is read in place. They return plain values and raise
+`CkError(rv, function)` for every return value that is not CKR_OK, so
+`tui.core.card.pkcs11_card` can map return values to errors a person understands, and
+tests can wrap these two classes to inject what SoftHSM never does (a locked
+PIN, a final try, a pulled card) while the real token does everything else.
 
 Nothing here keeps a handle between calls of `Pkcs11Card`: sessions are opened
 per operation and objects are found again each time, so a card that was
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,72 +228,43 @@ def _text(value: Any) -> str:
 
 
 class Pkcs11Session:
-    """One PKCS#11 session; close it as soon as the operation is done."""
+    """One PKCS#11 session; close it as soon as the operation is done.
 
-    def __init__(self, module: Pkcs11Module, slot_id: int, handle: Any) -> None:
+    Its calls go through the module's own function list (`FunctionList`), not
+    PyKCS11: C_Login then reads the PIN in place, every attribute of an object
+    comes in one C_GetAttributeValue, and a module that gives each caller its
+    own instance (p11-kit-client) keeps the session, its login and its
+    signature on one connection.
+    """
+
+    def __init__(self, module: Pkcs11Module, slot_id: int, handle: int) -> None:
         self.module = module
         self.slot_id = slot_id
-        self._lib = module.lib.lib  # PyKCS11.LowLevel.CPKCS11Lib
+        self._f = module.functions
         self._handle = handle
 
+    @property
+    def handle(self) -> Any:
+        """The CK_SESSION_HANDLE as PyKCS11 takes it (the benchmark's bare C_Sign)."""
+        native = LowLevel.CK_SESSION_HANDLE()
+        native.assign(self._handle)
+        return native
+
     def _find(self, template: list[tuple[int, Any]]) -> list[Any]:
-        attrs = LowLevel.ckattrlist(len(template))
-        for i, (attr, value) in enumerate(template):
-            if isinstance(value, bool):
-                attrs[i].SetBool(attr, value)
-            elif isinstance(value, int):
-                attrs[i].SetNum(attr, value)
-            else:
-                attrs[i].SetBin(attr, PyKCS11.ckbytelist(value))
-        _check(self._lib.C_FindObjectsInit(self._handle, attrs), "C_FindObjectsInit")
         found: list[Any] = []
-        try:
-            batch = LowLevel.ckulonglist(16)
-            while True:
-                _check(self._lib.C_FindObjects(self._handle, batch), "C_FindObjects")
-                if len(batch) == 0:
-                    break
-                for h in batch:
-                    handle = LowLevel.CK_OBJECT_HANDLE()
-                    handle.assign(h)
-                    found.append(handle)
-        finally:
-            self._lib.C_FindObjectsFinal(self._handle)
+        for value in self._f.find(self._handle, template):
+            handle = LowLevel.CK_OBJECT_HANDLE()  # one object per find: see RawObject
+            handle.assign(value)
+            found.append(handle)
         return found
 
     def _attributes(self, handle: Any, types: list[int]) -> list[bytes | None]:
         """Raw attribute values; None for one the token does not have or hides.
 
-        All in one template first (two calls); one by one only when the token
-        refuses part of it, since tokens differ on partial failures.
+        All in one call when the token answers the whole template; one by one
+        when it refuses part of it, since tokens differ on partial failures.
         """
-        template = LowLevel.ckattrlist(len(types))
-        for i, attr_type in enumerate(types):
-            template[i].SetType(attr_type)
-        if self._lib.C_GetAttributeValue(self._handle, handle, template) == CKR_OK:
-            _check(
-                self._lib.C_GetAttributeValue(self._handle, handle, template),
-                "C_GetAttributeValue",
-            )
-            return [bytes(template[i].GetBin()) for i in range(len(types))]
-        out: list[bytes | None] = []
-        for attr_type in types:
-            one = LowLevel.ckattrlist(1)
-            one[0].SetType(attr_type)
-            rv = self._lib.C_GetAttributeValue(self._handle, handle, one)
-            if rv != CKR_OK:
-                if rv in (0x011, 0x012, CKR_ARGUMENTS_BAD):  # SENSITIVE, TYPE_INVALID
-                    out.append(None)
-                    continue
-                _check(rv, "C_GetAttributeValue")
-            _check(self._lib.C_GetAttributeValue(self._handle, handle, one), "C_GetAttributeValue")
-            out.append(bytes(one[0].GetBin()))
-        return out
-
-    @property
-    def handle(self) -> Any:
-        """The CK_SESSION_HANDLE (for the benchmark's bare C_Sign in this same session)."""
-        return self._handle
+        return self._f.attributes(self._handle, int(handle.value()), types)
 
     def objects(self, object_class: int, *, cka_id: bytes | None = None) -> list[RawObject]:
         """Certificates (X.509 only), public or private keys visible in this session;
@@ -302,15 +277,14 @@ class Pkcs11Session:
         return [self._read(handle, object_class) for handle in self._find(template)]
 
     def objects_with_id(self, cka_id: bytes) -> list[RawObject]:
-        """Every certificate (X.509) and key under one CKA_ID, in one search: what signing
-        re-reads of the certificate the user chose (SoftHSM pays per C_FindObjectsInit)."""
+        """Every certificate (X.509) and key under one CKA_ID, in one search."""
         out = []
         for handle in self._find([(PyKCS11.CKA_ID, cka_id)]):
             (raw_class,) = self._attributes(handle, [PyKCS11.CKA_CLASS])
-            object_class = int.from_bytes(raw_class or b"", "little")
+            object_class = _ulong(raw_class, -1)
             if object_class == CKO_CERTIFICATE:
                 (cert_type,) = self._attributes(handle, [PyKCS11.CKA_CERTIFICATE_TYPE])
-                if int.from_bytes(cert_type or b"\xff", "little") != CKC_X_509:
+                if _ulong(cert_type, -1) != CKC_X_509:
                     continue
             elif object_class not in (CKO_PUBLIC_KEY, CKO_PRIVATE_KEY):
                 continue
@@ -329,7 +303,7 @@ class Pkcs11Session:
         key_type = None
         always = False
         if object_class != CKO_CERTIFICATE and values[2]:
-            key_type = int.from_bytes(values[2], "little")
+            key_type = _ulong(values[2], -1)
         if object_class == CKO_PRIVATE_KEY and values[3]:
             always = values[3] != b"\x00"
         return RawObject(
@@ -342,17 +316,14 @@ class Pkcs11Session:
             always_authenticate=always,
         )
 
-    def login(self, pin: bytearray, *, context_specific: bool = False) -> None:
-        """C_Login once with `pin`; the copy handed to PyKCS11 is zeroed afterwards."""
-        buf = LowLevel.ckbytelist()
-        for b in pin:
-            buf.append(b)
-        try:
-            user = CKU_CONTEXT_SPECIFIC if context_specific else CKU_USER
-            _check(self._lib.C_Login(self._handle, user, buf), "C_Login")
-        finally:
-            for i in range(len(buf)):
-                buf[i] = 0
+    def login(self, pin: memoryview | bytearray, *, context_specific: bool = False) -> None:
+        """C_Login with `pin` as it lies in the PIN's own buffer: no copy is made on the way.
+
+        PyKCS11's login copies the PIN into a buffer nobody wipes; here the module
+        reads the Pin's own bytes through a ctypes call (see `FunctionList`).
+        """
+        user = CKU_CONTEXT_SPECIFIC if context_specific else CKU_USER
+        _check(self._f.login(self._handle, user, pin), "C_Login")
 
     def sign(
         self,
@@ -361,36 +332,35 @@ class Pkcs11Session:
         data: bytes,
         *,
         pss: PssParams | None = None,
-        context_pin: bytearray | None = None,
+        context_pin: memoryview | None = None,
     ) -> bytes:
         """C_SignInit, the context-specific login when `context_pin` is given, C_Sign."""
-        # keep the wrapper alive: it owns the parameter block the mechanism points to
-        wrapper: Any = (
-            PyKCS11.RSA_PSS_Mechanism(mechanism, pss.hash_mechanism, pss.mgf, pss.salt_length)
-            if pss is not None
-            else PyKCS11.Mechanism(mechanism)
+        params = (pss.hash_mechanism, pss.mgf, pss.salt_length) if pss is not None else None
+        _check(
+            self._f.sign_init(self._handle, mechanism, params, int(key.handle.value())),
+            "C_SignInit",
         )
-        mech = wrapper.to_native()
-        _check(self._lib.C_SignInit(self._handle, mech, key.handle), "C_SignInit")
         if context_pin is not None:
             self.login(context_pin, context_specific=True)
-        payload = PyKCS11.ckbytelist(data)
-        out = PyKCS11.ckbytelist()
-        _check(self._lib.C_Sign(self._handle, payload, out), "C_Sign")  # size
-        _check(self._lib.C_Sign(self._handle, payload, out), "C_Sign")
-        return bytes(out)
+        rv, value = self._f.sign(self._handle, data)
+        _check(rv, "C_Sign")
+        return value
 
     def logout(self) -> None:
-        _check(self._lib.C_Logout(self._handle), "C_Logout")
+        _check(self._f.call("C_Logout", self._handle), "C_Logout")
 
     def close(self) -> None:
-        _check(self._lib.C_CloseSession(self._handle), "C_CloseSession")
+        _check(self._f.call("C_CloseSession", self._handle), "C_CloseSession")
 
     def state(self) -> int:
         """C_GetSessionInfo's state (CKS_*): tells a logged-in session from a public one."""
-        info = LowLevel.CK_SESSION_INFO()
-        _check(self._lib.C_GetSessionInfo(self._handle, info), "C_GetSessionInfo")
-        return int(info.state)
+        rv, state = self._f.session_state(self._handle)
+        _check(rv, "C_GetSessionInfo")
+        return state
+
+
+def _ulong(raw: bytes | None, default: int) -> int:
+    return int.from_bytes(raw, sys.byteorder) if raw else default
 
 
 class Pkcs11Module:
@@ -401,7 +371,9 @@ class Pkcs11Module:
     def __init__(self, path: str) -> None:
         self.path = path
         self.null_init_args = False
+        self.calls: Counter[str] = Counter()  # every PKCS#11 call made, by function
         self.lib = self._load(path)
+        self.functions = FunctionList(path, self.calls)
 
     def _load(self, path: str) -> Any:
         if not Path(path).is_file():
@@ -463,13 +435,13 @@ class Pkcs11Module:
             raise _reraise(err, "C_GetSlotList") from None
 
     def slot_ids(self) -> list[int]:
-        """Slots with a token present now."""
-        try:
-            return [int(s) for s in self.lib.getSlotList(tokenPresent=True)]
-        except PyKCS11.PyKCS11Error as err:
-            raise _reraise(err, "C_GetSlotList") from None
+        """Slots with a token present now (one call, into room for many readers)."""
+        rv, slots = self.functions.slot_list(present=True)
+        _check(rv, "C_GetSlotList")
+        return slots
 
     def token(self, slot_id: int) -> RawToken:
+        self.calls["C_GetTokenInfo"] += 1
         try:
             info = self.lib.getTokenInfo(slot_id)
         except PyKCS11.PyKCS11Error as err:
@@ -487,55 +459,377 @@ class Pkcs11Module:
 
     def mechanisms(self, slot_id: int) -> frozenset[int]:
         mechs = LowLevel.ckulonglist()
+        self.calls["C_GetMechanismList"] += 2  # PyKCS11 asks the count, then the list
         _check(self.lib.lib.C_GetMechanismList(slot_id, mechs), "C_GetMechanismList")
         return frozenset(int(m) for m in mechs)
 
     def open_session(self, slot_id: int) -> Pkcs11Session:
         """A read-only session: enough to list, log in as the user and sign."""
-        handle = LowLevel.CK_SESSION_HANDLE()
-        flags = PyKCS11.CKF_SERIAL_SESSION
-        _check(self.lib.lib.C_OpenSession(slot_id, flags, handle), "C_OpenSession")
+        rv, handle = self.functions.open_session(slot_id)
+        _check(rv, "C_OpenSession")
         return Pkcs11Session(self, slot_id, handle)
 
     def close_all_sessions(self, slot_id: int) -> None:
         """C_CloseAllSessions: every session of this process with the token ends, and so
         does its login (the login state lives only as long as the last session)."""
-        _check(self.lib.lib.C_CloseAllSessions(slot_id), "C_CloseAllSessions")
+        _check(self.functions.call("C_CloseAllSessions", slot_id), "C_CloseAllSessions")
 
     def close(self) -> None:
         """Drop our reference; PyKCS11 calls C_Finalize when the last user goes."""
+        self.functions.close()
         lib, self.lib = self.lib, None
         if lib is not None:
             with contextlib.suppress(PyKCS11.PyKCS11Error):
                 lib.unload()
 
 
-class _FunctionListHead(ctypes.Structure):
-    """The start of CK_FUNCTION_LIST: the version, then C_Initialize."""
+# CK_FUNCTION_LIST after its CK_VERSION: one pointer per function, in the order of the
+# PKCS#11 v2.40 header. Only a few are called; the rest place them.
+_FUNCTION_NAMES = [
+    "C_Initialize",
+    "C_Finalize",
+    "C_GetInfo",
+    "C_GetFunctionList",
+    "C_GetSlotList",
+    "C_GetSlotInfo",
+    "C_GetTokenInfo",
+    "C_GetMechanismList",
+    "C_GetMechanismInfo",
+    "C_InitToken",
+    "C_InitPIN",
+    "C_SetPIN",
+    "C_OpenSession",
+    "C_CloseSession",
+    "C_CloseAllSessions",
+    "C_GetSessionInfo",
+    "C_GetOperationState",
+    "C_SetOperationState",
+    "C_Login",
+    "C_Logout",
+    "C_CreateObject",
+    "C_CopyObject",
+    "C_DestroyObject",
+    "C_GetObjectSize",
+    "C_GetAttributeValue",
+    "C_SetAttributeValue",
+    "C_FindObjectsInit",
+    "C_FindObjects",
+    "C_FindObjectsFinal",
+    "C_EncryptInit",
+    "C_Encrypt",
+    "C_EncryptUpdate",
+    "C_EncryptFinal",
+    "C_DecryptInit",
+    "C_Decrypt",
+    "C_DecryptUpdate",
+    "C_DecryptFinal",
+    "C_DigestInit",
+    "C_Digest",
+    "C_DigestUpdate",
+    "C_DigestKey",
+    "C_DigestFinal",
+    "C_SignInit",
+    "C_Sign",
+    "C_SignUpdate",
+    "C_SignFinal",
+    "C_SignRecoverInit",
+    "C_SignRecover",
+    "C_VerifyInit",
+    "C_Verify",
+    "C_VerifyUpdate",
+    "C_VerifyFinal",
+    "C_VerifyRecoverInit",
+    "C_VerifyRecover",
+    "C_DigestEncryptUpdate",
+    "C_DecryptDigestUpdate",
+    "C_SignEncryptUpdate",
+    "C_DecryptVerifyUpdate",
+    "C_GenerateKey",
+    "C_GenerateKeyPair",
+    "C_WrapKey",
+    "C_UnwrapKey",
+    "C_DeriveKey",
+    "C_SeedRandom",
+    "C_GenerateRandom",
+    "C_GetFunctionStatus",
+    "C_CancelFunction",
+    "C_WaitForSlotEvent",
+]
 
+
+class _CkFunctionList(ctypes.Structure):
     _fields_ = [
         ("major", ctypes.c_ubyte),
         ("minor", ctypes.c_ubyte),
-        ("C_Initialize", ctypes.c_void_p),
+        *((name, ctypes.c_void_p) for name in _FUNCTION_NAMES),
     ]
 
 
-def initialize_with_null_args(path: str) -> int:
-    """Call the module's C_Initialize(NULL) (through C_GetFunctionList, with ctypes).
+_CK_RV = ctypes.c_ulong  # CK_RV, CK_ULONG and the handles are unsigned long
+_U = ctypes.c_ulong
+_UNAVAILABLE = 2 ** (8 * ctypes.sizeof(_U)) - 1  # CK_UNAVAILABLE_INFORMATION
+CKF_SERIAL_SESSION = 0x4
+CKR_ATTRIBUTE_SENSITIVE = 0x011
+CKR_ATTRIBUTE_TYPE_INVALID = 0x012
+CKR_BUFFER_TOO_SMALL = 0x150
 
-    dlopen() of the same path yields the library PyKCS11 loaded, so the module
-    is then initialised for PyKCS11 too. Returns the CK_RV.
+
+class _Attribute(ctypes.Structure):  # CK_ATTRIBUTE
+    _fields_ = [("type", _U), ("value", ctypes.c_void_p), ("length", _U)]
+
+
+class _Mechanism(ctypes.Structure):  # CK_MECHANISM
+    _fields_ = [("mechanism", _U), ("parameter", ctypes.c_void_p), ("length", _U)]
+
+
+class _PssParams(ctypes.Structure):  # CK_RSA_PKCS_PSS_PARAMS
+    _fields_ = [("hash", _U), ("mgf", _U), ("salt", _U)]
+
+
+class _SessionInfo(ctypes.Structure):  # CK_SESSION_INFO
+    _fields_ = [("slot", _U), ("state", _U), ("flags", _U), ("device_error", _U)]
+
+
+_BYTES = ctypes.POINTER(ctypes.c_ubyte)
+_PROTOTYPES: dict[str, Any] = {
+    "C_Initialize": ctypes.CFUNCTYPE(_CK_RV, ctypes.c_void_p),
+    "C_Finalize": ctypes.CFUNCTYPE(_CK_RV, ctypes.c_void_p),
+    "C_OpenSession": ctypes.CFUNCTYPE(
+        _CK_RV, _U, _U, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(_U)
+    ),
+    "C_GetSlotList": ctypes.CFUNCTYPE(
+        _CK_RV, ctypes.c_ubyte, ctypes.POINTER(_U), ctypes.POINTER(_U)
+    ),
+    "C_CloseSession": ctypes.CFUNCTYPE(_CK_RV, _U),
+    "C_CloseAllSessions": ctypes.CFUNCTYPE(_CK_RV, _U),
+    "C_GetSessionInfo": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_SessionInfo)),
+    "C_Login": ctypes.CFUNCTYPE(_CK_RV, _U, _U, _BYTES, _U),
+    "C_Logout": ctypes.CFUNCTYPE(_CK_RV, _U),
+    "C_GetAttributeValue": ctypes.CFUNCTYPE(_CK_RV, _U, _U, ctypes.POINTER(_Attribute), _U),
+    "C_FindObjectsInit": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_Attribute), _U),
+    "C_FindObjects": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_U), _U, ctypes.POINTER(_U)),
+    "C_FindObjectsFinal": ctypes.CFUNCTYPE(_CK_RV, _U),
+    "C_SignInit": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_Mechanism), _U),
+    "C_Sign": ctypes.CFUNCTYPE(_CK_RV, _U, _BYTES, _U, _BYTES, ctypes.POINTER(_U)),
+}
+_C_INITIALIZE = _PROTOTYPES["C_Initialize"]
+
+# Room for each attribute in the one C_GetAttributeValue that reads an object;
+# a value that does not fit costs two more calls (its size, then the value).
+_ROOM = {
+    PyKCS11.CKA_CLASS: ctypes.sizeof(_U),
+    PyKCS11.CKA_CERTIFICATE_TYPE: ctypes.sizeof(_U),
+    PyKCS11.CKA_KEY_TYPE: ctypes.sizeof(_U),
+    PyKCS11.CKA_ALWAYS_AUTHENTICATE: 1,
+    PyKCS11.CKA_VALUE: 8192,
+}
+_FIND_BATCH = 64
+_SLOT_ROOM = 64
+_SIGNATURE_ROOM = 1024  # RSA 8192 bits; a larger one costs one more call
+
+
+def _function_list(path: str) -> tuple[int, _CkFunctionList | None]:
+    """The module's CK_FUNCTION_LIST, from its C_GetFunctionList.
+
+    dlopen() of the same path yields the library PyKCS11 loaded (one handle,
+    counted), so these are the very functions PyKCS11 calls, on the same state.
     """
     try:
         module = ctypes.CDLL(path)
         get_function_list = module.C_GetFunctionList
     except (OSError, AttributeError) as err:
         raise ModuleLoadError(path, str(err)) from None
-    get_function_list.argtypes = [ctypes.POINTER(ctypes.POINTER(_FunctionListHead))]
-    get_function_list.restype = ctypes.c_ulong
-    head = ctypes.POINTER(_FunctionListHead)()
-    rv = int(get_function_list(ctypes.byref(head)))
-    if rv != CKR_OK or not head or not head.contents.C_Initialize:
+    get_function_list.argtypes = [ctypes.POINTER(ctypes.POINTER(_CkFunctionList))]
+    get_function_list.restype = _CK_RV
+    table = ctypes.POINTER(_CkFunctionList)()
+    rv = int(get_function_list(ctypes.byref(table)))
+    if rv != CKR_OK or not table:
+        return rv or CKR_ARGUMENTS_BAD, None
+    return rv, table.contents
+
+
+class FunctionList:
+    """The session calls, on the module's own function list, through ctypes.
+
+    C_Login is why: PyKCS11 copies the PIN into a vector it never wipes, while
+    here the module reads the PIN's own buffer. ctypes also lets other Python
+    threads run while a call waits for the card. `calls` counts every call made.
+    """
+
+    def __init__(self, path: str, calls: Counter[str] | None = None) -> None:
+        _rv, table = _function_list(path)
+        if table is None or not table.C_Login:
+            raise ModuleLoadError(path, "C_GetFunctionList gave no C_Login")
+        _rv, again = _function_list(path)
+        self.own_instance = again is None or ctypes.addressof(again) != ctypes.addressof(table)
+        self._table = table
+        self._functions: dict[str, Any] = {}
+        self.calls: Counter[str] = calls if calls is not None else Counter()
+        if self.own_instance:
+            # A module that makes a new instance per C_GetFunctionList (p11-kit-client:
+            # one connection each) needs this one initialised too; its sessions then
+            # live on this instance only, which is why every session call comes here.
+            rv = self.call("C_Initialize", None)
+            if rv not in (CKR_OK, CKR_CRYPTOKI_ALREADY_INITIALIZED):
+                raise ModuleLoadError(path, f"C_Initialize returned {rv_name(rv)}")
+
+    def close(self) -> None:
+        """End eonay's own instance (p11-kit-client: its connection); a shared one is
+        PyKCS11's to finalize."""
+        if self.own_instance:
+            self.own_instance = False
+            self.call("C_Finalize", None)
+
+    def call(self, name: str, *args: Any) -> int:
+        function = self._functions.get(name)
+        if function is None:
+            pointer = getattr(self._table, name)
+            if not pointer:
+                return 0x054  # CKR_FUNCTION_NOT_SUPPORTED
+            function = self._functions[name] = _PROTOTYPES[name](pointer)
+        self.calls[name] += 1
+        return int(function(*args))
+
+    def slot_list(self, *, present: bool) -> tuple[int, list[int]]:
+        room = (_U * _SLOT_ROOM)()
+        count = _U(_SLOT_ROOM)
+        rv = self.call("C_GetSlotList", 1 if present else 0, room, ctypes.byref(count))
+        if rv == CKR_BUFFER_TOO_SMALL:  # more readers than room: ask the count, then the list
+            rv = self.call("C_GetSlotList", 1 if present else 0, None, ctypes.byref(count))
+            room = (_U * int(count.value))()
+            if rv == CKR_OK:
+                rv = self.call("C_GetSlotList", 1 if present else 0, room, ctypes.byref(count))
+        if rv != CKR_OK:
+            return rv, []
+        return rv, [int(room[i]) for i in range(count.value)]
+
+    def open_session(self, slot_id: int) -> tuple[int, int]:
+        handle = _U()
+        flags = CKF_SERIAL_SESSION
+        rv = self.call("C_OpenSession", slot_id, flags, None, None, ctypes.byref(handle))
+        return rv, int(handle.value)
+
+    def session_state(self, session: int) -> tuple[int, int]:
+        info = _SessionInfo()
+        rv = self.call("C_GetSessionInfo", session, ctypes.byref(info))
+        return rv, int(info.state)
+
+    def login(self, session: int, user: int, buffer: memoryview | bytearray) -> int:
+        """C_Login(session, user, pin, len(pin)) on the bytes in place; returns the CK_RV."""
+        pin = memoryview(buffer)
+        if pin.readonly or pin.itemsize != 1:
+            raise TypeError("the PIN must be a writable byte buffer (a Pin's)")
+        size = pin.nbytes
+        if size == 0:
+            return self.call("C_Login", session, user, None, 0)
+        digits = (ctypes.c_ubyte * size).from_buffer(pin)  # a view of the same bytes
+        try:
+            return self.call("C_Login", session, user, digits, size)
+        finally:
+            del digits  # let the PIN's buffer go (it refuses resizing while viewed)
+
+    def find(self, session: int, template: list[tuple[int, Any]]) -> list[int]:
+        """C_FindObjectsInit, C_FindObjects until it has no more, C_FindObjectsFinal."""
+        attrs = (_Attribute * len(template))()
+        keep: list[Any] = []
+        for attr, (kind, value) in zip(attrs, template, strict=True):
+            if isinstance(value, bool):
+                data: Any = ctypes.c_ubyte(1 if value else 0)
+            elif isinstance(value, int):
+                data = _U(value)
+            else:
+                data = (ctypes.c_ubyte * max(len(value), 1)).from_buffer_copy(value or b"\0")
+            keep.append(data)
+            attr.type, attr.value = kind, ctypes.addressof(data)
+            attr.length = len(value) if isinstance(value, bytes) else ctypes.sizeof(data)
+        _check(self.call("C_FindObjectsInit", session, attrs, len(template)), "C_FindObjectsInit")
+        found: list[int] = []
+        try:
+            batch = (_U * _FIND_BATCH)()
+            count = _U()
+            while True:
+                rv = self.call("C_FindObjects", session, batch, _FIND_BATCH, ctypes.byref(count))
+                _check(rv, "C_FindObjects")
+                if count.value == 0:
+                    break
+                found.extend(int(batch[i]) for i in range(count.value))
+        finally:
+            self.call("C_FindObjectsFinal", session)
+        return found
+
+    def attributes(self, session: int, handle: int, types: list[int]) -> list[bytes | None]:
+        """The values of `types` (None: the object has none, or hides it): one call when
+        the token answers the whole template into room made beforehand."""
+        rv, values = self._read(session, handle, types)
+        if rv == CKR_OK:
+            return values
+        if rv not in _ABSENT:
+            raise CkError(rv, "C_GetAttributeValue")
+        out: list[bytes | None] = []
+        for kind in types:  # tokens differ on partial failures: ask one by one
+            rv, (value,) = self._read(session, handle, [kind])
+            if rv in _ABSENT:
+                out.append(None)
+                continue
+            _check(rv, "C_GetAttributeValue")
+            out.append(value)
+        return out
+
+    def _read(
+        self, session: int, handle: int, types: list[int], room: list[int] | None = None
+    ) -> tuple[int, list[bytes | None]]:
+        sizes = room or [_ROOM.get(kind, 256) for kind in types]
+        buffers = [(ctypes.c_ubyte * size)() for size in sizes]
+        template = (_Attribute * len(types))()
+        for attr, kind, buf in zip(template, types, buffers, strict=True):
+            attr.type, attr.value, attr.length = kind, ctypes.addressof(buf), len(buf)
+        rv = self.call("C_GetAttributeValue", session, handle, template, len(types))
+        if rv == CKR_BUFFER_TOO_SMALL and room is None:
+            for attr in template:  # ask the sizes, then read into exactly that room
+                attr.value, attr.length = None, 0
+            rv = self.call("C_GetAttributeValue", session, handle, template, len(types))
+            if rv != CKR_OK:
+                return rv, [None] * len(types)
+            exact = [0 if a.length == _UNAVAILABLE else int(a.length) for a in template]
+            return self._read(session, handle, types, [max(size, 1) for size in exact])
+        if rv != CKR_OK:
+            return rv, [None] * len(types)
+        return rv, [
+            None if attr.length == _UNAVAILABLE else bytes(buf[: attr.length])
+            for attr, buf in zip(template, buffers, strict=True)
+        ]
+
+    def sign_init(
+        self, session: int, mechanism: int, pss: tuple[int, int, int] | None, key: int
+    ) -> int:
+        mech = _Mechanism(mechanism, None, 0)
+        params = _PssParams(*pss) if pss is not None else None
+        if params is not None:
+            mech.parameter, mech.length = ctypes.addressof(params), ctypes.sizeof(params)
+        return self.call("C_SignInit", session, ctypes.byref(mech), key)
+
+    def sign(self, session: int, data: bytes) -> tuple[int, bytes]:
+        """C_Sign into room for any usual signature; a larger one is asked again at its size."""
+        payload = (ctypes.c_ubyte * max(len(data), 1)).from_buffer_copy(data or b"\0")
+        out = (ctypes.c_ubyte * _SIGNATURE_ROOM)()
+        size = _U(len(out))
+        rv = self.call("C_Sign", session, payload, len(data), out, ctypes.byref(size))
+        if rv == CKR_BUFFER_TOO_SMALL:
+            out = (ctypes.c_ubyte * int(size.value))()
+            rv = self.call("C_Sign", session, payload, len(data), out, ctypes.byref(size))
+        return rv, bytes(out[: size.value]) if rv == CKR_OK else b""
+
+
+_ABSENT = (CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ARGUMENTS_BAD)
+
+
+def initialize_with_null_args(path: str) -> int:
+    """Call the module's C_Initialize(NULL) (through C_GetFunctionList, with ctypes).
+
+    The module is then initialised for PyKCS11 too (same library, same state).
+    Returns the CK_RV.
+    """
+    rv, table = _function_list(path)
+    if table is None or not table.C_Initialize:
         return rv or CKR_ARGUMENTS_BAD
-    c_initialize = ctypes.CFUNCTYPE(ctypes.c_ulong, ctypes.c_void_p)(head.contents.C_Initialize)
-    return int(c_initialize(None))
+    return int(_C_INITIALIZE(table.C_Initialize)(None))

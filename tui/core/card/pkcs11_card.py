@@ -1,8 +1,10 @@
 """The card service over PKCS#11: list certificates, read the PIN state, sign once.
 
-`Pkcs11Card` implements `tui.core.services.CardService`. Every call asks the
-token again (slots, objects, flags): nothing is cached between calls, so a
-pulled or swapped card is seen at once and no stale handle is ever used.
+`Pkcs11Card` implements `tui.core.services.CardService`. What idle screens
+ask (tokens, certificates) is kept and checked with one cheap call a second,
+so a pulled or swapped card is seen within a second or two and the card is
+re-listed only when it changed; no handle is kept, so none is ever stale.
+Signing and the PIN state always ask the card.
 The PIN meets the card in exactly one C_Login per signature (plus the
 context-specific one a key with CKA_ALWAYS_AUTHENTICATE demands) and is wiped
 when `sign` returns or raises.
@@ -136,8 +138,26 @@ def _pair(certs: list[RawObject], privs: list[RawObject], pubs: list[RawObject])
     return [_Found(c, match(c, privs), match(c, pubs)) for c in certs]
 
 
+@dataclass
+class _View:
+    """What the card service last saw: each module's slots, the tokens, their listing."""
+
+    slots: dict[str, tuple[int, ...]]
+    tokens: list[tuple[Pkcs11Module, RawToken]]
+    certificates: list[CertificateInfo] | None = None
+
+
 class Pkcs11Card:
-    """`CardService` over one or more PKCS#11 modules."""
+    """`CardService` over one or more PKCS#11 modules.
+
+    Idle screens ask for the tokens and certificates every second or more often;
+    the answer is kept and checked with at most one cheap call a second (see
+    `_current`), so the card is not re-listed while nothing changes. Signing
+    never uses the kept answer: it finds the token and the certificate again.
+    """
+
+    POLL_INTERVAL = 1.0  # seconds: at most one PKCS#11 call per interval while idle
+    UNSETTLED = 60.0  # seconds of full re-reads after a certificate changed in place
 
     def __init__(
         self,
@@ -157,6 +177,11 @@ class Pkcs11Card:
         # while another signs, and a module initialised with NULL arguments
         # (see token.initialize_with_null_args) must not be entered concurrently.
         self._lock = threading.RLock()
+        self._mechanism_cache: dict[tuple[str, str, str], frozenset[int]] = {}
+        self._view: _View | None = None
+        self._checked_at = float("-inf")
+        self._turn = 0
+        self._unsettled_until = float("-inf")
 
     # --- modules and tokens -------------------------------------------------
 
@@ -198,33 +223,76 @@ class Pkcs11Card:
             pin_state=raw.pin_state,
         )
 
-    def _present(self, module: Pkcs11Module) -> list[RawToken]:
-        """Initialised tokens present now (SoftHSM always adds one empty slot)."""
-        tokens = []
-        for slot in module.slot_ids():
-            try:
-                raw = module.token(slot)
-            except CkError as err:
-                if err.rv not in _REMOVED:
-                    raise
-                continue
-            if raw.flags & CKF_TOKEN_INITIALIZED:
-                tokens.append(raw)
-        return tokens
-
     def tokens(self) -> list[TokenInfo]:
         with self._lock:
-            return self._tokens()
+            try:
+                view = self._current()
+            except CkError as err:
+                raise map_ck_error(err) from None
+            return [self._token_info(module, raw) for module, raw in view.tokens]
 
-    def _tokens(self) -> list[TokenInfo]:
+    # --- the last answer, and the one cheap call that tells whether it still holds -----
+
+    def _read_view(self) -> _View:
+        """Every loaded module's slot list, and the initialised tokens in it."""
+        slots: dict[str, tuple[int, ...]] = {}
+        tokens: list[tuple[Pkcs11Module, RawToken]] = []
+        for module in self._loaded():
+            present = module.slot_ids()
+            slots[module.path] = tuple(present)
+            for slot in present:
+                try:
+                    raw = module.token(slot)
+                except CkError as err:
+                    if err.rv not in _REMOVED:
+                        raise
+                    continue
+                if raw.flags & CKF_TOKEN_INITIALIZED:
+                    tokens.append((module, raw))
+        return _View(slots, tokens)
+
+    def _current(self) -> _View:
+        """The last answer while it is under a second old; then one PKCS#11 call checks it
+        (in turn: a module's slot list, which sees a card pulled, put in or moved to
+        another slot; one token's info, which sees a card swapped in its slot and its
+        PIN flags), and only a change costs a full read."""
+        now = self._clock.monotonic()
+        view = self._view
+        if view is not None and now - self._checked_at < self.POLL_INTERVAL:
+            return view
+        self._checked_at = now
+        if view is None or not self._still(view):
+            self._view = view = None  # a read that raises leaves nothing to trust
+            self._view = view = self._read_view()
+            self._checked_at = self._clock.monotonic()
+        return view
+
+    def _still(self, view: _View) -> bool:
+        if self._clock.monotonic() < self._unsettled_until:
+            return False
+        modules = {module.path: module for module in self._loaded()}
+        if set(modules) != set(view.slots):
+            return False
+        probes: list[tuple[Pkcs11Module, RawToken | None]] = [
+            (module, None) for module in modules.values()
+        ]
+        probes += [(module, raw) for module, raw in view.tokens]
+        module, raw = probes[self._turn % len(probes)] if probes else (None, None)
+        self._turn += 1
+        if module is None:
+            return True
         try:
-            return [
-                self._token_info(module, raw)
-                for module in self._loaded()
-                for raw in self._present(module)
-            ]
+            if raw is None:
+                return tuple(module.slot_ids()) == view.slots[module.path]
+            return module.token(raw.slot_id) == raw
         except CkError as err:
-            raise map_ck_error(err) from None
+            if err.rv not in _REMOVED:
+                raise
+            return False
+
+    def _forget(self) -> None:
+        """The card is not what the last answer says: the next question reads it again."""
+        self._view = None
 
     # --- certificates ------------------------------------------------------
 
@@ -235,18 +303,29 @@ class Pkcs11Card:
         return _pair(certs, privs, pubs)
 
     def _describe(
-        self, token: TokenInfo, found: _Found, chain: tuple[bytes, ...] = ()
+        self,
+        token: TokenInfo,
+        found: _Found,
+        chain: tuple[bytes, ...] = (),
+        *,
+        listed: CertificateInfo | None = None,
     ) -> CertificateInfo:
         # Tokens that keep private keys CKA_PRIVATE hide them until login;
         # a public key with the same CKA_ID then stands for the key pair.
+        # Signing re-reads only the certificate: the keys are as `listed` found them
+        # (the private key itself is found again once logged in).
         has_key = found.private_key is not None or found.public_key is not None
+        always = bool(found.private_key and found.private_key.always_authenticate)
+        if listed is not None:
+            has_key = has_key or listed.has_private_key
+            always = always or listed.always_authenticate
         return describe(
             found.cert.value,
             token=token,
             cka_id=found.cert.id,
             label=found.cert.label,
             has_private_key=has_key,
-            always_authenticate=bool(found.private_key and found.private_key.always_authenticate),
+            always_authenticate=always,
             now=self._clock.now(),
             chain=chain,
         )
@@ -272,37 +351,66 @@ class Pkcs11Card:
 
     def certificates(self) -> list[CertificateInfo]:
         with self._lock:
-            return self._certificates()
+            try:
+                view = self._current()
+                if view.certificates is None:
+                    view.certificates = self._certificates(view)
+            except CkError as err:
+                raise map_ck_error(err) from None
+            return list(view.certificates)
 
-    def _certificates(self) -> list[CertificateInfo]:
+    def _certificates(self, view: _View) -> list[CertificateInfo]:
+        """Each token's objects, read once: kept with the view until the card changes."""
         result: list[CertificateInfo] = []
-        try:
-            for module in self._loaded():
-                for raw in self._present(module):
-                    try:
-                        result.extend(self._token_certificates(module, raw))
-                    except CkError as err:
-                        if err.rv not in _REMOVED:
-                            raise
-                        log.info("token in slot %s went away while listing", raw.slot_id)
-        except CkError as err:
-            raise map_ck_error(err) from None
+        for module, raw in view.tokens:
+            try:
+                result.extend(self._token_certificates(module, raw))
+            except CkError as err:
+                if err.rv not in _REMOVED:
+                    raise
+                log.info("token in slot %s went away while listing", raw.slot_id)
+                self._checked_at = float("-inf")  # read the slots again next time
         return ordered(result)
 
     def _locate(self, token: TokenInfo) -> tuple[Pkcs11Module, RawToken]:
-        """The token again, by serial and label (slot ids change on re-insert)."""
+        """The token again, by serial and label (slot ids change on re-insert).
+
+        The slot it was listed in is asked first, when the slot list still has it:
+        two calls for the usual case, every present slot only when it moved.
+        """
         module = self._module(token.module_path)
-        for raw in self._present(module):
-            if raw.serial == token.serial and raw.label == token.label:
+        slots = module.slot_ids()
+        first = [token.slot_id] if token.slot_id in slots else []
+        for slot in first + [s for s in slots if s != token.slot_id]:
+            try:
+                raw = module.token(slot)
+            except CkError as err:
+                if err.rv not in _REMOVED:
+                    raise
+                continue
+            if (
+                raw.flags & CKF_TOKEN_INITIALIZED
+                and raw.serial == token.serial
+                and raw.label == token.label
+            ):
                 return module, raw
         raise CardRemovedError(f"token {token.label!r} not present")
 
     def pin_state(self, cert: CertificateInfo) -> PinState:
+        """Asked when a PIN screen opens and after a wrong PIN, never by an idle screen:
+        always read from the card."""
         with self._lock:
             try:
-                return self._locate(cert.token)[1].pin_state
+                module, raw = self._locate(cert.token)
+                if self._view is not None and (module, raw) not in self._view.tokens:
+                    self._forget()  # moved, or new flags: the kept answer is out of date
+                return raw.pin_state
             except CkError as err:
+                self._forget()
                 raise map_ck_error(err) from None
+            except CardRemovedError:
+                self._forget()
+                raise
 
     # --- signing -----------------------------------------------------------
 
@@ -310,7 +418,19 @@ class Pkcs11Card:
         try:
             check_signable(text)
             with self._lock:
-                return self._sign(cert, pin, text, nonce)
+                try:
+                    signature = self._sign(cert, pin, text, nonce)
+                    self._unsettled_until = float("-inf")  # the person chose, and it held
+                    return signature
+                except CertificateChangedError:
+                    # Objects rewritten in place change no slot and no token info: until
+                    # the person has chosen again, the listing is read again each check.
+                    self._forget()
+                    self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
+                    raise
+                except (CkError, CardRemovedError):
+                    self._forget()  # whatever the card became, the listing no longer holds
+                    raise
         except CkError as err:
             raise map_ck_error(err) from None
         finally:
@@ -337,16 +457,15 @@ class Pkcs11Card:
         nonce: bytes,
     ) -> Signature:
         current = _reread(session, cert)
-        fresh = self._describe(self._token_info(module, raw), current)
+        fresh = self._describe(self._token_info(module, raw), current, listed=cert)
         if fresh.reason == reasons.PIN_LOCKED:
             raise PinLockedError()
         if fresh.reason is not None:
             raise CertificateNotUsableError(fresh.reason)
         if not raw.min_pin <= len(pin) <= raw.max_pin:
             raise PinLengthError(raw.min_pin, raw.max_pin)
-        plan = signing_plan(
-            module.mechanisms(raw.slot_id), cades.scheme_for(cert.der, pss=self._pss)
-        )
+        scheme = cades.scheme_for(cert.der, pss=self._pss)
+        plan = signing_plan(self._mechanisms(module, raw), scheme)
 
         self._login(session, module, raw, pin)
         try:
@@ -373,6 +492,14 @@ class Pkcs11Card:
         return Signature(
             cms=cms, signing_time=tbs.signing_time, certificate_fingerprint=cert.fingerprint_sha256
         )
+
+    def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
+        """The token's mechanisms, asked once per token (by module, serial and label)."""
+        key = (module.path, raw.serial, raw.label)
+        known = self._mechanism_cache.get(key)
+        if known is None:
+            known = self._mechanism_cache[key] = module.mechanisms(raw.slot_id)
+        return known
 
     def _login(self, session: Pkcs11Session, module: Pkcs11Module, raw: RawToken, pin: Pin) -> None:
         """The one C_Login of this signature; never repeated after a failure."""
@@ -406,10 +533,12 @@ class Pkcs11Card:
 
         Sessions are closed after each operation anyway; this is the guarantee for
         a kiosk between two people: whatever was left open or logged in (a signature
-        cut short, another part of the process) is gone, and with it the login.
-        Modules not loaded yet are not loaded for this.
+        cut short, another part of the process) is gone, and with it the login,
+        and so is the kept listing. Modules not loaded yet are not loaded for this.
         """
         with self._lock:
+            self._view = None  # the last listing is the previous person's too
+            self._unsettled_until = float("-inf")
             for module in list(self._modules.values()):
                 try:
                     slots = module.slot_ids()
@@ -424,6 +553,7 @@ class Pkcs11Card:
 
     def close(self) -> None:
         with self._lock:
+            self._view = None
             modules, self._modules = self._modules, {}
             for module in modules.values():
                 module.close()
@@ -477,7 +607,7 @@ def sign_cades(
     *,
     signing_time: datetime,
     chain: Sequence[bytes] = (),
-    context_pin: bytearray | None = None,
+    context_pin: memoryview | None = None,
 ) -> tuple[cades.ToBeSigned, bytes]:
     """The signature itself, in a session already logged in: signed attributes,
     C_Sign with `key`, the CMS around the card's value, and its self-check.
@@ -498,28 +628,26 @@ def sign_cades(
 
 
 def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
-    """The chosen certificate read again from the card, with its keys.
+    """The chosen certificate read again from the card: its value, by CKA_ID.
 
-    One search by CKA_ID reads only its own objects; CertificateChangedError
-    unless the certificate is byte-identical to the one the user chose.
+    CertificateChangedError unless the certificate is byte-identical to the one
+    the user chose. Its private key is found once the session is logged in
+    (`_private_key`); a token without CKA_IDs is searched whole.
     """
     if cert.id:
-        objects = session.objects_with_id(cert.id)
-        certs = [o for o in objects if o.object_class == CKO_CERTIFICATE]
-        privs = [o for o in objects if o.object_class == CKO_PRIVATE_KEY]
-        pubs = [o for o in objects if o.object_class == CKO_PUBLIC_KEY]
-        if not (privs or pubs):  # keys paired by CKA_LABEL (see `_pair`)
-            privs = session.objects(CKO_PRIVATE_KEY)
-            pubs = session.objects(CKO_PUBLIC_KEY)
-    else:  # without a CKA_ID the token cannot narrow the search
-        certs = session.objects(CKO_CERTIFICATE)
-        privs = session.objects(CKO_PRIVATE_KEY)
-        pubs = session.objects(CKO_PUBLIC_KEY)
+        certs = session.objects(CKO_CERTIFICATE, cka_id=cert.id)
+        current = next((c for c in certs if c.id == cert.id and c.value == cert.der), None)
+        if current is None:  # gone, or another certificate under that CKA_ID now
+            raise CertificateChangedError("the certificate on the card changed")
+        return _Found(current, None, None)
+    certs = session.objects(CKO_CERTIFICATE)
+    privs = session.objects(CKO_PRIVATE_KEY)
+    pubs = session.objects(CKO_PUBLIC_KEY)
     same = [f for f in _pair(certs, privs, pubs) if f.cert.id == cert.id]
-    current = next((f for f in same if f.cert.value == cert.der), None)
-    if current is None:  # gone, or another certificate under that CKA_ID now
+    found = next((f for f in same if f.cert.value == cert.der), None)
+    if found is None:
         raise CertificateChangedError("the certificate on the card changed")
-    return current
+    return found
 
 
 def _key_for(session: Pkcs11Session, object_class: int, cert: RawObject) -> RawObject | None:

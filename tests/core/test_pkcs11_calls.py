@@ -1,0 +1,92 @@
+"""How many PKCS#11 calls a listing and a signature make, on the real SoftHSM token.
+
+Every call eonay makes is counted where it is made (`Pkcs11Module.calls`);
+the objects are counted independently, by a bare PyKCS11 search.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import PyKCS11
+import pytest
+
+from tui.core.card.pkcs11 import Pkcs11Module
+from tui.core.card.pkcs11_card import Pkcs11Card
+from tui.core.pin import Pin
+from tui.core.text import LOGIN_TEXT
+
+pytestmark = pytest.mark.softhsm
+
+# Per token: C_OpenSession, three searches (certificates, private keys, public keys) of
+# C_FindObjectsInit, two C_FindObjects, C_FindObjectsFinal each, C_CloseSession.
+PER_TOKEN = 1 + 3 * 4 + 1
+# A signature after the first on a token: C_GetSlotList, C_GetTokenInfo, C_OpenSession,
+# the certificate by CKA_ID (a search of 4 calls, and its value), C_Login, the private key
+# by CKA_ID (the same 5), C_SignInit, C_Sign, C_Logout, C_CloseSession: 18 (was 32).
+# The first on a token also asks the mechanisms (2).
+SIGNATURE = 1 + 1 + 1 + 5 + 1 + 5 + 1 + 1 + 1 + 1
+
+
+@pytest.fixture
+def counted(softhsm_card) -> Iterator[tuple[Pkcs11Card, list[Pkcs11Module]]]:
+    modules: list[Pkcs11Module] = []
+
+    def opener(path: str) -> Pkcs11Module:
+        module = Pkcs11Module(path)
+        modules.append(module)
+        return module
+
+    card = Pkcs11Card([softhsm_card.module_path], opener=opener)
+    yield card, modules
+    card.close()
+
+
+def _bare_object_count(module_path: str, slots: list[int]) -> int:
+    """Certificates and keys on the tokens, as a plain PyKCS11 loop sees them."""
+    lib = PyKCS11.PyKCS11Lib()
+    lib.load(module_path)
+    total = 0
+    for slot in slots:
+        session = lib.openSession(slot)
+        try:
+            for object_class in (
+                PyKCS11.CKO_CERTIFICATE,
+                PyKCS11.CKO_PRIVATE_KEY,
+                PyKCS11.CKO_PUBLIC_KEY,
+            ):
+                total += len(session.findObjects([(PyKCS11.CKA_CLASS, object_class)]))
+        finally:
+            session.closeSession()
+    return total
+
+
+def test_a_listing_reads_each_object_with_one_call(counted, softhsm_card):
+    card, modules = counted
+    certificates = card.certificates()
+    assert certificates
+    (module,) = modules
+    calls = dict(module.calls)
+    slots = sorted({c.token.slot_id for c in certificates})
+    objects = _bare_object_count(softhsm_card.module_path, slots)
+    assert objects > len(certificates)  # keys were read too
+    assert calls["C_GetAttributeValue"] == objects
+    every_slot = calls["C_GetTokenInfo"]  # SoftHSM adds an empty slot: asked, not opened
+    bound = 1 + every_slot + PER_TOKEN * len(slots) + objects
+    assert sum(calls.values()) <= bound, calls
+
+
+def test_a_signature_re_reads_only_what_safety_needs(counted, softhsm_card):
+    card, modules = counted
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    cert = next(c for c in card.certificates() if c.id.hex() == holder.cert_id)
+    (module,) = modules
+    for first in (True, False):
+        module.calls.clear()
+        card.sign(cert, Pin.from_str(softhsm_card.pin), LOGIN_TEXT, secrets.token_bytes(32))
+        calls = dict(module.calls)
+        assert calls["C_Login"] == 1 and calls["C_Sign"] == 1
+        assert calls["C_GetAttributeValue"] == 2  # the certificate's value, the key's flags
+        assert calls.get("C_GetMechanismList", 0) == (2 if first else 0)
+        assert sum(calls.values()) <= SIGNATURE + (2 if first else 0), calls
