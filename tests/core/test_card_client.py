@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import openssl_verify
 from tests.shims import FAULTY_SIGN_C, FaultyDriver, compile_module
 from tui.core.card.client import CardDeadlines, CardProcessClient
+from tui.core.card.protocol import MAX_PIN_BYTES
 from tui.core.errors import (
     CardDriverHungError,
     CardDriverStoppedError,
@@ -171,7 +172,9 @@ def test_what_a_driver_prints_goes_to_the_log_not_the_terminal(
 def test_a_pin_longer_than_any_card_takes_is_refused_before_it_is_sent(client, softhsm_card):
     cert = usable(client.certificates())
     pid = client.pid
-    pin = Pin.from_str("7" * 65)
+    pin = Pin(capacity=MAX_PIN_BYTES + 1)  # more than the card process could receive
+    for _ in range(MAX_PIN_BYTES + 1):
+        pin.append("7")
     with pytest.raises(PinLengthError):
         client.sign(cert, pin, LOGIN_TEXT, b"nonce")
     assert len(pin) == 0

@@ -15,6 +15,7 @@ import pytest
 from tests.safety import drive
 from tests.safety.boundary import PULLED, Call
 from tests.safety.conftest import HOLDER
+from tests.screen_text import screen_text
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.sim.softhsm import CARD_1
 
@@ -53,7 +54,7 @@ async def test_an_idle_certificate_screen_makes_at_most_one_call_a_second(rig, s
 
         # and it still sees the card go
         r.boundary.pull(CARD_1)
-        await drive.until(pilot, lambda: HOLDER not in drive.screen_text(r.app))
+        await drive.until(pilot, lambda: HOLDER not in screen_text(r.app))
     assert r.boundary.stale == []
 
 

@@ -42,10 +42,11 @@ from tui.core.errors import (
     TokenError,
     UnsafeTextError,
 )
+from tui.core.pin import CAPACITY as PIN_CAPACITY
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 16 * 1024 * 1024  # a listing of many certificates is a few hundred kB at most
-MAX_PIN_BYTES = 64
+MAX_PIN_BYTES = PIN_CAPACITY  # the card process receives into a Pin of this size
 
 Json: TypeAlias = Any  # what json.loads returns; each decoder checks what it reads
 
