@@ -26,7 +26,8 @@ def _target(f: Fig) -> str:
     if not t:
         return "-"
     if t["kind"] == "ratio":
-        return f"<= {t['limit']:g}x"
+        also = t.get("also_max")
+        return f"<= {t['limit']:g}x" + (f", <= {also:g} {f['unit']}" if also is not None else "")
     if t["kind"] == "max":
         return f"<= {t['limit']:g} {f['unit']}"
     return f"<= +{t['limit']:g} {f['unit']}"
