@@ -3,6 +3,7 @@
     python -m bench.baselines.remote_bare listing MODULE RUNS
     python -m bench.baselines.remote_bare sign MODULE CERT_ID_HEX RUNS      (PIN on stdin)
     python -m bench.baselines.remote_bare loop-lag MODULE CERT_ID_HEX       (PIN on stdin)
+    python -m bench.baselines.remote_bare watch MODULE SECONDS
 
 The module is loaded (C_Initialize) before anything is timed, as the app has it
 loaded before the code is typed. A listing is `bench.figures.scan.bare_listing`:
@@ -12,7 +13,8 @@ and shows). A signature is open session, C_Login, find the private key by
 CKA_ID, C_SignInit + C_Sign over a SHA-256 digest (CKM_ECDSA; CKM_SHA256_RSA_PKCS
 over 100 bytes for RSA), C_Logout, close. `loop-lag` runs a listing and then a
 signature in a worker thread (asyncio.to_thread) while the event loop runs a
-1 ms timer, as the app's Textual workers do.
+1 ms timer, as the app's Textual workers do. `watch` makes one C_GetSlotInfo a
+second for SECONDS (the most the issue allows an idle screen).
 
 Prints one JSON object: every timed run as [start, end] in `time.perf_counter()`
 (the relay's clock), so the benchmark counts the relay's calls inside each.
@@ -38,9 +40,21 @@ def _slot(lib: Any) -> int:
     return int(lib.getSlotList(tokenPresent=True)[0])
 
 
+def _slot_with(lib: Any, cert_id: bytes) -> int:
+    """The slot whose token holds the certificate (set-up, not timed)."""
+    for slot in lib.getSlotList(tokenPresent=True):
+        session = lib.openSession(slot, P.CKF_SERIAL_SESSION)
+        try:
+            if session.findObjects([(P.CKA_CLASS, P.CKO_CERTIFICATE), (P.CKA_ID, cert_id)]):
+                return int(slot)
+        finally:
+            session.closeSession()
+    raise SystemExit(f"no token holds a certificate with CKA_ID {cert_id.hex()}")
+
+
 def _signer(lib: Any, cert_id: bytes, pin: str) -> Any:
     """What one signature costs a bare signer: a fresh session, login, find, sign, out."""
-    slot = _slot(lib)
+    slot = _slot_with(lib, cert_id)
     session = lib.openSession(slot, P.CKF_SERIAL_SESSION)
     session.login(pin)
     try:
@@ -74,6 +88,19 @@ def _timed(fn: Any, runs: int) -> list[Window]:
         fn()
         out.append((t0, time.perf_counter()))
     return out
+
+
+def _watch(lib: Any, seconds: float) -> Window:
+    """What the issue allows an idle screen: one cheap call a second (C_GetSlotInfo)."""
+    slot = _slot(lib)
+    start = time.perf_counter()
+    tick = start
+    while tick < start + seconds:
+        time.sleep(max(0.0, tick - time.perf_counter()))
+        lib.getSlotInfo(slot)
+        tick += 1.0
+    time.sleep(max(0.0, start + seconds - time.perf_counter()))
+    return start, start + seconds
 
 
 async def _loop_lag(work: Any) -> dict[str, Any]:
@@ -118,6 +145,8 @@ def main(argv: list[str]) -> int:
             sign()
 
         out |= asyncio.run(_loop_lag(work))
+    elif mode == "watch":
+        out["window"] = _watch(lib, float(argv[2]))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     t0 = time.perf_counter()
