@@ -1,9 +1,7 @@
 """Bare PyKCS11 doing what eonay does with the card, for the remote-card figures.
 
-    python -m bench.baselines.remote_bare listing MODULE RUNS
-    python -m bench.baselines.remote_bare sign MODULE CERT_ID_HEX RUNS      (PIN on stdin)
-    python -m bench.baselines.remote_bare loop-lag MODULE CERT_ID_HEX       (PIN on stdin)
-    python -m bench.baselines.remote_bare watch MODULE SECONDS
+    python -m bench.baselines.remote_bare MODULE [--listing RUNS] [--sign RUNS]
+        [--cert-id HEX] [--loop-lag] [--watch SECONDS]     (the PIN on stdin to sign)
 
 The module is loaded (C_Initialize) before anything is timed, as the app has it
 loaded before the code is typed. A listing is `bench.figures.scan.bare_listing`:
@@ -14,7 +12,8 @@ CKA_ID, C_SignInit + C_Sign over a SHA-256 digest (CKM_ECDSA; CKM_SHA256_RSA_PKC
 over 100 bytes for RSA), C_Logout, close. `loop-lag` runs a listing and then a
 signature in a worker thread (asyncio.to_thread) while the event loop runs a
 1 ms timer, as the app's Textual workers do. `watch` makes one C_GetSlotInfo a
-second for SECONDS (the most the issue allows an idle screen).
+second for SECONDS (the most the issue allows an idle screen). All in one
+process, in that order, so the benchmark pays one start.
 
 Prints one JSON object: every timed run as [start, end] in `time.perf_counter()`
 (the relay's clock), so the benchmark counts the relay's calls inside each.
@@ -22,6 +21,7 @@ Prints one JSON object: every timed run as [start, end] in `time.perf_counter()`
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import json
@@ -125,30 +125,36 @@ async def _loop_lag(work: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    mode, module = argv[0], argv[1]
-    pin = sys.stdin.readline().strip() if mode in ("sign", "loop-lag") else ""
+    parser = argparse.ArgumentParser(prog="python -m bench.baselines.remote_bare")
+    parser.add_argument("module")
+    parser.add_argument("--listing", type=int, default=0, metavar="RUNS")
+    parser.add_argument("--sign", type=int, default=0, metavar="RUNS")
+    parser.add_argument("--cert-id", metavar="HEX", help="the key to sign with (PIN on stdin)")
+    parser.add_argument("--loop-lag", action="store_true")
+    parser.add_argument("--watch", type=float, default=0.0, metavar="SECONDS")
+    args = parser.parse_args(argv)
+    signs = args.sign or args.loop_lag
+    pin = sys.stdin.readline().strip() if signs else ""
     lib = P.PyKCS11Lib()
     t0 = time.perf_counter()
-    lib.load(module)
+    lib.load(args.module)
     out: dict[str, Any] = {"load": (t0, time.perf_counter())}
-    if mode == "listing":
-        bare_listing(lib)  # warm-up, as the app's first listing follows others
-        out["runs"] = _timed(lambda: bare_listing(lib), int(argv[2]))
-    elif mode == "sign":
-        sign = _signer(lib, bytes.fromhex(argv[2]), pin)
-        out["runs"] = _timed(sign, int(argv[3]))
-    elif mode == "loop-lag":
-        sign = _signer(lib, bytes.fromhex(argv[2]), pin)
+    if args.listing:
+        bare_listing(lib)  # warm-up: the timed runs are not the first
+        out["listing"] = _timed(lambda: bare_listing(lib), args.listing)
+    sign = _signer(lib, bytes.fromhex(args.cert_id), pin) if signs else None
+    if sign is not None and args.sign:
+        out["sign"] = _timed(sign, args.sign)
+    if sign is not None and args.loop_lag:
+        signer = sign
 
         def work() -> None:
             bare_listing(lib)
-            sign()
+            signer()
 
-        out |= asyncio.run(_loop_lag(work))
-    elif mode == "watch":
-        out["window"] = _watch(lib, float(argv[2]))
-    else:
-        raise SystemExit(f"unknown mode {mode!r}")
+        out["loop_lag"] = asyncio.run(_loop_lag(work))
+    if args.watch:
+        out["watch"] = _watch(lib, args.watch)
     t0 = time.perf_counter()
     lib.unload()
     out["unload"] = (t0, time.perf_counter())

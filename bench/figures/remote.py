@@ -216,12 +216,25 @@ def _card_spans(link: Link, windows: list[Window]) -> list[Window]:
     return spans
 
 
-def _bare(cfg: Config, link: Link, args: list[str], pin: str = "") -> dict[str, Any]:
-    env = terminal_env(link.env)
+def _bare(
+    cfg: Config, link: Link, cert_id: str, pin: str, runs: int, watch_s: float
+) -> dict[str, Any]:
+    """Bare PyKCS11 through the same link, in its own process: listings, signatures,
+    the loop-lag run and the one-call-a-second watcher (`bench.baselines.remote_bare`)."""
     proc = subprocess.run(
-        [cfg.python, "-m", "bench.baselines.remote_bare", args[0], link.client_module, *args[1:]],
+        [
+            cfg.python,
+            "-m",
+            "bench.baselines.remote_bare",
+            link.client_module,
+            f"--listing={runs}",
+            f"--sign={runs}",
+            f"--cert-id={cert_id}",
+            "--loop-lag",
+            f"--watch={watch_s}",
+        ],
         input=pin + "\n",
-        env=env,
+        env=terminal_env(link.env),
         cwd=cfg.repo,
         capture_output=True,
         text=True,
@@ -229,7 +242,7 @@ def _bare(cfg: Config, link: Link, args: list[str], pin: str = "") -> dict[str, 
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"bare {args[0]} failed: {proc.stderr.strip()[-2000:]}")
+        raise RuntimeError(f"bare PyKCS11 failed: {proc.stderr.strip()[-2000:]}")
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
@@ -249,18 +262,18 @@ def _at_rtt(cfg: Config, app: AppEnv, remote: RemoteCard, rtt: int) -> list[Figu
             _flow(cfg, app, link, cfg.workdir / f"lag-{rtt}ms-{n}.txt", idle=n == 0)
             for n in range(_flows(cfg))
         ]
-        listing = _bare(cfg, link, ["listing", str(_runs(cfg))])
-        signing = _bare(cfg, link, ["sign", holder.cert_id, str(_runs(cfg))], app.card.pin)
-        lag = _bare(cfg, link, ["loop-lag", holder.cert_id], app.card.pin)
-        watch = _bare(cfg, link, ["watch", str(_idle_window(cfg))])
-        bare_listing_s = [b - a for a, b in listing["runs"]]
-        bare_listing_calls = [link.count(a, b) for a, b in listing["runs"]]
-        bare_sign_s = [b - a for a, b in signing["runs"]]
-        bare_sign_calls = [link.count(a, b) for a, b in signing["runs"]]
-        watch_start, watch_end = watch["window"]
+        bare = _bare(cfg, link, holder.cert_id, app.card.pin, _runs(cfg), _idle_window(cfg))
+        listing, signing, lag = bare["listing"], bare["sign"], bare["loop_lag"]
+        # A count does not depend on the RTT: the commands are counted once, at 0 ms.
+        cli = _cli_counts(cfg, app, link, bare) if rtt == 0 else []
+        bare_listing_s = [b - a for a, b in listing]
+        bare_listing_calls = [link.count(a, b) for a, b in listing]
+        bare_sign_s = [b - a for a, b in signing]
+        bare_sign_calls = [link.count(a, b) for a, b in signing]
+        watch_start, watch_end = bare["watch"]
         watch_rate = link.count(watch_start, watch_end) / (watch_end - watch_start)
-        bare_listing_by_name = link.by_name(*listing["runs"][0])
-        bare_sign_by_name = link.by_name(*signing["runs"][0])
+        bare_listing_by_name = link.by_name(*listing[0])
+        bare_sign_by_name = link.by_name(*signing[0])
         app_lag, app_lag_screens = [], []
         for f in flows:
             work = [f[name] for name in ("listing", "login_signature", "eonay_signature")]
@@ -392,76 +405,74 @@ def _at_rtt(cfg: Config, app: AppEnv, remote: RemoteCard, rtt: int) -> list[Figu
                 ),
             },
         ),
+        *cli,
     ]
 
 
-def _cli_counts(cfg: Config, app: AppEnv, remote: RemoteCard) -> list[Figure]:
+def _cli_counts(cfg: Config, app: AppEnv, link: Link, bare: dict[str, Any]) -> list[Figure]:
     """`eonay certs --json` and `eonay sign`, whole processes, beside the bare script's
-    load + one listing (or signature) + unload, at 0 ms (a count does not depend on it)."""
+    load + one listing (or signature) + unload."""
     holder = app.card.holders[0]
-    with remote.link(0) as link:
-        env = terminal_env(link.env)
-        base = [cfg.python, "-m", "tui"]
-        t0 = time.perf_counter()
-        certs = subprocess.run(
-            [*base, "certs", "--json", "--module", link.client_module],
-            env=env,
-            cwd=cfg.repo,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        t1 = time.perf_counter()
-        if certs.returncode != 0:
-            raise RuntimeError(f"eonay certs --json failed: {certs.stderr.strip()[-2000:]}")
-        listed = json.loads(certs.stdout)
-        certs_by_name = link.by_name(t0, t1)
-        text = cfg.workdir / "remote-text.txt"
-        text.write_text("Uzaktaki kart ile imza.\n", encoding="utf-8")
-        nonce = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-        t2 = time.perf_counter()
-        signed = subprocess.run(
-            [
-                *base,
-                "sign",
-                "--module",
-                link.client_module,
-                "--cert-id",
-                holder.cert_id,
-                "--text-file",
-                str(text),
-                "--nonce",
-                nonce,
-                "--out",
-                str(cfg.workdir / "remote.cms"),
-                "--pin-stdin",
-            ],
-            input=app.card.pin + "\n",
-            env=env,
-            cwd=cfg.repo,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        t3 = time.perf_counter()
-        if signed.returncode != 0:
-            raise RuntimeError(f"eonay sign failed: {signed.stderr.strip()[-2000:]}")
-        sign_by_name = link.by_name(t2, t3)
-        listing = _bare(cfg, link, ["listing", "1"])
-        signing = _bare(cfg, link, ["sign", holder.cert_id, "1"], app.card.pin)
+    env = terminal_env(link.env)
+    base = [cfg.python, "-m", "tui"]
+    t0 = time.perf_counter()
+    certs = subprocess.run(
+        [*base, "certs", "--json", "--module", link.client_module],
+        env=env,
+        cwd=cfg.repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    t1 = time.perf_counter()
+    if certs.returncode != 0:
+        raise RuntimeError(f"eonay certs --json failed: {certs.stderr.strip()[-2000:]}")
+    listed = json.loads(certs.stdout)
+    certs_by_name = link.by_name(t0, t1)
+    text = cfg.workdir / "remote-text.txt"
+    text.write_text("Uzaktaki kart ile imza.\n", encoding="utf-8")
+    nonce = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    t2 = time.perf_counter()
+    signed = subprocess.run(
+        [
+            *base,
+            "sign",
+            "--module",
+            link.client_module,
+            "--cert-id",
+            holder.cert_id,
+            "--text-file",
+            str(text),
+            "--nonce",
+            nonce,
+            "--out",
+            str(cfg.workdir / "remote.cms"),
+            "--pin-stdin",
+        ],
+        input=app.card.pin + "\n",
+        env=env,
+        cwd=cfg.repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    t3 = time.perf_counter()
+    if signed.returncode != 0:
+        raise RuntimeError(f"eonay sign failed: {signed.stderr.strip()[-2000:]}")
+    sign_by_name = link.by_name(t2, t3)
 
-        def whole(bare: dict[str, Any]) -> tuple[float, dict[str, int]]:
-            windows = [bare["load"], bare["runs"][0], bare["unload"]]
-            names: dict[str, int] = {}
-            for w in windows:
-                for name, n in link.by_name(*w).items():
-                    names[name] = names.get(name, 0) + n
-            return float(sum(names.values())), names
+    def whole(work: str) -> tuple[float, dict[str, int]]:
+        windows = [bare["load"], bare[work][0], bare["unload"]]
+        names: dict[str, int] = {}
+        for w in windows:
+            for name, n in link.by_name(*w).items():
+                names[name] = names.get(name, 0) + n
+        return float(sum(names.values())), names
 
-        bare_certs, bare_certs_by_name = whole(listing)
-        bare_sign, bare_sign_by_name = whole(signing)
+    bare_certs, bare_certs_by_name = whole("listing")
+    bare_sign, bare_sign_by_name = whole("sign")
     return [
         Figure(
             id="remote_certs_json_calls",
@@ -500,5 +511,4 @@ def run(cfg: Config) -> list[Figure]:
     with app_env(cfg, "remote") as app, RemoteCard(app.card, cfg.workdir / "p11") as remote:
         for rtt in QUICK_RTTS if cfg.quick else RTTS:
             figures += _at_rtt(cfg, app, remote, rtt)
-        figures += _cli_counts(cfg, app, remote)
-    return figures
+    return sorted(figures, key=lambda f: IDS.index(f.id))  # the commands' counts last

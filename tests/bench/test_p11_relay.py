@@ -100,10 +100,9 @@ def test_a_bare_pykcs11_signature_through_the_relay_is_one_login_one_sign(remote
                 sys.executable,
                 "-m",
                 "bench.baselines.remote_bare",
-                "sign",
                 link.client_module,
-                holder.cert_id,
-                "1",
+                "--sign=1",
+                f"--cert-id={holder.cert_id}",
             ],
             input=softhsm_card.pin + "\n",
             env=_client_env(link),
@@ -113,7 +112,7 @@ def test_a_bare_pykcs11_signature_through_the_relay_is_one_login_one_sign(remote
             timeout=60,
         )
         assert proc.returncode == 0, proc.stderr
-        (start, end) = json.loads(proc.stdout)["runs"][0]
+        (start, end) = json.loads(proc.stdout)["sign"][0]
         timed = link.by_name(start, end)
     # open, login, find (init, find, final), sign-init, sign (length, then value), out
     assert timed["C_Login"] == 1 and timed["C_Logout"] == 1
