@@ -11,9 +11,10 @@ reach the token through the link only), in an 80x24 pty, typed like a person:
 - listing: Enter on the code -> the certificate list on screen;
 - login signature: the PIN, Enter -> the E-Onay screen;
 - E-Onay signature: the PIN, Enter -> the receipt;
-- idle: calls per second on the certificate list, the PIN screen, the E-Onay
-  screen and the receipt, over a window after each settled (the worst one is
-  the figure, each one is in the details);
+- idle: calls per second on the code entry (before the code is typed), the
+  certificate list, the PIN screen, the E-Onay screen and the receipt, over a
+  window after each settled (the worst one is the figure, each one is in the
+  details);
 - loop lag: with EONAY_BENCH_LOOP_LAG set, the app runs a 1 ms timer on its event
   loop (`tui/loop_lag.py`); the figure is the p99 of its lateness over the
   listing and signature windows.
@@ -50,7 +51,7 @@ GROUP = "remote"
 RTTS = (0, 50, 100)
 QUICK_RTTS = (0,)
 TARGET_RTT = 50  # the targets are for 50 ms
-IDLE_SCREENS = ("certificate_select", "pin", "e_onay_confirm", "done")
+IDLE_SCREENS = ("code_entry", "certificate_select", "pin", "e_onay_confirm", "done")
 LAG_TARGET_MS = 20.0
 
 
@@ -127,7 +128,10 @@ def _flow(cfg: Config, app: AppEnv, link: Link, lag_path: Path, idle: bool) -> d
     with PtyRun(argv, env, cwd=str(cfg.repo)) as run:
         shown = run.wait_for(CODE_ENTRY_TEXT, timeout=30)
         # A person takes seconds to type the code: the warm-up is over by then.
-        time.sleep(max(0.0, shown + _settle(cfg) - run.now()))
+        if idle:
+            out["idle"]["code_entry"] = _idle(run, link, cfg, shown)
+        else:
+            time.sleep(max(0.0, shown + _settle(cfg) - run.now()))
         _wait_link_quiet(link)
         run.wait_quiet(0.3)
         run.type(app.new_login_code())

@@ -184,7 +184,7 @@ def test_the_remote_card_is_counted_call_by_call_through_the_relay(quick_run):
         assert details["bare_by_name"]["C_Login"] == 1, name
         assert details["app_by_name"].get("C_Sign", 0) >= 1, name
     idle = by_id["remote_idle_calls_0ms"]["details"]["by_screen"]
-    assert set(idle) == {"certificate_select", "pin", "e_onay_confirm", "done"}
+    assert set(idle) == {"code_entry", "certificate_select", "pin", "e_onay_confirm", "done"}
     lag = by_id["remote_loop_lag_0ms"]["details"]
     assert all(run["ticks"] > 0 for run in lag["app_enter_to_screen_by_run"])
     certs = by_id["remote_certs_json_calls"]["details"]
