@@ -35,3 +35,8 @@ def test_a_ratio_target_with_a_ceiling_needs_both():
     fig = Figure("z", "Z", "s", "bare", value=0.5, baseline=0.4, target=both).to_json()
     assert fig["target"] == {"kind": "ratio", "limit": 1.5, "also_max": 0.6}
     assert "<= 1.5x, <= 0.6 s" in report.table([fig])
+
+
+def test_a_few_milliseconds_in_seconds_keep_their_digits():
+    fig = Figure("w", "W", "s", "bare", value=0.23, baseline=0.0038).to_json()
+    assert "| w | 0.23 s | 0.0038 s |" in report.markdown_table([fig])
