@@ -35,7 +35,7 @@ class Call:
 
 def client_module_path(address: str) -> str:
     """p11-kit-client.so, found the way eonay finds it for P11_KIT_SERVER_ADDRESS."""
-    from tui.core.modules import SearchPaths, client_module
+    from tui.core.setup.modules import SearchPaths, client_module
 
     return client_module(SearchPaths.system(), address).path
 
