@@ -12,7 +12,7 @@ Fig = dict[str, Any]
 def _num(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if 0 < abs(value) < 0.01:  # a bare call over a 0 ms link: a few ms in seconds
+    if 0 < abs(value) < 0.1:  # a bare call over a 0 ms link: a few ms in seconds
         text = f"{value:.2g}"
     elif abs(value) >= 100:
         text = f"{value:,.0f}"
