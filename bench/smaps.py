@@ -181,14 +181,44 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def tree_pss(pid: int) -> tuple[float, dict[int, float]]:
-    """The PSS of `pid` and its descendants in MiB: the sum, and each process's."""
-    each: dict[int, float] = {}
+def rss_kib(pid: int) -> int:
+    """The process's RSS in kB, from /proc/PID/status (readable without ptrace access)."""
+    text = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise ValueError(f"no VmRSS in /proc/{pid}/status")
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    pid: int
+    mib: float
+    # "pss"; or "rss" when smaps_rollup cannot be read: a process that made itself
+    # not dumpable (PR_SET_DUMPABLE 0, as issue 12's card process does) is closed to
+    # a reader without CAP_SYS_PTRACE. Its RSS counts instead: never less than its
+    # PSS, so a split earns no credit from what cannot be read.
+    counted_as: str
+
+
+def tree_memory(pid: int) -> list[ProcessMemory]:
+    """`pid` and its descendants, each with its PSS (or RSS, see ProcessMemory)."""
+    out = []
     for member in process_tree(pid):
         try:
-            each[member] = pss_kib(member) / KIB
-        except (OSError, ValueError):  # ended between the listing and the read
+            try:
+                out.append(ProcessMemory(member, pss_kib(member) / KIB, "pss"))
+            except PermissionError:
+                out.append(ProcessMemory(member, rss_kib(member) / KIB, "rss"))
+        except (FileNotFoundError, ProcessLookupError):  # ended since the listing
             continue
+    return out
+
+
+def tree_pss(pid: int) -> tuple[float, dict[int, float]]:
+    """The memory of `pid` and its descendants in MiB (PSS, see `tree_memory`): the
+    sum, and each process's."""
+    each = {m.pid: m.mib for m in tree_memory(pid)}
     return sum(each.values()), each
 
 

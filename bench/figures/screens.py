@@ -69,16 +69,25 @@ def _pss_mib(pid: int) -> float:
 def _pss_split(pid: int, into: dict[str, object], name: str) -> float:
     """The PSS of `pid` and its descendants in MiB; the smaps split of each goes into
     `into[name]` (the first process's at the top level, as before; all in `processes`)."""
-    total, each = smaps.tree_pss(pid)
-    split = smaps.summary(pid)
+    members = smaps.tree_memory(pid)
+    total = sum(m.mib for m in members)
+    split = _split_of(pid)
     split["tree_pss_MiB"] = round(total, 2)
     split["processes"] = {
-        str(member): {"cmdline": _cmdline(member), "pss_MiB": round(mib, 2)}
-        | ({} if member == pid else {"split": smaps.summary(member)})
-        for member, mib in each.items()
+        str(m.pid): {"cmdline": _cmdline(m.pid), "pss_MiB": round(m.mib, 2)}
+        | ({} if m.counted_as == "pss" else {"counted_as": m.counted_as})
+        | ({} if m.pid == pid else {"split": _split_of(m.pid)})
+        for m in members
     }
     into[name] = split
     return total
+
+
+def _split_of(pid: int) -> dict[str, object]:
+    try:
+        return smaps.summary(pid)
+    except PermissionError:
+        return {"unreadable": "not dumpable: /proc/PID/smaps needs ptrace access"}
 
 
 def _cmdline(pid: int) -> str:

@@ -114,6 +114,8 @@ def test_memory_reports_both_pin_screens_and_where_the_memory_goes(quick_run):
     assert details["eonay_pin_screen_MiB"] > 0
     split = details["resident_split"]
     for name in ("pin_screen", "eonay_pin_screen", "bare"):
+        if "unreadable" in split[name]:  # a process that is not dumpable (issue 12)
+            continue
         parts = ("file_clean_MiB", "file_dirty_MiB", "anonymous_MiB")
         assert abs(sum(split[name][p] for p in parts) - split[name]["rss_MiB"]) < 0.05, name
     # the figure is the PSS of the app and its descendants, each process listed
@@ -122,11 +124,12 @@ def test_memory_reports_both_pin_screens_and_where_the_memory_goes(quick_run):
     processes = pin_screen["processes"]
     assert abs(sum(p["pss_MiB"] for p in processes.values()) - memory["value"]) < 0.05
     assert any("tui" in p["cmdline"] for p in processes.values())
-    # the card's module is loaded in one of the app's processes on its PIN screen
-    files = [pin_screen["files"]] + [
-        p["split"]["files"] for p in processes.values() if "split" in p
-    ]
-    assert any("softhsm" in lib for f in files for lib in f)
+    # the card's module is loaded in one of the app's processes on its PIN screen, or
+    # a process that is not dumpable hides its mappings (and counts its RSS instead)
+    splits = [pin_screen, *(p["split"] for p in processes.values() if "split" in p)]
+    files = [lib for one in splits for lib in one.get("files", {})]
+    hidden = [p for p in processes.values() if p.get("counted_as") == "rss"]
+    assert any("softhsm" in lib for lib in files) or hidden
 
 
 @pytest.mark.slow

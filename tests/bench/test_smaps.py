@@ -79,3 +79,9 @@ def test_the_split_carries_the_pss_the_rollup_reports():
     summary = smaps.summary(os.getpid(), min_mib=0.0)
     assert abs(summary["pss_MiB"] - smaps.pss_kib(os.getpid()) / 1024) < 2.0
     assert 0 < summary["pss_MiB"] <= summary["rss_MiB"]
+
+
+def test_the_rss_fallback_reads_what_the_kernel_reports():
+    assert abs(smaps.rss_kib(os.getpid()) / 1024 - _vm_rss_mib()) < 2.0
+    (me,) = [m for m in smaps.tree_memory(os.getpid()) if m.pid == os.getpid()]
+    assert me.counted_as == "pss"  # our own smaps_rollup is always readable
