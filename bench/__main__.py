@@ -26,6 +26,7 @@ GROUPS = {
     "signing": "bench.figures.signing",
     "scan": "bench.figures.scan",
     "flow": "bench.figures.flow",
+    "remote": "bench.figures.remote",
 }
 RESULTS = REPO / "bench" / "results"
 SCHEMA = 1

@@ -48,7 +48,23 @@ def describe() -> dict[str, object]:
         "cryptography": _version("cryptography"),
         "softhsm": _softhsm_version(),
         "tmux": _tmux_version(),
+        "p11_kit": _p11_kit_version(),
     }
+
+
+def _p11_kit_version() -> str | None:
+    """p11-kit has no --version; ask the package manager (Debian), else pkg-config."""
+    for argv in (
+        ["dpkg-query", "-W", "-f=${Version}", "p11-kit"],
+        ["pkg-config", "--modversion", "p11-kit-1"],
+    ):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    return None
 
 
 def _tmux_version() -> str | None:

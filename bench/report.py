@@ -12,7 +12,9 @@ Fig = dict[str, Any]
 def _num(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if abs(value) >= 100:
+    if 0 < abs(value) < 0.1:  # a bare call over a 0 ms link: a few ms in seconds
+        text = f"{value:.2g}"
+    elif abs(value) >= 100:
         text = f"{value:,.0f}"
     elif abs(value) >= 10:
         text = f"{value:.1f}"
@@ -26,7 +28,8 @@ def _target(f: Fig) -> str:
     if not t:
         return "-"
     if t["kind"] == "ratio":
-        return f"<= {t['limit']:g}x"
+        also = t.get("also_max")
+        return f"<= {t['limit']:g}x" + (f", <= {also:g} {f['unit']}" if also is not None else "")
     if t["kind"] == "max":
         return f"<= {t['limit']:g} {f['unit']}"
     return f"<= +{t['limit']:g} {f['unit']}"

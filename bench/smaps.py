@@ -7,6 +7,11 @@ a library's data and bss, the heap). This splits every mapping that way and
 sums it per file and per kind of anonymous memory, so a figure can say which
 library costs what. Run as `python -m bench.smaps PID [PID ...]` (columns
 side by side, in MiB), or call `breakdown(pid)` for a JSON-ready dict.
+
+The memory figure itself is the PSS (proportional set size) of a process and
+all its descendants (`tree_pss`): each shared page counted once across the
+processes that map it, divided among them, so splitting the app into processes
+neither hides memory nor counts a shared library twice.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ class Pages:
     clean: int = 0  # file-backed pages as read from the file (shared or not)
     dirty: int = 0  # pages written by this process (or inherited written)
     swap: int = 0
+    pss: int = 0  # each page divided by the number of processes mapping it
 
     def add(self, other: Pages) -> None:
         self.rss += other.rss
+        self.pss += other.pss
         self.clean += other.clean
         self.dirty += other.dirty
         self.swap += other.swap
@@ -45,6 +52,7 @@ class Pages:
     def as_mib(self) -> dict[str, float]:
         return {
             "rss_MiB": round(self.rss / KIB, 2),
+            "pss_MiB": round(self.pss / KIB, 2),
             "clean_MiB": round(self.clean / KIB, 2),
             "dirty_MiB": round(self.dirty / KIB, 2),
         }
@@ -69,6 +77,7 @@ class Mapping:
             clean=f.get("Shared_Clean", 0) + f.get("Private_Clean", 0),
             dirty=f.get("Shared_Dirty", 0) + f.get("Private_Dirty", 0),
             swap=f.get("Swap", 0),
+            pss=f.get("Pss", 0),
         )
 
 
@@ -143,11 +152,81 @@ def summary(pid: int | Sequence[int], min_mib: float = 0.25) -> dict[str, object
             anon.add(pages)
     return {
         "rss_MiB": round((files.rss + anon.rss) / KIB, 2),
+        "pss_MiB": round((files.pss + anon.pss) / KIB, 2),
         "file_clean_MiB": round(files.clean / KIB, 2),
         "file_dirty_MiB": round(files.dirty / KIB, 2),
         "anonymous_MiB": round(anon.rss / KIB, 2),
         "files": per_file,
     }
+
+
+def pss_kib(pid: int) -> int:
+    """The process's PSS in kB, from /proc/PID/smaps_rollup."""
+    text = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii", errors="replace")
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise ValueError(f"no Pss in /proc/{pid}/smaps_rollup")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process descended from it (from /proc/*/stat's parent field)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text(encoding="ascii", errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        # `pid (comm) state ppid ...`: comm may hold spaces and parentheses
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(parents.get(current, []))
+    return tree
+
+
+def rss_kib(pid: int) -> int:
+    """The process's RSS in kB, from /proc/PID/status (readable without ptrace access)."""
+    text = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise ValueError(f"no VmRSS in /proc/{pid}/status")
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    pid: int
+    mib: float
+    # "pss"; or "rss" when smaps_rollup cannot be read: a process that made itself
+    # not dumpable (PR_SET_DUMPABLE 0, as issue 12's card process does) is closed to
+    # a reader without CAP_SYS_PTRACE. Its RSS counts instead: never less than its
+    # PSS, so a split earns no credit from what cannot be read.
+    counted_as: str
+
+
+def tree_memory(pid: int) -> list[ProcessMemory]:
+    """`pid` and its descendants, each with its PSS (or RSS, see ProcessMemory)."""
+    out = []
+    for member in process_tree(pid):
+        try:
+            try:
+                out.append(ProcessMemory(member, pss_kib(member) / KIB, "pss"))
+            except PermissionError:
+                out.append(ProcessMemory(member, rss_kib(member) / KIB, "rss"))
+        except (FileNotFoundError, ProcessLookupError):  # ended since the listing
+            continue
+    return out
+
+
+def tree_pss(pid: int) -> tuple[float, dict[int, float]]:
+    """The memory of `pid` and its descendants in MiB (PSS, see `tree_memory`): the
+    sum, and each process's."""
+    each = {m.pid: m.mib for m in tree_memory(pid)}
+    return sum(each.values()), each
 
 
 def _short(name: str) -> str:

@@ -183,6 +183,11 @@ class EonayApp(App[int], inherit_bindings=False):
         )
 
     def on_mount(self) -> None:
+        lag_path = os.environ.get("EONAY_BENCH_LOOP_LAG")
+        if lag_path:  # the benchmark's event-loop lag timer (tui/loop_lag.py), never otherwise
+            from tui.loop_lag import start
+
+            start(lag_path)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self._install_signal_handlers()

@@ -3,16 +3,18 @@
 The real app is driven through its real flow in an 80x24 pty (type the code
 from the portal, Enter, Enter on the certificate) until the PIN screen
 counts down. Then, after a settle, every byte written over the window is
-counted, and the resident set size of the process is read; then the flow goes
-on (the PIN, "E-ONAY İşlemleri", "Devam Et") to the second PIN screen, the
-E-Onay one, whose RSS is reported beside it: a signature, a login and the
-E-Onay screens are behind it, so it is the higher of the two. The baselines
+counted, and the memory is read; then the flow goes on (the PIN, "E-ONAY
+İşlemleri", "Devam Et") to the second PIN screen, the E-Onay one, whose memory
+is reported beside it: a signature, a login and the E-Onay screens are behind
+it, so it is the higher of the two. Memory is the sum of the PSS of the app's
+process and every process it started (issue 12: a card in its own process
+earns no credit, a shared library is not counted twice). The baselines
 run the same way in the same group: a naive Textual countdown for the bytes,
 a bare Textual app with one Static for memory. A countdown that repaints only
-its digits (the floor) is measured beside them, for reference. Each RSS comes
-with its split from /proc/PID/smaps (`bench.smaps`): file-backed clean pages
+its digits (the floor) is measured beside them, for reference. Each process
+comes with its split from /proc/PID/smaps (`bench.smaps`): file-backed clean pages
 (code of the shared libraries), file-backed dirty pages (their relocations
-and data) and anonymous memory (Python's objects, malloc).
+and data) and anonymous memory (Python's objects, malloc), in RSS and PSS.
 """
 
 from __future__ import annotations
@@ -59,17 +61,40 @@ BARE = "bench.baselines.bare_static"
 IN_USE = "bench.baselines.libraries_in_use"
 
 
-def _rss_mib(pid: int) -> float:
-    return psutil.Process(pid).memory_info().rss / 2**20
+def _pss_mib(pid: int) -> float:
+    """The memory of `pid` and every process it started: the sum of their PSS."""
+    return smaps.tree_pss(pid)[0]
 
 
-def _rss_split(pid: int, into: dict[str, object], name: str) -> float:
-    """The RSS of `pid` and its children (the app's card process) in MiB, added up;
-    their smaps split goes into `into[name]`. Pages the two share count twice."""
-    pids = [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
-    rss = sum(_rss_mib(one) for one in pids)
-    into[name] = smaps.summary(pids)
-    return rss
+def _pss_split(pid: int, into: dict[str, object], name: str) -> float:
+    """The PSS of `pid` and its descendants in MiB; the smaps split of each goes into
+    `into[name]` (the first process's at the top level, as before; all in `processes`)."""
+    members = smaps.tree_memory(pid)
+    total = sum(m.mib for m in members)
+    split = _split_of(pid)
+    split["tree_pss_MiB"] = round(total, 2)
+    split["processes"] = {
+        str(m.pid): {"cmdline": _cmdline(m.pid), "pss_MiB": round(m.mib, 2)}
+        | ({} if m.counted_as == "pss" else {"counted_as": m.counted_as})
+        | ({} if m.pid == pid else {"split": _split_of(m.pid)})
+        for m in members
+    }
+    into[name] = split
+    return total
+
+
+def _split_of(pid: int) -> dict[str, object]:
+    try:
+        return smaps.summary(pid)
+    except PermissionError:
+        return {"unreadable": "not dumpable: /proc/PID/smaps needs ptrace access"}
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return " ".join(psutil.Process(pid).cmdline())[:200]
+    except psutil.Error:
+        return "?"
 
 
 def _steady_rate(run: PtyRun, shown: float, cfg: Config) -> float:
@@ -81,12 +106,12 @@ def _steady_rate(run: PtyRun, shown: float, cfg: Config) -> float:
 
 
 def _baseline_countdown(cfg: Config, module: str) -> tuple[float, float, float]:
-    """(bytes/s while counting down, bytes of the first paint, RSS MiB)."""
+    """(bytes/s while counting down, bytes of the first paint, PSS MiB)."""
     argv: Sequence[str] = [cfg.python, "-m", module]
     with PtyRun(argv, terminal_env(), cwd=str(cfg.repo)) as run:
         shown = run.wait_for(COUNTDOWN_TEXT, timeout=30)
         rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
-        return rate, _paint(run, Opened(0.0, shown)), _rss_mib(run.pid)
+        return rate, _paint(run, Opened(0.0, shown)), _pss_mib(run.pid)
 
 
 # The libraries the PIN screen cannot do without, loaded into the bare app:
@@ -107,24 +132,24 @@ LIBRARIES = (
 )
 
 
-def _bare_rss(cfg: Config, env: dict[str, str], split: dict[str, object], libraries: str) -> float:
+def _bare_pss(cfg: Config, env: dict[str, str], split: dict[str, object], libraries: str) -> float:
     argv = [cfg.python, "-c", LIBRARIES, libraries]
-    return _rss_and_paint(cfg, argv, env, split, "bare_with_libraries")[0]
+    return _pss_and_paint(cfg, argv, env, split, "bare_with_libraries")[0]
 
 
-def _in_use_rss(cfg: Config, app: AppEnv, split: dict[str, object]) -> float:
+def _in_use_pss(cfg: Config, app: AppEnv, split: dict[str, object]) -> float:
     argv = [cfg.python, "-m", IN_USE, app.card.module_path, app.portal.url, app.new_login_code()]
-    return _rss_and_paint(cfg, argv, app.env, split, "bare_with_libraries_in_use")[0]
+    return _pss_and_paint(cfg, argv, app.env, split, "bare_with_libraries_in_use")[0]
 
 
-def _rss_and_paint(
+def _pss_and_paint(
     cfg: Config, argv: Sequence[str], env: dict[str, str], split: dict[str, object], name: str
 ) -> tuple[float, float]:
-    """A process that shows the code-entry text: its RSS once settled, its first paint's bytes."""
+    """A process that shows the code-entry text: its PSS once settled, its first paint's bytes."""
     with PtyRun(argv, env, cwd=str(cfg.repo)) as run:
         shown = run.wait_for("Doğrulama Kodu", timeout=30)
         time.sleep(cfg.settle_s)
-        return _rss_split(run.pid, split, name), _paint(run, Opened(0.0, shown))
+        return _pss_split(run.pid, split, name), _paint(run, Opened(0.0, shown))
 
 
 def _paint(run: PtyRun, opened: Opened) -> float:
@@ -133,29 +158,29 @@ def _paint(run: PtyRun, opened: Opened) -> float:
 
 
 def run(cfg: Config) -> list[Figure]:
-    split: dict[str, object] = {}  # where each measured RSS goes (bench.smaps)
+    split: dict[str, object] = {}  # where each measured process's memory goes (bench.smaps)
     with app_env(cfg, "screens") as app, PtyRun(app.argv(), app.env, cwd=str(cfg.repo)) as run:
         opened = drive_to_pin_screen(run, app)
         shown = opened["pin"].shown
         app_rate = _steady_rate(run, shown, cfg)  # by then the whole first paint has arrived
-        app_rss = _rss_split(run.pid, split, "pin_screen")
+        app_pss = _pss_split(run.pid, split, "pin_screen")
         app_screen = run.screen_text()
         opened |= drive_to_eonay_pin_screen(run, app)
         time.sleep(cfg.settle_s)
-        eonay_rss = _rss_split(run.pid, split, "eonay_pin_screen")
+        eonay_pss = _pss_split(run.pid, split, "eonay_pin_screen")
         opened["done"] = drive_to_done(run, app)
         run.wait_quiet(PAINT_GAP)
         paints = {name: _paint(run, screen) for name, screen in opened.items()}
         run.stop()
         # Attribution only, not a figure: left out of the quick run.
-        libs_rss = None if cfg.quick else _bare_rss(cfg, app.env, split, app.card.module_path)
-        in_use_rss = None if cfg.quick else _in_use_rss(cfg, app, split)
+        libs_pss = None if cfg.quick else _bare_pss(cfg, app.env, split, app.card.module_path)
+        in_use_pss = None if cfg.quick else _in_use_pss(cfg, app, split)
     naive_rate, naive_paint, _ = _baseline_countdown(cfg, NAIVE)
     floor_rate, floor_paint, _ = (
         (None, None, None) if cfg.quick else _baseline_countdown(cfg, FLOOR)
     )
     bare = [cfg.python, "-m", BARE]
-    bare_rss, bare_paint = _rss_and_paint(cfg, bare, terminal_env(), split, "bare")
+    bare_pss, bare_paint = _pss_and_paint(cfg, bare, terminal_env(), split, "bare")
     window = {"settle_s": cfg.settle_s, "window_s": cfg.window_s}
     return [
         Figure(
@@ -190,17 +215,17 @@ def run(cfg: Config) -> list[Figure]:
         ),
         Figure(
             id="memory",
-            title="Resident set size on the PIN screen (the app and its card process)",
+            title="Memory on the PIN screen: the PSS of the app and every process it started",
             unit="MiB",
             baseline_name="bare Textual app with one Static",
-            value=app_rss,
-            baseline=bare_rss,
+            value=app_pss,
+            baseline=bare_pss,
             target=Target("ratio", 1.5),
             details={
-                "eonay_pin_screen_MiB": eonay_rss,
-                "eonay_pin_screen_ratio": eonay_rss / bare_rss,
-                "bare_with_libraries_MiB": libs_rss,
-                "bare_with_libraries_in_use_MiB": in_use_rss,
+                "eonay_pin_screen_MiB": eonay_pss,
+                "eonay_pin_screen_ratio": eonay_pss / bare_pss,
+                "bare_with_libraries_MiB": libs_pss,
+                "bare_with_libraries_in_use_MiB": in_use_pss,
                 "in_use": (
                     "the app's Pkcs11Card listed the card and its PortalClient fetched a "
                     "challenge, the app's modules imported; then the bare app"

@@ -25,3 +25,18 @@ def test_json_and_table_carry_value_baseline_and_ratio():
     assert "1.50x" in text and "<= 1.5x" in text and "y: boom" in text
     md = report.markdown_table([data])
     assert md.startswith("| figure |") and "| x | 30.0 ms | 20.0 ms | 1.50x |" in md
+
+
+def test_a_ratio_target_with_a_ceiling_needs_both():
+    both = Target("ratio", 1.5, also_max=0.6)
+    assert both.met(0.5, 0.4)
+    assert not both.met(0.7, 0.6)  # within 1.5x, over the ceiling
+    assert not both.met(0.5, 0.2)  # under the ceiling, over 1.5x
+    fig = Figure("z", "Z", "s", "bare", value=0.5, baseline=0.4, target=both).to_json()
+    assert fig["target"] == {"kind": "ratio", "limit": 1.5, "also_max": 0.6}
+    assert "<= 1.5x, <= 0.6 s" in report.table([fig])
+
+
+def test_a_few_milliseconds_in_seconds_keep_their_digits():
+    fig = Figure("w", "W", "s", "bare", value=0.23, baseline=0.0038).to_json()
+    assert "| w | 0.23 s | 0.0038 s |" in report.markdown_table([fig])
