@@ -191,4 +191,6 @@ def test_the_remote_card_is_counted_call_by_call_through_the_relay(quick_run):
     lag = by_id["remote_loop_lag_0ms"]["details"]
     assert all(run["ticks"] > 0 for run in lag["app_enter_to_screen_by_run"])
     certs = by_id["remote_certs_json_calls"]["details"]
-    assert certs["app_by_name"]["C_Initialize"] == 1 and certs["certificates"] >= 1
+    # p11-kit-client gives each C_GetFunctionList its own instance: PyKCS11's and the
+    # function list eonay calls sessions through (tui.core.card.pkcs11) initialise once each
+    assert certs["app_by_name"]["C_Initialize"] == 2 and certs["certificates"] >= 1
