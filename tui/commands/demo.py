@@ -80,11 +80,11 @@ def _run_in(workdir: Path, language: str, ttl: float, *, kiosk: bool = False) ->
             # Kiosk mode signs allowlisted texts only: the simulator's E-Onay text is one.
             allowlist={**DEFAULT_ALLOWLIST, "e-onay": (E_ONAY_TEXT,)},
         )
-        log_path = start_logging(settings)
+        start_logging(settings)
         from tui.app import EonayApp
 
         hints = DemoHints(pin=card.pin, make_code=lambda: portal.new_login().code)
         app = EonayApp(build_services(settings), settings, demo=hints)
-        code = run_app(app, log_path)
+        code = run_app(app)
     print(_("eonay demo: finished; the demo card and the simulator are gone."), file=sys.stderr)
     return code
