@@ -22,6 +22,7 @@ from tui.core.errors import EonayError
 from tui.i18n import N_, _
 from tui.widgets.banner import DemoBanner, TitleBar
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.size_notice import SizeNotice
 from tui.widgets.translated import translate_bindings
 
 if TYPE_CHECKING:  # the flow's types are imported after the first screen is drawn
@@ -123,6 +124,7 @@ class FlowScreen(TaskRunner, Screen["Outcome"]):
             yield DemoBanner(self.banner)
         yield from self.compose_body()
         yield KeyBar()
+        yield SizeNotice()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -164,6 +166,7 @@ class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
     def compose(self) -> ComposeResult:
         yield from self.compose_dialog()
         yield KeyBar()
+        yield SizeNotice()
 
     def compose_dialog(self) -> ComposeResult:
         yield from ()
