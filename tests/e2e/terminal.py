@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -25,7 +26,7 @@ def _alive(process: psutil.Process) -> bool:
 
 
 class Terminal:
-    """One tmux session (80x24 by default) on its own socket, running bash."""
+    """One tmux session (80x24 by default, or `size`) on its own socket, running bash."""
 
     def __init__(self, workdir: Path, env: dict[str, str], size: tuple[int, int] = (80, 24)):
         self.socket = f"eonay-e2e-{os.getpid()}-{next(_counter)}"
@@ -56,6 +57,26 @@ class Terminal:
 
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", "e2e", "-l", text)
+
+    def resize(self, width: int, height: int) -> None:
+        """Make the window this size, as a person dragging its corner (the app gets SIGWINCH)."""
+        self._tmux("resize-window", "-t", "e2e", "-x", str(width), "-y", str(height))
+
+    def rows(self) -> list[str]:
+        """The visible rows, one string each (as many as the window is high)."""
+        return self._tmux("capture-pane", "-p", "-t", "e2e").split("\n")[:-1]
+
+    def wait_until(self, condition: Callable[[list[str]], bool], timeout: float = 20.0) -> str:
+        """Until `condition(rows)` holds; the screen then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.rows()
+            if condition(rows):
+                return "\n".join(rows)
+            if time.monotonic() > deadline:
+                shown = "\n".join(rows)
+                raise AssertionError(f"the screen never got there; it shows:\n{shown}")
+            time.sleep(0.1)
 
     def screen(self, *, escapes: bool = False) -> str:
         """The visible text; with `escapes`, the colour and style codes too."""
