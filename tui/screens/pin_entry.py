@@ -62,6 +62,7 @@ SIGN = "sign"
 SUBMIT = "submit"
 LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
 UNSEEN = N_("Cannot sign before seeing the whole text: PgDn / End")
+SEEN = N_("That is the end of the text: Enter signs it.")
 
 
 class Phase(Enum):
@@ -212,7 +213,7 @@ class PinEntryScreen(FlowScreen):
         if not more and not self.seen_whole_text and self._text_box_in_sight(box):
             self.seen_whole_text = True
             if self._said == _(UNSEEN):
-                self._say("", "info")  # no longer true
+                self._say(_(SEEN), "info")  # the warning is no longer true
 
     def _text_box_in_sight(self, box: VerticalScroll) -> bool:
         """The box is laid out, uncut and uncovered: the person can see what it shows.
@@ -300,9 +301,10 @@ class PinEntryScreen(FlowScreen):
             return  # the size notice covers the screen (the app lets no key through then)
         self._mark_more_text()
         if not self.seen_whole_text:
-            # The rest of the text first, and why; no signature, no C_Login.
-            self.action_scroll_text(1)
+            # The rest of the text first, and why; no signature, no C_Login. Should this
+            # page reach the end, the message changes to say that Enter signs now.
             self._say(_(UNSEEN), "warning")
+            self.action_scroll_text(1)
             return
         if self.pin_state is None:
             self._say(_("Reading the card's PIN state…"), "busy")
