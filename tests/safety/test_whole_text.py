@@ -75,9 +75,7 @@ def the_login_signature(r) -> bytes:
 
 
 @pytest.mark.parametrize("name", list(LONG_TEXTS))
-async def test_a_long_text_is_signed_only_once_its_end_was_on_the_screen(
-    rig, softhsm_card, name
-):
+async def test_a_long_text_is_signed_only_once_its_end_was_on_the_screen(rig, softhsm_card, name):
     text = LONG_TEXTS[name]
     assert check_signable(text) == text and len(text) <= 2000
     assert "  " not in text and "\n\n\n" not in text  # a legitimate text: no runs, no gaps
@@ -106,8 +104,10 @@ async def test_a_long_text_is_signed_only_once_its_end_was_on_the_screen(
         await drive.until(pilot, lambda: drive.on(pilot, EOnayConfirmScreen))
     assert r.boundary.count("C_Login") == 1
     cms = the_login_signature(r)
-    assert openssl_verify(cms, softhsm_card.root_pem) == text.encode() == signed_content(
-        r.http.posts("/signature")[0]
+    assert (
+        openssl_verify(cms, softhsm_card.root_pem)
+        == text.encode()
+        == signed_content(r.http.posts("/signature")[0])
     )
 
 
