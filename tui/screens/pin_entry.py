@@ -207,7 +207,7 @@ class PinEntryScreen(FlowScreen):
         note when its last line is on the screen."""
         box = self.query_one("#text-box", VerticalScroll)
         more = box.max_scroll_y > 0 and box.scroll_y < box.max_scroll_y
-        subtitle = _("more below: PgDn / End") if more else ""
+        subtitle = _("more below: PgDn") if more else ""
         if box.border_subtitle != subtitle:
             box.border_subtitle = subtitle
         if not more and not self.seen_whole_text and self._text_box_in_sight(box):
