@@ -189,3 +189,29 @@ def test_stale_columns_and_lines_do_not_pin_the_layout(tmp_path, portal, demo_ca
         terminal.wait_for("EXIT=0")
     finally:
         terminal.close()
+
+
+def test_nothing_in_the_app_writes_to_its_standard_output(terminal, portal, demo_card, tmp_path):
+    """fd 1 is the terminal Textual measures (and draws beside, on fd 2): a stray write there
+    would land in the middle of the screen. Here fd 1 is a file; through a login signature
+    (PyKCS11 and the card's driver at work) nothing arrives in it."""
+    out = tmp_path / "stdout"
+    record = portal.new_login()
+    line = eonay_command(portal.url, demo_card.module_path, "--lang", "tr")
+    app, tail = line.rsplit("; ", 1)
+    terminal.type(f"{app} > {out}; {tail}")
+    terminal.send("Enter")
+    terminal.wait_for("0/14 hane")
+    terminal.type(record.code)
+    terminal.send("Enter")
+    terminal.wait_for("TEVFİK EDİS")
+    terminal.send("Enter")
+    terminal.wait_for("Kalan süre")
+    terminal.type(demo_card.pin)
+    terminal.wait_for("*" * len(demo_card.pin))
+    terminal.send("Enter")
+    terminal.wait_for("E-ONAY İşlemleri")
+    assert [r.purpose for r in portal.state.answered()] == ["login"]
+    terminal.send("C-q")
+    terminal.wait_for("EXIT=0")
+    assert out.read_bytes() == b""
