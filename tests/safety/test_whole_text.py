@@ -191,3 +191,22 @@ async def test_below_the_minimum_size_the_notice_replaces_the_screen_and_nothing
         await drive.until(pilot, lambda: drive.on(pilot, EOnayConfirmScreen))
     assert r.boundary.count("C_Login") == 1
     assert openssl_verify(the_login_signature(r), softhsm_card.root_pem) == LOGIN_TEXT.encode()
+
+
+async def test_a_text_whose_end_was_only_under_the_notice_was_not_seen(rig, softhsm_card):
+    """A window too narrow but tall lays the whole text out under the size notice: nobody saw
+    it there, so at the minimum size again Enter still shows the rest first."""
+    r = rig()
+    async with r.app.run_test(size=(60, 18)) as pilot:
+        screen = await to_pin(pilot, r, MANY_LINES)
+        assert not screen.seen_whole_text
+        await pilot.resize_terminal(59, 120)
+        await drive.until(pilot, lambda: NOTICE in drive.screen_text(pilot.app))
+        await drive.until(pilot, lambda: text_box(pilot).max_scroll_y == 0)  # all of it, covered
+        assert not screen.seen_whole_text
+        await pilot.resize_terminal(60, 18)
+        await drive.until(pilot, lambda: text_box(pilot).max_scroll_y > 0)
+        assert not screen.seen_whole_text
+        await pilot.press(*softhsm_card.pin, "enter")
+        assert drive.status(pilot) in (UNSEEN, SEEN)
+        assert r.boundary.count("C_Login") == 0 and r.http.posts("/signature") == []

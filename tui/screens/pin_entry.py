@@ -45,7 +45,7 @@ from tui.i18n import N_, _
 from tui.resources import stylesheets
 from tui.screens.base import BACK, FlowScreen
 from tui.screens.final_try import FinalTryDialog
-from tui.terminal_size import big_enough
+from tui.terminal_size import TOO_LOW, TOO_NARROW, big_enough
 from tui.widgets.action_button import ActionButton
 from tui.widgets.countdown import Countdown
 from tui.widgets.keypad import BACKSPACE, CLEAR, STANDARD_ORDER, Keypad, KeypadButton
@@ -215,13 +215,27 @@ class PinEntryScreen(FlowScreen):
             if self._said == _(UNSEEN):
                 self._say(_(SEEN), "info")  # the warning is no longer true
 
+    def _whole_on_screen(self) -> bool:
+        """The terminal is large enough, and this screen is laid out at its present size.
+
+        Right after a resize the app knows the new size a moment before the screen is
+        laid out again: until then the screen and its text box still have the old layout
+        (maybe under the size notice), which nobody has seen at this size.
+        """
+        return (
+            big_enough(*self.app.size)
+            and self.size == self.app.size
+            and not self.has_class(TOO_NARROW)
+            and not self.has_class(TOO_LOW)
+        )
+
     def _text_box_in_sight(self, box: VerticalScroll) -> bool:
         """The box is laid out, uncut and uncovered: the person can see what it shows.
 
         Not while the terminal is below the minimum size (the notice covers the
         screen), a dialog is over this screen, or the box is clipped or not yet drawn.
         """
-        if not self.is_active or not big_enough(*self.app.size):
+        if not self.is_active or not self._whole_on_screen():
             return False
         if box.content_size.height <= 0 or box.content_size.width <= 0:
             return False
@@ -297,7 +311,7 @@ class PinEntryScreen(FlowScreen):
         if self.challenge.expired():
             self._expire()
             return
-        if not big_enough(*self.app.size):
+        if not self._whole_on_screen():
             return  # the size notice covers the screen (the app lets no key through then)
         self._mark_more_text()
         if not self.seen_whole_text:
@@ -321,7 +335,7 @@ class PinEntryScreen(FlowScreen):
         self._sign_now()
 
     def _final_try_answered(self, confirmed: bool | None) -> None:
-        if confirmed and self.phase is Phase.TYPING and big_enough(*self.app.size):
+        if confirmed and self.phase is Phase.TYPING and self._whole_on_screen():
             self._sign_now()
         else:
             self.query_one(PinField).focus()
