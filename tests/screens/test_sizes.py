@@ -10,9 +10,11 @@ from textual.widgets import Button, Static
 
 from tests.screens import values
 from tests.screens.harness import ScreenHost, screen_text, settle
-from tests.screens.test_snapshots import DEMO, SCREENS, never
+from tests.screens.test_snapshots import DEMO, SCREENS, code_entry, never
 from tui.core.cards import PinState, PinTries
+from tui.screens.help import HelpDialog
 from tui.screens.pin_entry import PinEntryScreen
+from tui.steps import Step
 from tui.terminal_size import MIN_HEIGHT, MIN_WIDTH
 
 CLOCK = values.fake_clock()
@@ -66,6 +68,10 @@ SCENES = {
     **SCREENS,
     "pin_demo_locked": (pin_screen_with_banner(PinState(PinTries.LOCKED)), None),
     "pin_demo_expired": (pin_screen_with_banner(values.NORMAL_PIN, seconds=0), None),
+    **{
+        f"help_{step.name.lower()}": (code_entry, lambda step=step: HelpDialog(step))
+        for step in Step
+    },
 }
 
 
