@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import re
 import shlex
 import subprocess
+import sys
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +80,26 @@ class Terminal:
                 shown = "\n".join(rows)
                 raise AssertionError(f"the screen never got there; it shows:\n{shown}")
             time.sleep(0.1)
+
+    def wait_until_read(self, timeout: float = 20.0) -> None:
+        """Until the program in the pane has read every key sent to it so far.
+
+        Keys that reach nothing leave no trace on the screen; this waits for the
+        terminal's input queue to be empty instead, so a resize sent next cannot
+        overtake them.
+        """
+        fd = os.open(self.flag("pane_tty"), os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                waiting = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+                if int.from_bytes(waiting, sys.byteorder) == 0:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError("the program did not read its input")
+                time.sleep(0.05)
+        finally:
+            os.close(fd)
 
     def screen(self, *, escapes: bool = False) -> str:
         """The visible text; with `escapes`, the colour and style codes too."""

@@ -164,6 +164,7 @@ def test_a_resize_on_the_pin_screen_is_followed(terminal, portal, demo_card):
     # Nothing typed under the notice reaches the screen.
     terminal.type(demo_card.pin)
     terminal.send("Enter")
+    terminal.wait_until_read()
     terminal.resize(60, 18)  # the minimum: the PIN screen again, whole
     shown = terminal.wait_until(pin_screen_at(60, 18))
     assert "İMZALA" in shown and "Kalan süre:" in shown
@@ -221,3 +222,24 @@ def test_nothing_in_the_app_writes_to_its_standard_output(terminal, portal, demo
     terminal.send("C-q")
     terminal.wait_for("EXIT=0")
     assert out.read_bytes() == b""
+
+
+def test_started_in_a_small_terminal_the_notice_shows_until_it_is_larger(
+    tmp_path, portal, demo_card
+):
+    env = {**demo_card.env, "XDG_STATE_HOME": str(tmp_path / "state")}
+    terminal = Terminal(tmp_path, env, size=(50, 15))
+    try:
+        start(terminal, portal, demo_card)
+        shown = terminal.wait_for(NOTICE)
+        assert "Doğrulama Kodu" not in shown
+        terminal.type("12345")  # reaches nothing
+        terminal.wait_until_read()
+        terminal.resize(60, 18)
+        terminal.wait_until(laid_out_at(60, 18))
+        shown = terminal.wait_for("0/14 hane")
+        assert NOTICE not in shown
+        terminal.send("C-q")
+        terminal.wait_for("EXIT=0")
+    finally:
+        terminal.close()
