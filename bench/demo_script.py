@@ -2,7 +2,8 @@
 
 Keyboard only, as the guide's flow goes: the code from the demo banner,
 Enter; Enter on the certificate; the PIN, Enter; Enter on "E-ONAY
-İşlemleri"; Enter on "Devam Et"; the PIN again, Enter; the receipt. Before
+İşlemleri"; Enter on "Devam Et"; the PIN again, End (signing needs the
+whole text on the screen), Enter; the receipt. Before
 each key the script pauses a little on purpose (so a key never races a
 screen change): those pauses are the scripted waits, reported apart from
 the app's own time (key to expected screen).
@@ -79,10 +80,10 @@ def run_demo_flow(cfg: Config, n: int) -> dict[str, Any]:
             pause=PAUSE_S,
         )
         screen = tmux.step(
-            "PIN, Enter: sign, E-Onay, receipt",
+            "PIN, End (the whole text seen), Enter: sign, E-Onay, receipt",
             lambda s: "6/6" in s and REFERENCE.search(s) is not None,
             literal=pin,
-            keys=["Enter"],
+            keys=["End", "Enter"],
             pause=PAUSE_S,
         )
         total = time.perf_counter() - started

@@ -101,6 +101,10 @@ def drive_to_eonay_pin_screen(run: PtyRun, app: AppEnv) -> dict[str, Opened]:
 
 
 def drive_to_done(run: PtyRun, app: AppEnv) -> Opened:
-    """On the E-Onay PIN screen: the PIN, Enter (signed, E-Onay given), until the receipt."""
+    """On the E-Onay PIN screen: the PIN, End (the app signs only a text whose end was on
+    the screen, and the portal's E-Onay text is longer than its box at 80x24), Enter
+    (signed, E-Onay given), until the receipt."""
     run.type(app.card.pin)
+    run.send("\x1b[F")  # End
+    run.wait_for(lambda s: "devamı aşağıda" not in s, timeout=30)
     return _press_enter(run, lambda s: "6/6" in s)

@@ -30,6 +30,7 @@ from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
 from tui.screens.code_entry import CodeEntryScreen
 from tui.steps import Step
+from tui.terminal_size import HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS, big_enough
 from tui.widgets.code_field import CodeField
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ ACTIVITY = (
     events.MouseScrollUp,
     events.Paste,
 )
+
+# What a person can do to a screen; none of it reaches one while the terminal is too small.
+INPUT = (events.Key, events.MouseEvent, events.Paste)
 
 # Kiosk mode: keyboard signals that would end or stop the app (when a terminal sends them).
 KIOSK_IGNORED_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
@@ -107,6 +111,9 @@ class EonayApp(App[int], inherit_bindings=False):
         Binding("f1", "help", N_("Help"), key_display="F1"),
         *QUIT_BINDINGS,  # turned off in kiosk mode by `check_action`
     ]
+    # Size classes for every screen; below the minimum a notice covers it (tui/terminal_size.py).
+    HORIZONTAL_BREAKPOINTS = HORIZONTAL_BREAKPOINTS
+    VERTICAL_BREAKPOINTS = VERTICAL_BREAKPOINTS
 
     def __init__(
         self,
@@ -317,7 +324,23 @@ class EonayApp(App[int], inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, ACTIVITY):
             self._last_activity = self.services.clock.monotonic()
+        if self.too_small and isinstance(event, INPUT) and not self._lets_through(event):
+            return  # the notice covers the screen: nothing on it may be typed, clicked or signed
         await super().on_event(event)
+
+    @property
+    def too_small(self) -> bool:
+        """The terminal is below the minimum size: the notice replaces every screen."""
+        width, height = self.size
+        return not big_enough(width, height)
+
+    def _lets_through(self, event: events.Event) -> bool:
+        """Quitting still works in a terminal that is too small (never in a kiosk)."""
+        return (
+            isinstance(event, events.Key)
+            and event.key in ("ctrl+q", "ctrl+c")
+            and not self.settings.kiosk
+        )
 
     def reset_if_idle(self) -> None:
         """In kiosk mode, forget everything after `idle_limit` seconds without input.

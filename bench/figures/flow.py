@@ -3,7 +3,7 @@
 `python -m tui demo` runs in a private tmux server at 80x24. The script reads
 the demo's code and PIN from the banner and types them like a person:
 code, Enter; Enter on the certificate; PIN, Enter; Enter on "E-ONAY
-İşlemleri"; Enter on "Devam Et"; PIN, Enter; then waits for the receipt.
+İşlemleri"; Enter on "Devam Et"; PIN, End, Enter; then waits for the receipt.
 Each step's time from key to expected screen is the app's own time (the
 portal round trips and both signatures included); pauses the script makes
 on purpose are reported apart as scripted waits. The baseline is the same

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import re
 import shlex
 import subprocess
+import sys
+import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -25,7 +29,7 @@ def _alive(process: psutil.Process) -> bool:
 
 
 class Terminal:
-    """One tmux session (80x24 by default) on its own socket, running bash."""
+    """One tmux session (80x24 by default, or `size`) on its own socket, running bash."""
 
     def __init__(self, workdir: Path, env: dict[str, str], size: tuple[int, int] = (80, 24)):
         self.socket = f"eonay-e2e-{os.getpid()}-{next(_counter)}"
@@ -80,6 +84,46 @@ class Terminal:
     def paste_buffers(self) -> str:
         """tmux's paste buffers: where an OSC 52 copy lands."""
         return self._tmux("list-buffers")
+
+    def resize(self, width: int, height: int) -> None:
+        """Make the window this size, as a person dragging its corner (the app gets SIGWINCH)."""
+        self._tmux("resize-window", "-t", "e2e", "-x", str(width), "-y", str(height))
+
+    def rows(self) -> list[str]:
+        """The visible rows, one string each (as many as the window is high)."""
+        return self._tmux("capture-pane", "-p", "-t", "e2e").split("\n")[:-1]
+
+    def wait_until(self, condition: Callable[[list[str]], bool], timeout: float = 20.0) -> str:
+        """Until `condition(rows)` holds; the screen then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.rows()
+            if condition(rows):
+                return "\n".join(rows)
+            if time.monotonic() > deadline:
+                shown = "\n".join(rows)
+                raise AssertionError(f"the screen never got there; it shows:\n{shown}")
+            time.sleep(0.1)
+
+    def wait_until_read(self, timeout: float = 20.0) -> None:
+        """Until the program in the pane has read every key sent to it so far.
+
+        Keys that reach nothing leave no trace on the screen; this waits for the
+        terminal's input queue to be empty instead, so a resize sent next cannot
+        overtake them.
+        """
+        fd = os.open(self.flag("pane_tty"), os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                waiting = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+                if int.from_bytes(waiting, sys.byteorder) == 0:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError("the program did not read its input")
+                time.sleep(0.05)
+        finally:
+            os.close(fd)
 
     def screen(self, *, escapes: bool = False) -> str:
         """The visible text; with `escapes`, the colour and style codes too."""

@@ -72,8 +72,9 @@ async def pin_screen(pilot: Any) -> PinEntryScreen:
 
 
 async def sign_with(pilot: Any, pin: str) -> PinEntryScreen:
+    """End (the whole text on the screen, which signing needs), the PIN, Enter."""
     screen = await pin_screen(pilot)
-    await pilot.press(*pin, "enter")
+    await pilot.press("end", *pin, "enter")
     return screen
 
 

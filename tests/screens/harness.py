@@ -20,6 +20,8 @@ class ScreenHost(App[None]):
 
     CSS_PATH = EonayApp.CSS_PATH  # type: ignore[assignment]
     BINDINGS = EonayApp.BINDINGS  # the same key bar as the app
+    HORIZONTAL_BREAKPOINTS = EonayApp.HORIZONTAL_BREAKPOINTS  # the same size classes
+    VERTICAL_BREAKPOINTS = EonayApp.VERTICAL_BREAKPOINTS
 
     def __init__(self, make: Callable[[], Screen[Any]], language: str = "en") -> None:
         set_language(language)

@@ -79,6 +79,11 @@ async def test_the_whole_guide_with_the_keyboard_alone(sim, one_holder_card, sof
         assert app.screen.certificate == app.state.certificate  # the same certificate
         assert app.screen.query_one("#pin").length == 0  # the PIN is asked again
         await pilot.press(*softhsm_card.pin, "enter")
+        # The portal's E-Onay text is longer than the box at 80x24: Enter shows the rest first
+        # (one more page, its end), says so, and signs nothing.
+        assert "Metnin sonu bu: Enter ile imzalayın." in screen_text(app)
+        assert isinstance(app.screen, PinEntryScreen) and not sim.state.answered()[1:]
+        await pilot.press("enter")  # its last line was on the screen: now Enter signs
         await on(pilot, DoneScreen)
         text = screen_text(app)
         holder = next(h for h in sim.state.holders() if h.name == HOLDER)
@@ -111,7 +116,7 @@ async def test_a_second_login_finds_e_onay_already_active(sim, one_holder_card, 
                 await on(pilot, EOnayConfirmScreen)
                 await pilot.press("enter", "enter")
                 await on(pilot, PinEntryScreen)
-                await pilot.press(*softhsm_card.pin, "enter")
+                await pilot.press("end", *softhsm_card.pin, "enter")  # the whole text seen
                 await on(pilot, DoneScreen)
                 first_reference = app.screen.receipt.reference
             else:

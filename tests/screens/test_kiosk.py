@@ -342,7 +342,7 @@ async def test_finishing_starts_over_for_the_next_person(
     app = make_app(one_holder_card, sim, FakeClock(), poll=POLL)
     async with app.run_test() as pilot:
         await to_e_onay_pin(pilot, sim, softhsm_card.pin)
-        await pilot.press(*softhsm_card.pin, "enter")
+        await pilot.press("end", *softhsm_card.pin, "enter")  # the whole text seen, signed
         await on(pilot, DoneScreen)
         assert "Your E-Onay is now active." in screen_text(app)
         await pilot.press("f1")

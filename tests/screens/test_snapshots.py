@@ -1,4 +1,5 @@
-"""Every screen at 80x24, in Turkish and English, against committed SVG snapshots.
+"""Every screen at 80x24, in Turkish and English, and the PIN screen at three sizes, against
+committed SVG snapshots.
 
 Fixed values and a fake clock keep them identical from run to run; run
 `pytest tests/screens/test_snapshots.py --snapshot-update` after a deliberate change
@@ -114,3 +115,11 @@ def test_screen_snapshot(snap_compare, name, language):
             await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (132, 43)], ids=["60x20", "80x24", "132x43"])
+@pytest.mark.parametrize("purpose", ["login", "e-onay"])
+def test_pin_screen_snapshot_at_three_sizes(snap_compare, purpose, size):
+    """Laid out at the terminal's size: compact below 24 rows, the text wrapped in its box."""
+    app = ScreenHost(pin_screen(purpose), "tr")
+    assert snap_compare(app, terminal_size=size, run_before=settle)

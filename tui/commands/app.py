@@ -13,8 +13,6 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,25 +144,20 @@ def start_logging(settings: Settings) -> Path | None:
         return None
 
 
-@contextmanager
-def c_stdout_to(path: Path | None) -> Iterator[None]:
-    """Send what C libraries print on file descriptor 1 to the log while the app runs.
+def run_app(app: EonayApp) -> int:
+    """Run the app on the terminal as it is: fd 1 stays the terminal, for Textual to measure.
 
-    PyKCS11 and some card drivers print diagnostics straight to stdout, which is
-    the terminal the app draws on (Textual draws through stderr). Python's own
-    `print` is captured by Textual already.
+    Textual asks the terminal's size through `shutil.get_terminal_size()`, which
+    reads `COLUMNS` and `LINES` first and file descriptor 1 after them. A stale
+    exported `COLUMNS`/`LINES` would pin the layout at a size the terminal no
+    longer has and keep resizes from being followed, so they are dropped here.
+    Nothing in this process writes to fd 1 while the app runs: Python's `print`
+    is captured by Textual, the log goes to its file.
     """
-    sys.stdout.flush()
-    saved = os.dup(1)
-    target = os.open(path or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.dup2(target, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(target)
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+    app.run()
+    return app.return_code or 0
 
 
 def harden_ui_process() -> None:
@@ -175,12 +168,6 @@ def harden_ui_process() -> None:
         harden_process()
     except HardeningError as err:  # told in the log; the card process refuses to run unhardened
         logging.getLogger("eonay").warning("could not harden the app's process: %s", err)
-
-
-def run_app(app: EonayApp, log_path: Path | None) -> int:
-    with c_stdout_to(log_path):
-        app.run()
-    return app.return_code or 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -207,4 +194,4 @@ def run(args: argparse.Namespace) -> int:
         # The handler (logging.handlers brings socket and pickle) once the first screen is drawn.
         after_first_paint=(partial(start_logging, settings),),
     )
-    return run_app(app, log_path)
+    return run_app(app)

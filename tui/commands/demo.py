@@ -103,6 +103,6 @@ def _run_in(workdir: Path, language: str, ttl: float, chosen: Settings) -> int:
 
         hints = DemoHints(pin=card.pin, make_code=lambda: portal.new_login().code)
         app = EonayApp(build_services(settings, log_path=log_path), settings, demo=hints)
-        code = run_app(app, log_path)
+        code = run_app(app)
     print(_("eonay demo: finished; the demo card and the simulator are gone."), file=sys.stderr)
     return code

@@ -23,6 +23,7 @@ from tui.i18n import N_, _
 from tui.steps import Step
 from tui.widgets.banner import DemoBanner, TitleBar
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.size_notice import SizeNotice
 
 if TYPE_CHECKING:  # the flow's types are imported after the first screen is drawn
     from tui.flow import Outcome
@@ -122,6 +123,7 @@ class FlowScreen(TaskRunner, Screen["Outcome"]):
             yield DemoBanner(self.banner)
         yield from self.compose_body()
         yield KeyBar()
+        yield SizeNotice()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -162,6 +164,7 @@ class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
     def compose(self) -> ComposeResult:
         yield from self.compose_dialog()
         yield KeyBar()
+        yield SizeNotice()
 
     def compose_dialog(self) -> ComposeResult:
         yield from ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Static
 
@@ -46,7 +46,7 @@ class DoneScreen(FlowScreen):
         if receipt.signed_at is not None:
             rows.append((_("Signed"), date_time(receipt.signed_at)))
         width = max(len(label) for label, _value in rows) + 2
-        with Vertical(id="done-body"):
+        with VerticalScroll(id="done-body", can_focus=False):
             yield Static(Content(headline), id="headline")
             with Vertical(id="receipt") as box:
                 box.border_title = _("Receipt")

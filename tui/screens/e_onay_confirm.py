@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Static
 
@@ -49,7 +49,7 @@ class EOnayConfirmScreen(FlowScreen):
         self._message = message
 
     def compose_body(self) -> ComposeResult:
-        with Vertical(id="e-onay-body"):
+        with VerticalScroll(id="e-onay-body", can_focus=False):
             yield Static(
                 Content.assemble(
                     (_("Logged in:") + " ", "bold"),

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.errors import NoWidget
 from textual.widgets import Button, Static
 
 from tui.core.card_info import CertificateInfo, PinState, PinTries, Signature
@@ -45,6 +46,7 @@ from tui.resources import stylesheets
 from tui.screens.base import BACK, FlowScreen
 from tui.screens.final_try import FinalTryDialog
 from tui.steps import Step
+from tui.terminal_size import TOO_LOW, TOO_NARROW, big_enough
 from tui.widgets.action_button import ActionButton
 from tui.widgets.countdown import Countdown
 from tui.widgets.keypad import BACKSPACE, CLEAR, STANDARD_ORDER, Keypad, KeypadButton
@@ -60,6 +62,8 @@ PRESENCE = "card-presence"
 SIGN = "sign"
 SUBMIT = "submit"
 LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
+UNSEEN = N_("Cannot sign before seeing the whole text: PgDn / End")
+SEEN = N_("That is the end of the text: Enter signs it.")
 
 
 class Phase(Enum):
@@ -84,6 +88,8 @@ class PinEntryScreen(FlowScreen):
         BACK,
         Binding("pageup", "scroll_text(-1)", show=False),
         Binding("pagedown", "scroll_text(1)", show=False),
+        Binding("home", "scroll_text_edge(0)", show=False),
+        Binding("end", "scroll_text_edge(1)", show=False),
     ]
     TITLES: ClassVar = {"login": N_("Sign: E-imzalı Giriş"), "e-onay": N_("Sign: E-Onay")}
 
@@ -119,6 +125,9 @@ class PinEntryScreen(FlowScreen):
         self._checking = False
         self._handed_over: Pin | None = None
         self._refusal: str | None = None
+        # Once the text's last line was on the screen, with the screen whole; never taken back.
+        self.seen_whole_text = False
+        self._said = ""  # what the status line says now
         try:
             check_signable(challenge.text)
         except UnsafeTextError as error:
@@ -191,13 +200,51 @@ class PinEntryScreen(FlowScreen):
     def on_resize(self) -> None:
         self.call_after_refresh(self._mark_more_text)
 
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self._mark_more_text)  # back from a dialog (help, final try)
+
     def _mark_more_text(self, _scroll_y: float | None = None) -> None:
-        """Say so in the box's frame while part of the text is below the visible lines."""
+        """Say so in the box's frame while part of the text is below the visible lines;
+        note when its last line is on the screen."""
         box = self.query_one("#text-box", VerticalScroll)
         more = box.max_scroll_y > 0 and box.scroll_y < box.max_scroll_y
         subtitle = _("more below: PgDn") if more else ""
         if box.border_subtitle != subtitle:
             box.border_subtitle = subtitle
+        if not more and not self.seen_whole_text and self._text_box_in_sight(box):
+            self.seen_whole_text = True
+            if self._said == _(UNSEEN):
+                self._say(_(SEEN), "info")  # the warning is no longer true
+
+    def _whole_on_screen(self) -> bool:
+        """The terminal is large enough, and this screen is laid out at its present size.
+
+        Right after a resize the app knows the new size a moment before the screen is
+        laid out again: until then the screen and its text box still have the old layout
+        (maybe under the size notice), which nobody has seen at this size.
+        """
+        return (
+            big_enough(*self.app.size)
+            and self.size == self.app.size
+            and not self.has_class(TOO_NARROW)
+            and not self.has_class(TOO_LOW)
+        )
+
+    def _text_box_in_sight(self, box: VerticalScroll) -> bool:
+        """The box is laid out, uncut and uncovered: the person can see what it shows.
+
+        Not while the terminal is below the minimum size (the notice covers the
+        screen), a dialog is over this screen, or the box is clipped or not yet drawn.
+        """
+        if not self.is_active or not self._whole_on_screen():
+            return False
+        if box.content_size.height <= 0 or box.content_size.width <= 0:
+            return False
+        try:
+            geometry = self.find_widget(box)
+        except NoWidget:
+            return False
+        return geometry.visible_region == geometry.region
 
     def on_unmount(self) -> None:
         if self._handed_over is not None:
@@ -235,10 +282,17 @@ class PinEntryScreen(FlowScreen):
 
     def action_scroll_text(self, pages: int) -> None:
         box = self.query_one("#text-box", VerticalScroll)
-        if pages < 0:
-            box.scroll_page_up(animate=False)
+        page = box.scrollable_content_region.height
+        box.scroll_to(y=box.scroll_y + pages * page, animate=False, immediate=True)
+        self._mark_more_text()
+
+    def action_scroll_text_edge(self, end: int) -> None:
+        box = self.query_one("#text-box", VerticalScroll)
+        if end:
+            box.scroll_end(animate=False, immediate=True)
         else:
-            box.scroll_page_down(animate=False)
+            box.scroll_home(animate=False, immediate=True)
+        self._mark_more_text()
 
     def action_back(self) -> None:
         if self.phase in (Phase.SIGNING, Phase.SUBMITTING, Phase.RESEND):
@@ -258,6 +312,15 @@ class PinEntryScreen(FlowScreen):
         if self.challenge.expired():
             self._expire()
             return
+        if not self._whole_on_screen():
+            return  # the size notice covers the screen (the app lets no key through then)
+        self._mark_more_text()
+        if not self.seen_whole_text:
+            # The rest of the text first, and why; no signature, no C_Login. Should this
+            # page reach the end, the message changes to say that Enter signs now.
+            self._say(_(UNSEEN), "warning")
+            self.action_scroll_text(1)
+            return
         if self.pin_state is None:
             self._say(_("Reading the card's PIN state…"), "busy")
             return
@@ -273,7 +336,7 @@ class PinEntryScreen(FlowScreen):
         self._sign_now()
 
     def _final_try_answered(self, confirmed: bool | None) -> None:
-        if confirmed and self.phase is Phase.TYPING:
+        if confirmed and self.phase is Phase.TYPING and self._whole_on_screen():
             self._sign_now()
         else:
             self.query_one(PinField).focus()
@@ -440,6 +503,7 @@ class PinEntryScreen(FlowScreen):
             self.leave(Restart())
 
     def _say(self, text: str, kind: str) -> None:
+        self._said = text
         status = self.query_one("#status", Static)
         status.update(Content(text))
         status.set_classes(f"-{kind}")
