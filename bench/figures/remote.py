@@ -51,6 +51,7 @@ GROUP = "remote"
 RTTS = (0, 50, 100)
 QUICK_RTTS = (0,)
 TARGET_RTT = 50  # the targets are for 50 ms
+END_KEY = "\x1b[F"  # what a terminal sends for End
 IDLE_SCREENS = ("code_entry", "certificate_select", "pin", "e_onay_confirm", "done")
 LAG_TARGET_MS = 20.0
 
@@ -148,6 +149,7 @@ def _flow(cfg: Config, app: AppEnv, link: Link, lag_path: Path, idle: bool) -> d
         _press_enter(run, lambda s: "Devam Et" in s and "E-ONAY İşlemleri" not in s)
         _press_enter(run, lambda s: "5/6" in s and COUNTDOWN_TEXT in s)
         run.type(app.card.pin)
+        run.send(END_KEY)  # the E-Onay text is longer than its box: signing needs its end seen
         out["eonay_signature"] = _press_enter(run, "6/6")
         if idle:
             out["idle"]["done"] = _idle(run, link, cfg, out["eonay_signature"][1])
