@@ -119,7 +119,7 @@ def test_no_copy_of_the_pin_after_both_signatures_and_a_wrong_pin(
     terminal.wait_for("Sign: E-Onay")
     _type_one_at_a_time(terminal, demo_card.pin)
     terminal.send("End")  # the E-Onay text is longer than its box: its end is seen first
-    terminal.wait_for("Enter signs it")
+    terminal.wait_for("işlemini onaylıyorum.")
     terminal.send("Enter")
     terminal.wait_for("Your E-Onay is now active.")
 
