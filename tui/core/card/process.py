@@ -38,7 +38,7 @@ from tui.core.card.protocol import (
     recv_exactly_into,
     send_frame,
 )
-from tui.core.errors import TokenError
+from tui.core.errors import EonayError, TokenError
 from tui.core.hardening import die_with_parent, harden_process
 from tui.core.pin import Pin
 
@@ -144,6 +144,21 @@ def serve(sock: socket.socket, card: Pkcs11Card) -> None:
             return
 
 
+def prefetch(card: Pkcs11Card) -> None:
+    """Read the card while the person types the code.
+
+    The process starts once the first screen is drawn; loading the module,
+    C_Initialize and the listing happen then, not after the code. The card
+    service keeps that answer, so the certificate screen's first listing costs
+    one check of the card (seen changed: read again). A failure here is told
+    by the request that meets it, typed, as without the prefetch.
+    """
+    try:
+        card.certificates()
+    except EonayError as err:
+        log.info("card process: first read of the card: %s", err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     harden_process()
@@ -160,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     card = Pkcs11Card(args.module, pss=args.pss)
     try:
+        prefetch(card)
         serve(sock, card)
     finally:
         try:
