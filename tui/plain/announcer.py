@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from tui.i18n import _, ngettext
+from tui.i18n import _
 
 MOMENTS = (60, 30, 10)
 """Seconds left at which the time is said again, each once."""
@@ -20,9 +20,9 @@ def spoken(seconds: int) -> str:
     minutes, secs = divmod(max(0, seconds), 60)
     parts = []
     if minutes:
-        parts.append(ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes))
+        parts.append(_("1 minute") if minutes == 1 else _("{n} minutes").format(n=minutes))
     if secs or not minutes:
-        parts.append(ngettext("{n} second", "{n} seconds", secs).format(n=secs))
+        parts.append(_("1 second") if secs == 1 else _("{n} seconds").format(n=secs))
     return " ".join(parts)
 
 

@@ -79,7 +79,7 @@ def heading(step: Step) -> str:
 
 def confirm_prompt(label: str) -> str:
     """A question where a bare Enter means yes: `E-ONAY İşlemleri [E/h]: `."""
-    return f"{label} {_('[Y/n]')}: "
+    return label + " " + _("[Y/n]") + ": "
 
 
 def typed_code(line: str) -> str:
