@@ -34,11 +34,9 @@ class Transcript:
 
 
 def spawn(argv: list[str], env: dict[str, str], *, stderr: Path | None = None) -> pexpect.spawn:
-    line = shlex.join(argv)
+    line = "exec " + shlex.join(argv)
     if stderr is not None:
-        line = f"exec {line} 2>{shlex.quote(str(stderr))}"
-    else:
-        line = f"exec {line}"
+        line += f" 2>{shlex.quote(str(stderr))}"
     child = pexpect.spawn("/bin/sh", ["-c", line], env=env, timeout=60, dimensions=(24, 80))
     child.logfile_read = Transcript()
     return child
