@@ -177,3 +177,27 @@ def test_a_bare_enter_takes_the_first_usable_certificate_and_confirms_e_onay(pla
     assert run.exit_code() == 0
     assert b"\x1b" not in run.output()
     assert run.pin.encode() not in run.output()
+
+
+def test_a_text_that_cannot_be_shown_as_signed_is_refused_before_any_pin(plain) -> None:
+    """The ANSI escape in the portal's text is never written: the text is refused at lookup."""
+    run = plain()
+    run.sim.faults.hostile_text = "ansi"
+    run.expect(PROMPT_CODE)
+    run.answer(run.new_code())
+    run.expect(r"\r\n([^\r\n]+)\r\nVerification code: ")
+    assert "cannot be shown exactly as it would be signed" in run.child.match.group(1).decode()
+    assert b"\x1b" not in run.output()
+    assert not any(c.function in ("C_Login", "C_Sign") for c in run.boundary.calls)
+
+
+def test_a_bug_gives_a_reference_and_the_flow_starts_again(plain) -> None:
+    run = plain()
+    run.boundary.crash_at["C_Sign"] = RuntimeError("a bug in the card layer")
+    to_pin(run)
+    run.answer(run.pin)
+    run.expect("Something unexpected happened")
+    run.expect(r"Reference: (\S+)")
+    run.expect("Step 1/6 · Verification code")
+    run.expect(PROMPT_CODE)
+    assert b"a bug in the card layer" not in run.output()
