@@ -169,3 +169,29 @@ def test_term_dumb_picks_plain_mode_without_textual_or_pykcs11(tmp_path, portal,
     }
     assert "httpx" in modules and "tui.plain.terminal" in modules
     assert not {m for m in modules if m.split(".")[0] in ("textual", "PyKCS11")}
+
+
+def test_sigterm_at_the_pin_prompt_gives_the_echo_back(tmp_path, portal, demo_card):
+    """The PIN prompt turns echo off; a SIGTERM there ends eonay with the terminal as it was."""
+    import signal
+    import termios
+
+    argv = [
+        *(sys.executable, "-m", "tui", "--plain", "--lang", "en"),
+        *("--portal", portal.url, "--module", demo_card.module_path),
+    ]
+    child = spawn(argv, environment(tmp_path, demo_card.env))
+    child.expect(b"Verification code: $")
+    child.sendline(portal.new_login().code)
+    child.expect(rb"\(Enter: 1\): $")
+    child.sendline("")
+    child.expect(b"\r\nPIN: $")
+    assert not termios.tcgetattr(child.child_fd)[3] & termios.ECHO  # the PIN is typed unseen
+    child.send(demo_card.pin[:3])
+    child.kill(signal.SIGTERM)
+    child.expect(pexpect.EOF)
+    attrs = termios.tcgetattr(child.child_fd)
+    child.close()
+    assert child.exitstatus == 128 + signal.SIGTERM
+    assert attrs[3] & termios.ECHO and attrs[3] & termios.ICANON
+    assert demo_card.pin[:3].encode() not in bytes(child.logfile_read.data)

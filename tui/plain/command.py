@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 
 from tui.core.services import ServiceFactories
 from tui.core.settings import Settings
@@ -23,9 +25,16 @@ def run_plain(
     allow_scripts(settings.text_scripts)  # the same text rule as the app
     ops = Operations(services, settings)
     term = LineTerminal()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _end_by_signal)
     try:
         return run_flow(ops, term, settings, demo=demo, log_path=log_path)
     except KeyboardInterrupt:
         sys.stdout.write("\n")
         sys.stdout.flush()
         return 130
+
+
+def _end_by_signal(sig: int, _frame: FrameType | None) -> None:
+    """SIGTERM, SIGHUP: end through every `finally`, so the PIN is wiped and echo is back on."""
+    raise SystemExit(128 + sig)

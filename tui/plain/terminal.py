@@ -120,7 +120,8 @@ class LineTerminal:
         one = bytearray(1)
         done = False
         try:
-            with self._prompting(prompt), self._no_echo():
+            # Echo off before the prompt is written: a PIN typed the moment it shows is not echoed.
+            with self._no_echo(), self._prompting(prompt):
                 skipping = False  # inside an escape sequence (an arrow key, F-keys)
                 while True:
                     stop = self._wait(ticker)
