@@ -12,6 +12,7 @@ import re
 
 from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.core.settings import Settings
+from tui.sim.state import PortalState
 
 PROMPT_CODE = "Verification code: "
 PROMPT_CERT = re.escape("Certificate number (Enter: ") + r"\d+\): "
@@ -201,3 +202,20 @@ def test_a_bug_gives_a_reference_and_the_flow_starts_again(plain) -> None:
     run.expect("Step 1/6 · Verification code")
     run.expect(PROMPT_CODE)
     assert b"a bug in the card layer" not in run.output()
+
+
+def test_too_many_wrong_codes_say_the_wait_and_the_portal_is_not_asked_before_it(
+    plain, sim, sim_clock
+) -> None:
+    sim.reset(PortalState(clock=sim_clock, max_wrong_codes=2, wrong_code_window=60))
+    run = plain()
+    for _ in range(3):
+        run.expect(PROMPT_CODE)
+        run.answer("11111111111111")
+    run.expect(re.escape("Too many attempts. Wait 60 seconds and try again."))
+    lookups = run.output().count("Looking up the code at the portal…".encode())
+    run.clock.advance(45)
+    run.expect(PROMPT_CODE)
+    run.answer("11111111111111")
+    run.expect(r"Wait 1[45] seconds and try again\.\r\nVerification code: ")
+    assert run.output().count("Looking up the code at the portal…".encode()) == lookups

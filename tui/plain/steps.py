@@ -8,6 +8,7 @@ catalogs); only the way they reach the person differs. A step returns a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +16,7 @@ from typing import Protocol
 from tui.card_hints import no_card_hints
 from tui.core.card_info import CertificateInfo, PinState, PinTries, Signature
 from tui.core.challenge import Challenge
-from tui.core.clock import Clock
+from tui.core.clock import Clock, Deadline
 from tui.core.errors import (
     SEND_AGAIN,
     AlreadyActiveError,
@@ -175,6 +176,7 @@ class PlainSteps:
                     ]
                 )
             )
+        wait: Deadline | None = None  # the portal said to wait (429) until then
         while True:
             line = self.term.ask(_("Verification code") + ": ")
             assert isinstance(line, str)  # no ticker: never interrupted
@@ -185,10 +187,15 @@ class PlainSteps:
             if len(code) != CODE_LENGTH:
                 self.term.say(_("The code has 14 digits; you typed {n}.").format(n=len(code)))
                 continue
+            left = math.ceil(wait.remaining()) if wait is not None else 0
+            if left > 0:  # as the app: the portal is not asked again before its wait is over
+                self.term.say(RateLimitedError(retry_after=left).user_message())
+                continue
             self.term.say(_("Looking up the code at the portal…"))
             try:
                 return self.ops.fetch_challenge(code)
             except RateLimitedError as error:
+                wait = Deadline.in_seconds(error.retry_after, self.ops.clock)
                 self.term.say(error.user_message())
             except EonayError as error:
                 self.term.say(error.user_message())
