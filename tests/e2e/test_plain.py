@@ -195,3 +195,26 @@ def test_sigterm_at_the_pin_prompt_gives_the_echo_back(tmp_path, portal, demo_ca
     assert child.exitstatus == 128 + signal.SIGTERM
     assert attrs[3] & termios.ECHO and attrs[3] & termios.ICANON
     assert demo_card.pin[:3].encode() not in bytes(child.logfile_read.data)
+
+
+def test_plain_mode_reads_its_answers_from_a_pipe_too(tmp_path, portal, demo_card):
+    """No terminal at all (a script, a relay for a braille device): the same lines, in order."""
+    import subprocess
+
+    code = portal.new_login().code
+    answers = f"{code}\n\n{demo_card.pin}\n\n\n{demo_card.pin}\n"
+    argv = [
+        *(sys.executable, "-m", "tui", "--plain", "--lang", "en"),
+        *("--portal", portal.url, "--module", demo_card.module_path),
+    ]
+    done = subprocess.run(
+        argv,
+        input=answers.encode(),
+        capture_output=True,
+        env=environment(tmp_path, demo_card.env),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    assert b"Your E-Onay is now active." in done.stdout
+    assert b"\x1b" not in done.stdout

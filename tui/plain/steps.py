@@ -181,7 +181,7 @@ class PlainSteps:
             line = self.term.ask(_("Verification code") + ": ")
             assert isinstance(line, str)  # no ticker: never interrupted
             code = typed_code(line)
-            if not code.isascii() or (not code.isdigit() and code):
+            if code and not (code.isascii() and code.isdigit()):
                 self.term.say(_("The verification code is digits only."))
                 continue
             if len(code) != CODE_LENGTH:

@@ -59,7 +59,6 @@ class LineTerminal:
     def __init__(self, fd: int | None = None, out: TextIO | None = None) -> None:
         self.fd = sys.stdin.fileno() if fd is None else fd
         self.out = sys.stdout if out is None else out
-        self._pending = bytearray()  # input read past the end of a line (from a pipe)
         self._prompt: str | None = None  # the prompt waiting now, written again after a tick
         self._broken = False  # something was said since the prompt was written
 
@@ -83,26 +82,25 @@ class LineTerminal:
     # --- in ---------------------------------------------------------------
 
     def ask(self, prompt: str, ticker: Ticker | None = None) -> str | Interrupted:
-        """One line, without its end; Closed at the end of input."""
+        """One line, without its end; Closed at the end of input.
+
+        Read a byte at a time, never past the line's end: what follows (a PIN,
+        from a pipe) stays in the kernel for `ask_pin` to read its own way.
+        """
         with self._prompting(prompt):
             line = bytearray()
             while True:
-                newline = self._pending.find(b"\n")
-                if newline >= 0:
-                    line += self._pending[:newline]
-                    del self._pending[: newline + 1]
-                    return line.decode("utf-8", "replace").rstrip("\r")
-                line += self._pending
-                self._pending.clear()
                 stop = self._wait(ticker)
                 if stop is not None:
                     return stop
-                chunk = os.read(self.fd, 4096)
-                if not chunk:
+                byte = os.read(self.fd, 1)
+                if not byte:
                     if line:
                         return line.decode("utf-8", "replace")
                     raise Closed
-                self._pending += chunk
+                if byte == b"\n":
+                    return line.decode("utf-8", "replace").rstrip("\r")
+                line += byte
 
     def ask_pin(
         self,
@@ -177,8 +175,6 @@ class LineTerminal:
 
     def _wait(self, ticker: Ticker | None) -> Interrupted | None:
         """Until input is there to read; a ticker's news on its own lines meanwhile."""
-        if self._pending:
-            return None
         while True:
             timeout = None if ticker is None else max(0.0, ticker.due_in())
             ready, _w, _x = select.select([self.fd], [], [], timeout)
