@@ -319,6 +319,20 @@ class EonayApp(App[int], inherit_bindings=False):
 
             log_unexpected(error, "card-reset")
 
+    # --- the terminal's cursor follows the focus (braille displays read there) -------
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.call_after_refresh(self._cursor_to_focus)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._cursor_to_focus)
+
+    def _cursor_to_focus(self) -> None:
+        from tui.widgets.terminal_cursor import follow
+
+        if self.focused is not None:
+            follow(self.focused)
+
     # --- kiosk: activity and the idle reset live here -----------------------------
 
     async def on_event(self, event: events.Event) -> None:

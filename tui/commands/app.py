@@ -64,6 +64,12 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
         help=_("kiosk mode: no quit keys, everything cleared after each use"),
     )
     group.add_argument(
+        "--plain",
+        action="store_true",
+        default=default,
+        help=_("plain lines of text, for screen readers and braille displays (also TERM=dumb)"),
+    )
+    group.add_argument(
         "--log-level",
         metavar="LEVEL",
         default=default,
@@ -184,6 +190,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     log_path = log_file(settings)
     harden_ui_process()
+    from tui.plain.mode import plain_wanted
+
+    if plain_wanted(settings, os.environ):
+        from tui.plain.command import run_plain
+
+        start_logging(settings)
+        return run_plain(
+            build_services(settings, log_path=log_path),
+            settings,
+            log_path=str(log_path) if log_path else None,
+        )
 
     from tui.app import EonayApp
 

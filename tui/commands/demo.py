@@ -89,6 +89,7 @@ def _run_in(workdir: Path, language: str, ttl: float, chosen: Settings) -> int:
             modules=(card.module_path,),
             language=language,
             theme=chosen.theme,
+            plain=chosen.plain,
             log_level=chosen.log_level,
             log_file=workdir / "eonay.log",
             kiosk=chosen.kiosk,
@@ -99,10 +100,17 @@ def _run_in(workdir: Path, language: str, ttl: float, chosen: Settings) -> int:
         )
         log_path = start_logging(settings)
         harden_ui_process()
-        from tui.app import EonayApp
-
         hints = DemoHints(pin=card.pin, make_code=lambda: portal.new_login().code)
-        app = EonayApp(build_services(settings, log_path=log_path), settings, demo=hints)
-        code = run_app(app)
+        services = build_services(settings, log_path=log_path)
+        from tui.plain.mode import plain_wanted
+
+        if plain_wanted(settings, os.environ):
+            from tui.plain.command import run_plain
+
+            code = run_plain(services, settings, demo=hints)
+        else:
+            from tui.app import EonayApp
+
+            code = run_app(EonayApp(services, settings, demo=hints))
     print(_("eonay demo: finished; the demo card and the simulator are gone."), file=sys.stderr)
     return code

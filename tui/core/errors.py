@@ -464,3 +464,16 @@ class ConfigError(EonayError):
 
     def user_message(self) -> str:
         return str(self)
+
+
+SEND_AGAIN: tuple[type[PortalError], ...] = (
+    PortalUnreachableError,
+    ServerError,
+    RateLimitedError,
+    ProtocolError,
+    TLSError,
+)
+"""Failures after which the portal may or may not have the signature, or could not say:
+an unreachable or slow portal, a 5xx, a 429, a TLS failure, or an answer that could not
+be read (the portal may have accepted the signature before it broke). The same signature
+(never the PIN) can be sent again: the portal answers it like the first time."""

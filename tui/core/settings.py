@@ -24,6 +24,7 @@ class Settings:
     modules_origin: str | None = None  # "--module" or the configuration file that named them
     language: str | None = None  # tr or en; None means from LANG, Turkish by default
     theme: str = "textual-dark"
+    plain: bool = False  # line mode for screen readers, braille displays and dumb terminals
     kiosk: bool = False
     kiosk_idle_seconds: int = 120
     shuffle_keypad: bool = False

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import OptionList, Static
 
+from tui.card_hints import no_card_hints
 from tui.core.errors import EonayError
 from tui.i18n import N_, _
 from tui.operations import CardView
@@ -19,22 +20,6 @@ from tui.steps import Step
 from tui.widgets.certificate_list import CertificateList
 
 READ = "read-card"
-
-
-def no_card_hints(module_paths: list[str]) -> str:
-    """What to check when no card is seen; names the driver files in use."""
-    modules = ", ".join(module_paths) if module_paths else _("none configured")
-    return "\n".join(
-        [
-            "• " + _("Is the card reader plugged in, with the card fully inserted?"),
-            "• "
-            + _("Is the card's driver installed? Driver (PKCS#11 module) in use: {modules}").format(
-                modules=modules
-            ),
-            "• " + _("Close other programs that may hold the card (for example DYS)."),
-            "• " + _("`eonay doctor` checks the reader, driver and card step by step."),
-        ]
-    )
 
 
 class CertificateSelectScreen(FlowScreen):

@@ -23,6 +23,7 @@ from textual.widgets import Button, Static
 from tui.core.card_info import CertificateInfo, PinState, PinTries, Signature
 from tui.core.challenge import Challenge
 from tui.core.errors import (
+    SEND_AGAIN,
     AlreadyActiveError,
     CardRemovedError,
     CertificateChangedError,
@@ -30,11 +31,6 @@ from tui.core.errors import (
     EonayError,
     PinIncorrectError,
     PinLockedError,
-    PortalUnreachableError,
-    ProtocolError,
-    RateLimitedError,
-    ServerError,
-    TLSError,
     UnsafeTextError,
 )
 from tui.core.pin import Pin
@@ -51,11 +47,6 @@ from tui.widgets.action_button import ActionButton
 from tui.widgets.countdown import Countdown
 from tui.widgets.keypad import BACKSPACE, CLEAR, STANDARD_ORDER, Keypad, KeypadButton
 from tui.widgets.pin_field import PinField
-
-# Failures after which the portal may or may not have the signature, or could not
-# say: an unreachable or slow portal, a 5xx, a 429, a TLS failure, or an answer that
-# could not be read (the portal may have accepted the signature before it broke).
-_SEND_AGAIN = (PortalUnreachableError, ServerError, RateLimitedError, ProtocolError, TLSError)
 
 PIN_STATE = "pin-state"
 PRESENCE = "card-presence"
@@ -417,7 +408,7 @@ class PinEntryScreen(FlowScreen):
     def _submit_failed(self, error: EonayError) -> bool:
         if isinstance(error, AlreadyActiveError):
             self.leave(AlreadyActive(None))
-        elif isinstance(error, _SEND_AGAIN):
+        elif isinstance(error, SEND_AGAIN):
             # The signature is kept (never the PIN): sending the same CMS again is safe,
             # the portal answers it like the first time (idempotent by the API).
             self._set_phase(Phase.RESEND)

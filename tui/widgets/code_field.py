@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.geometry import Offset
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.i18n import N_, _
+from tui.widgets.terminal_cursor import follow
 
 if TYPE_CHECKING:
     from textual import events
@@ -116,7 +118,14 @@ class CodeField(Widget, can_focus=True):
         if not self._editing:  # set from outside: the cursor goes to the end, as in an Input
             self.cursor = len(value)
         self.refresh()
+        follow(self)
         self.post_message(self.Changed(value))
+
+    @property
+    def cursor_screen_offset(self) -> Offset:
+        """The cell of the cursor on the screen (digits are one cell each)."""
+        region = self.content_region
+        return Offset(region.x + self.cursor, region.y)
 
     # --- drawing ----------------------------------------------------------
 
@@ -134,6 +143,7 @@ class CodeField(Widget, can_focus=True):
 
     def _on_focus(self, event: events.Focus) -> None:
         self.refresh()
+        self.call_after_refresh(follow, self)  # once laid out: a screen focuses before that
 
     def _on_blur(self, event: events.Blur) -> None:
         self.refresh()
@@ -186,3 +196,4 @@ class CodeField(Widget, can_focus=True):
     def _move(self, cursor: int) -> None:
         self.cursor = max(0, min(cursor, len(self.value)))
         self.refresh()
+        follow(self)

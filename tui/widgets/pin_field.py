@@ -12,12 +12,14 @@ from __future__ import annotations
 from textual import events
 from textual.binding import Binding
 from textual.content import Content
+from textual.geometry import Offset
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.core.pin import Pin
 from tui.i18n import N_, _
+from tui.widgets.terminal_cursor import follow
 
 MASK = "*"
 DIGITS = frozenset("0123456789")
@@ -90,6 +92,18 @@ class PinField(Widget, can_focus=True):
         return pin
 
     # --- drawing ----------------------------------------------------------
+
+    def watch_length(self) -> None:
+        follow(self)
+
+    @property
+    def cursor_screen_offset(self) -> Offset:
+        """After the last mask (one cell each): where the next digit shows."""
+        region = self.content_region
+        return Offset(region.x + self.length, region.y)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self.call_after_refresh(follow, self)  # once laid out: a screen focuses before that
 
     def render(self) -> Content:
         if self.length:
