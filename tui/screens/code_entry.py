@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui.core.clock import Clock, Deadline
 from tui.core.errors import EonayError, RateLimitedError
 from tui.i18n import N_, _
 from tui.resources import stylesheet
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from tui.core.challenge import Challenge
-    from tui.core.clock import Clock, Deadline
 
 FETCH = "fetch"
 
@@ -179,8 +179,6 @@ class CodeEntryScreen(FlowScreen):
     def _lookup_failed(self, error: EonayError) -> None:
         self._ready()
         if isinstance(error, RateLimitedError):
-            from tui.core.clock import Deadline
-
             self._wait = Deadline.in_seconds(error.retry_after, self._clock)
             self._show_wait()
             if self._wait_timer is None:
