@@ -16,7 +16,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual import events
@@ -29,22 +28,21 @@ from tui.i18n import N_, _, language_from_environment, set_language
 from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
 from tui.screens.code_entry import CodeEntryScreen
+from tui.step_screens import ERROR, HELP, screen_for
 from tui.steps import Step
 from tui.terminal_size import HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS, big_enough
 from tui.widgets.code_field import CodeField
 
 if TYPE_CHECKING:
-    from tui.core.card_info import CertificateInfo, Signature
     from tui.core.challenge import Challenge
     from tui.core.services import ServiceFactories
-    from tui.flow import FlowState, Outcome
+    from tui.flow import FlowState, Outcome, Transition
     from tui.operations import Operations
-    from tui.screens.pin_entry import PinEntryScreen
 
 # What every screen shares, and the first screen's own stylesheet (read with
 # the app's, it costs no second parse). Every other screen brings its own
 # (its CSS_PATH, read when it is first shown) and is imported when first
-# needed: the first screen pays for neither.
+# needed (`tui.step_screens`): the first screen pays for neither.
 STYLESHEETS = ("app.tcss", "code_entry.tcss")
 
 # Everything that ends the app lives here, so kiosk mode can leave it out.
@@ -89,6 +87,32 @@ def _exit_if_still_running(grace: float, code: int) -> None:
         os._exit(code)
 
     threading.Thread(target=end, name="hangup-grace", daemon=True).start()
+
+
+# --- what the first screen does without: imported on first use, here and only here ---
+# (The later screens: `tui.step_screens`; the services and the flow's modules: the
+# warm-up, `EonayApp.ops`, right after the first paint.)
+
+
+def start_state(message: str | None = None) -> FlowState:
+    """The flow's start, with what to say there (if anything)."""
+    from tui.flow import FlowState
+
+    return FlowState(message=message)
+
+
+def next_step(step: Step, state: FlowState, outcome: Outcome) -> Transition:
+    """The flow's rule (`tui.flow.advance`): where `outcome` on `step` leads."""
+    from tui.flow import advance
+
+    return advance(step, state, outcome)
+
+
+def log_bug(error: BaseException, where: str) -> str:
+    """Log a bug, redacted (`tui.errorlog`); the reference a person can quote."""
+    from tui.errorlog import log_unexpected
+
+    return log_unexpected(error, where)
 
 
 class DemoHints(Protocol):
@@ -172,9 +196,7 @@ class EonayApp(App[int], inherit_bindings=False):
     def state(self) -> FlowState:
         """What the flow carries between screens (the start, until something happened)."""
         if self._state is None:
-            from tui.flow import START
-
-            self._state = START
+            self._state = start_state()
         return self._state
 
     @state.setter
@@ -186,7 +208,7 @@ class EonayApp(App[int], inherit_bindings=False):
     def get_default_screen(self) -> CodeEntryScreen:
         """Home: the code-entry screen is drawn first, every later step is pushed over it."""
         return CodeEntryScreen(
-            self._fetch_challenge, self.services.clock, banner=self._banner(), home=True
+            self._fetch_challenge, self.services.clock, banner=self.banner(), home=True
         )
 
     def on_mount(self) -> None:
@@ -265,13 +287,13 @@ class EonayApp(App[int], inherit_bindings=False):
         if step is Step.CODE_ENTRY:
             self._go_home(state.message)
         else:
-            self.push_screen(self.screen_for(step, state), self._on_outcome)
+            self.push_screen(screen_for(self, step, state), self._on_outcome)
 
     def _go_home(self, message: str | None) -> None:
         """Pop every step and dialog over the code-entry screen, and clear it for a new code."""
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.home.start_over(message=message, banner=self._banner())
+        self.home.start_over(message=message, banner=self.banner())
         self._start_demo_code()
 
     def on_flow_screen_left(self, message: FlowScreen.Left) -> None:
@@ -281,9 +303,7 @@ class EonayApp(App[int], inherit_bindings=False):
     def _on_outcome(self, outcome: Outcome | None) -> None:
         if outcome is None:
             return
-        from tui.flow import advance
-
-        move = advance(self.step, self.state, outcome)
+        move = next_step(self.step, self.state, outcome)
         if move.step is None:
             self.finish()
         else:
@@ -303,9 +323,7 @@ class EonayApp(App[int], inherit_bindings=False):
         challenge and the chosen certificate is replaced. The card is told to end
         every session, so no login outlives the person who made it.
         """
-        from tui.flow import FlowState
-
-        self.show_step(Step.CODE_ENTRY, FlowState(message=message))
+        self.show_step(Step.CODE_ENTRY, start_state(message))
         self.run_worker(
             self._end_card_sessions, name="card-reset", thread=True, exit_on_error=False
         )
@@ -315,9 +333,7 @@ class EonayApp(App[int], inherit_bindings=False):
         try:
             self.ops.reset()
         except Exception as error:  # a bug: logged; the next person starts anyway
-            from tui.errorlog import log_unexpected
-
-            log_unexpected(error, "card-reset")
+            log_bug(error, "card-reset")
 
     # --- the terminal's cursor follows the focus (braille displays read there) -------
 
@@ -414,74 +430,10 @@ class EonayApp(App[int], inherit_bindings=False):
         if not self.settings.kiosk:
             super().open_url(url, new_tab=new_tab)
 
-    def screen_for(self, step: Step, state: FlowState) -> FlowScreen:
-        """The screen of a step after the first (the code-entry screen is home)."""
-        ops = self.ops
-        banner = self._banner()
-        if step is Step.CERTIFICATE_SELECT:
-            from tui.screens.certificate_select import CertificateSelectScreen
-
-            return CertificateSelectScreen(
-                ops.read_card,
-                ops.module_paths,
-                prefer=state.certificate.list_id if state.certificate else None,
-                message=state.message,
-                poll_interval=self.poll_interval,
-                banner=banner,
-            )
-        if step in (Step.LOGIN_PIN, Step.E_ONAY_PIN):
-            challenge = state.pending_challenge
-            cert = state.certificate
-            assert challenge is not None and cert is not None
-            return self._pin_screen(challenge, cert, state, banner)
-        if step is Step.E_ONAY_CONFIRM:
-            from tui.screens.e_onay_confirm import EOnayConfirmScreen
-
-            login = state.login
-            assert login is not None
-            return EOnayConfirmScreen(
-                login.holder,
-                start=partial(ops.start_e_onay, login.session),
-                signed_at=state.login_signature.signing_time if state.login_signature else None,
-                message=state.message,
-                banner=banner,
-            )
-        from tui.screens.done import DoneScreen
-
-        assert state.receipt is not None
-        return DoneScreen(state.receipt, banner=banner)
-
-    def _pin_screen(
-        self, challenge: Challenge, cert: CertificateInfo, state: FlowState, banner: str | None
-    ) -> PinEntryScreen:
-        from tui.screens.pin_entry import PinEntryScreen
-        from tui.widgets.keypad import STANDARD_ORDER, shuffled_order
-
-        ops = self.ops
-        submit: Callable[[Signature], Outcome]
-        if challenge.purpose == "login":
-            submit = partial(ops.submit_login, challenge)
-        else:
-            assert state.login is not None
-            submit = partial(ops.submit_e_onay, challenge, state.login.session)
-        return PinEntryScreen(
-            challenge,
-            cert,
-            sign=partial(ops.sign, challenge, cert),
-            submit=submit,
-            pin_state=partial(ops.pin_state, cert),
-            card_present=partial(ops.certificate_present, cert),
-            poll_interval=self.poll_interval,
-            # A new order each time the PIN screen opens, against shoulder surfing.
-            keypad_order=(
-                shuffled_order(self.randbelow) if self.settings.shuffle_keypad else STANDARD_ORDER
-            ),
-            banner=banner,
-        )
-
     # --- the demo banner ----------------------------------------------------------
 
-    def _banner(self, code: str | None = None) -> str | None:
+    def banner(self, code: str | None = None) -> str | None:
+        """The demo banner's text (None outside the demo); the code only on the home screen."""
         if self.demo is None:
             return None
         parts = [_("DEMO")]
@@ -501,7 +453,7 @@ class EonayApp(App[int], inherit_bindings=False):
 
     def _show_demo_code(self, code: str) -> None:
         """On the home screen, even under F1's help; never on a later step."""
-        text = self._banner(code)
+        text = self.banner(code)
         if self.step is Step.CODE_ENTRY and text is not None:
             self.home.set_banner(text)
 
@@ -513,21 +465,17 @@ class EonayApp(App[int], inherit_bindings=False):
         return not (self.settings.kiosk and action in KIOSK_OFF_ACTIONS)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpDialog
-
-        if not isinstance(self.screen, HelpDialog):
-            self.push_screen(HelpDialog(self.step, quit_key=not self.settings.kiosk))
+        help_dialog = HELP.load()
+        if not isinstance(self.screen, help_dialog):
+            self.push_screen(help_dialog(self.step, quit_key=not self.settings.kiosk))
 
     def action_quit_hint(self) -> None:
         self.notify(_("Press Ctrl+Q to quit."), markup=False)
 
     def report_unexpected(self, error: BaseException, where: str = "") -> None:
         """A bug, not a person's mistake: log it redacted, show a reference, keep running."""
-        from tui.errorlog import log_unexpected
-        from tui.screens.error import ErrorDialog
-
-        reference = log_unexpected(error, where)
-        self.push_screen(ErrorDialog(reference, self.log_path), self._after_error)
+        reference = log_bug(error, where)
+        self.push_screen(ERROR.load()(reference, self.log_path), self._after_error)
 
     def _after_error(self, restart: bool | None) -> None:
         if restart:

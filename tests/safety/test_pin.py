@@ -21,11 +21,11 @@ from tests.safety.secrets_watch import (
 from tests.screen_text import screen_text
 from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.core.settings import Settings
-from tui.screens.base import TaskRunner
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.e_onay_confirm import EOnayConfirmScreen
 from tui.screens.final_try import FinalTryDialog
 from tui.screens.pin_entry import Phase, PinEntryScreen
+from tui.screens.tasks import TaskRunner
 from tui.sim.softhsm import CARD_1
 from tui.widgets.pin_field import PinField
 

@@ -50,3 +50,19 @@ def test_every_stylesheet_is_loaded_by_the_app_or_a_screen():
     for module, name in LATER_SCREENS.items():
         used |= {Path(p).name for p in getattr(importlib.import_module(module), name).CSS_PATH}
     assert used == {p.name for p in styles_dir().glob("*.tcss")}
+
+
+def test_the_step_screen_table_names_a_screen_for_every_step_after_the_first():
+    from tui.screens.base import Dialog, FlowScreen
+    from tui.step_screens import ERROR, HELP, STEP_SCREENS
+    from tui.steps import Step
+
+    assert set(STEP_SCREENS) == set(Step) - {Step.CODE_ENTRY}  # code entry is home
+    for step, entry in STEP_SCREENS.items():
+        screen = entry.screen.load()
+        assert f"{screen.__module__}.{screen.__name__}" in {
+            f"{module}.{name}" for module, name in LATER_SCREENS.items()
+        }
+        assert issubclass(screen, FlowScreen) and screen.STEP in (step, None)
+    assert STEP_SCREENS[Step.LOGIN_PIN] is STEP_SCREENS[Step.E_ONAY_PIN]
+    assert issubclass(HELP.load(), Dialog) and issubclass(ERROR.load(), Dialog)

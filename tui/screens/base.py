@@ -1,25 +1,20 @@
 """What every screen of the flow shares: title, demo banner, key bar, thread tasks.
 
-A screen's blocking work (card, portal) runs through `run_task` in a thread
-worker. Its result comes back to `task_done`; a person's error (an
-`EonayError`) to `task_failed`; anything else goes to the app's error screen,
-and the app keeps running.
+A step's blocking work (card, portal) runs through `run_task` (`tui.screens.tasks`),
+each call with its own handlers. Dialogs run no tasks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker, WorkerState, active_worker
 
-from tui.core.errors import EonayError
 from tui.i18n import N_, _
+from tui.screens.tasks import TaskRunner
 from tui.steps import Step
 from tui.widgets.banner import DemoBanner, TitleBar
 from tui.widgets.key_bar import KeyBar
@@ -29,60 +24,6 @@ if TYPE_CHECKING:  # the flow's types are imported after the first screen is dra
     from tui.flow import Outcome
 
 R = TypeVar("R")
-
-
-def _let_go(call: Callable[[], Any]) -> Any:
-    """Run `call` in a worker thread; afterwards the thread forgets the worker.
-
-    Textual marks the pool thread with the worker it runs (a context variable
-    of that thread), which would keep the worker, its screen and its result (a
-    signature, a portal session) alive until the thread runs something else:
-    in kiosk mode, the next person's turn.
-    """
-    try:
-        return call()
-    finally:
-        active_worker.set(None)  # type: ignore[arg-type]
-
-
-class TaskRunner:
-    """Mixin: run a blocking call in a thread and get its outcome back on the UI thread."""
-
-    def run_task(self, name: str, call: Callable[[], Any]) -> Worker[Any]:
-        node: Any = self
-        worker: Worker[Any] = node.run_worker(
-            partial(_let_go, call),
-            name=name,
-            group=name,
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-        )
-        return worker
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # The state this message is about, never `worker.state`: on a busy machine the
-        # RUNNING message can be read after the worker ended, and would count it twice.
-        worker = event.worker
-        if event.state is WorkerState.SUCCESS:
-            self.task_done(worker.name, worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
-            error = worker.error
-            handled = isinstance(error, EonayError) and self.task_failed(worker.name, error)
-            if not handled:
-                self.task_crashed(worker.name)
-                node: Any = self
-                node.app.report_unexpected(error, worker.name)
-
-    def task_done(self, name: str, result: Any) -> None:
-        """A task finished; override to use its result."""
-
-    def task_failed(self, name: str, error: EonayError) -> bool:
-        """A task raised an error a person can meet; return True when shown."""
-        return False
-
-    def task_crashed(self, name: str) -> None:
-        """A task raised something unexpected (the app shows its error screen); undo busy state."""
 
 
 class FlowScreen(TaskRunner, Screen["Outcome"]):
@@ -155,11 +96,8 @@ class FlowScreen(TaskRunner, Screen["Outcome"]):
         self.leave(Back())
 
 
-class Dialog(TaskRunner, ModalScreen[R], Generic[R]):
+class Dialog(ModalScreen[R], Generic[R]):
     """A modal over a step (help, error, final-try confirmation), with its own key bar."""
-
-    def __init__(self) -> None:
-        super().__init__()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_dialog()

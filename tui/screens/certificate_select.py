@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -79,21 +79,23 @@ class CertificateSelectScreen(FlowScreen):
         if self._reading:
             return
         self._reading = True
-        self.run_task(READ, self._read_card)
+        self.run_task(
+            self._read_card,
+            self._card_read,
+            name=READ,
+            failed=self._card_unread,
+            crashed=self._reading_over,
+        )
 
-    def task_done(self, name: str, result: Any) -> None:
-        if name == READ:
-            self._reading = False
-            self.show_view(result)
+    def _card_read(self, view: CardView) -> None:
+        self._reading_over()
+        self.show_view(view)
 
-    def task_failed(self, name: str, error: EonayError) -> bool:
-        if name != READ:
-            return False
-        self._reading = False
+    def _card_unread(self, error: EonayError) -> None:
+        self._reading_over()
         self._show_no_card(error.user_message(), [])
-        return True
 
-    def task_crashed(self, name: str) -> None:
+    def _reading_over(self) -> None:
         self._reading = False
 
     def show_view(self, view: CardView) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui.core.clock import Clock, Deadline
 from tui.core.errors import EonayError, RateLimitedError
 from tui.i18n import N_, _
 from tui.resources import stylesheet
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from tui.core.challenge import Challenge
-    from tui.core.clock import Clock, Deadline
 
 FETCH = "fetch"
 
@@ -87,7 +87,7 @@ class CodeEntryScreen(FlowScreen):
         self._message = message
         self._wait: Deadline | None = None
         self._wait_timer: Timer | None = None
-        self._lookup: Worker[Any] | None = None
+        self._lookup: Worker[Challenge] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield CodeIntro()
@@ -141,7 +141,13 @@ class CodeEntryScreen(FlowScreen):
             return
         field.disabled = True
         self._say(_("Looking up the code at the portal…"), "busy")
-        self._lookup = self.run_task(FETCH, lambda: self._fetch(code))
+        self._lookup = self.run_task(
+            lambda: self._fetch(code),
+            self._found,
+            name=FETCH,
+            failed=self._lookup_failed,
+            crashed=self._ready,
+        )
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -166,28 +172,19 @@ class CodeEntryScreen(FlowScreen):
 
     # --- results ------------------------------------------------------------
 
-    def task_done(self, name: str, result: Any) -> None:
-        if name == FETCH:
-            self._lookup = None
-            self.leave(result)
-
-    def task_failed(self, name: str, error: EonayError) -> bool:
+    def _found(self, challenge: Challenge) -> None:
         self._lookup = None
+        self.leave(challenge)
+
+    def _lookup_failed(self, error: EonayError) -> None:
         self._ready()
         if isinstance(error, RateLimitedError):
-            from tui.core.clock import Deadline
-
             self._wait = Deadline.in_seconds(error.retry_after, self._clock)
             self._show_wait()
             if self._wait_timer is None:
                 self._wait_timer = self.set_interval(1.0, self._show_wait)
         else:
             self._say(error.user_message(), "error")
-        return True
-
-    def task_crashed(self, name: str) -> None:
-        self._lookup = None
-        self._ready()
 
     def _show_wait(self) -> None:
         if self._wait is None:

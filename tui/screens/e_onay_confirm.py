@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -104,19 +104,13 @@ class EOnayConfirmScreen(FlowScreen):
         elif event.button.id == "continue":
             event.button.disabled = True
             self._say(_("Asking the portal for the E-Onay text…"), "busy")
-            self.run_task(START, self._start)
+            self.run_task(
+                self._start, self.leave, name=START, failed=self._not_started, crashed=self._ready
+            )
 
-    def task_done(self, name: str, result: Any) -> None:
-        if name == START:
-            self.leave(result)
-
-    def task_failed(self, name: str, error: EonayError) -> bool:
+    def _not_started(self, error: EonayError) -> None:
         self._ready()
         self._say(error.user_message(), "error")
-        return True
-
-    def task_crashed(self, name: str) -> None:
-        self._ready()
 
     def _ready(self) -> None:
         button = self.query_one("#continue", Button)

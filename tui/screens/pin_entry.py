@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -182,7 +182,7 @@ class PinEntryScreen(FlowScreen):
         if self.challenge.expired():
             self._expire()
             return
-        self.run_task(PIN_STATE, self._pin_state_call)
+        self._read_pin_state()
         self.set_interval(self._poll_interval, self._check_card)
         box = self.query_one("#text-box", VerticalScroll)
         self.watch(box, "scroll_y", self._mark_more_text, init=False)
@@ -337,7 +337,13 @@ class PinEntryScreen(FlowScreen):
         self._handed_over = pin  # wiped by the signature; wiped here too if the screen goes first
         self._set_phase(Phase.SIGNING)
         self._say(_("Signing on the card…"), "busy")
-        self.run_task(SIGN, lambda: self._sign(pin))
+        self.run_task(
+            lambda: self._sign(pin),
+            self._signed,
+            name=SIGN,
+            failed=self._sign_failed,
+            crashed=self._not_sent,
+        )
 
     def _send(self) -> None:
         signature = self.signature
@@ -345,56 +351,38 @@ class PinEntryScreen(FlowScreen):
             return
         self._set_phase(Phase.SUBMITTING)
         self._say(_("Signed. Sending the signature to the portal…"), "busy")
-        self.run_task(SUBMIT, lambda: self._submit(signature))
+        self.run_task(
+            lambda: self._submit(signature),
+            self._submitted,
+            name=SUBMIT,
+            failed=self._submit_failed,
+            crashed=self._not_sent,
+        )
 
     # --- results from the workers ---------------------------------------------
 
-    def task_done(self, name: str, result: Any) -> None:
-        if name == PIN_STATE:
-            self._show_pin_state(result)
-        elif name == PRESENCE:
-            self._checking = False
-            if result is False and self.phase is Phase.TYPING:
-                self.leave(self._card_gone(CardRemovedError()))
-        elif name == SIGN:
-            self.signature = result
-            self.query_one("#signed", Static).update(
-                Content.assemble((_("Signed:") + " ", "bold"), date_time(result.signing_time))
-            )
-            self._send()
-        elif name == SUBMIT:
-            self.query_one(Countdown).stop()
-            self.leave(result)
+    def _signed(self, signature: Signature) -> None:
+        self.signature = signature
+        self.query_one("#signed", Static).update(
+            Content.assemble((_("Signed:") + " ", "bold"), date_time(signature.signing_time))
+        )
+        self._send()
 
-    def task_failed(self, name: str, error: EonayError) -> bool:
-        if name == PIN_STATE:
-            if isinstance(error, CardRemovedError):
-                self.leave(self._card_gone(error))
-            else:
-                self._say(error.user_message(), "error")
-            return True
-        if name == PRESENCE:
-            self._checking = False
-            return True  # a failed poll is not news; the next one or the signature will tell
-        if name == SIGN:
-            return self._sign_failed(error)
-        if name == SUBMIT:
-            return self._submit_failed(error)
-        return False
+    def _submitted(self, outcome: Outcome) -> None:
+        self.query_one(Countdown).stop()
+        self.leave(outcome)
 
-    def task_crashed(self, name: str) -> None:
-        if name == PRESENCE:
-            self._checking = False
-        elif name in (SIGN, SUBMIT):
-            self._set_phase(Phase.RESEND if self.signature else Phase.TYPING)
-            if self.signature is not None:
-                self._offer(_("Send again"))
+    def _not_sent(self) -> None:
+        """A bug while signing or sending: back to the PIN, or to the signature kept."""
+        self._set_phase(Phase.RESEND if self.signature else Phase.TYPING)
+        if self.signature is not None:
+            self._offer(_("Send again"))
 
-    def _sign_failed(self, error: EonayError) -> bool:
+    def _sign_failed(self, error: EonayError) -> None:
         self._set_phase(Phase.TYPING)
         if isinstance(error, PinIncorrectError):
             self._say(error.user_message(), "error")
-            self.run_task(PIN_STATE, self._pin_state_call)
+            self._read_pin_state()
         elif isinstance(error, PinLockedError):
             self._lock()
         elif isinstance(error, CodeExpiredError):
@@ -403,9 +391,8 @@ class PinEntryScreen(FlowScreen):
             self.leave(self._card_gone(error))
         else:
             self._say(error.user_message(), "error")
-        return True
 
-    def _submit_failed(self, error: EonayError) -> bool:
+    def _submit_failed(self, error: EonayError) -> None:
         if isinstance(error, AlreadyActiveError):
             self.leave(AlreadyActive(None))
         elif isinstance(error, SEND_AGAIN):
@@ -419,14 +406,42 @@ class PinEntryScreen(FlowScreen):
             self.query_one(Countdown).stop()
             self._say(error.user_message(), "error")
             self._offer(_("Start again"))
-        return True
 
     # --- card, PIN state, time --------------------------------------------------
+
+    def _read_pin_state(self) -> None:
+        self.run_task(
+            self._pin_state_call,
+            self._show_pin_state,
+            name=PIN_STATE,
+            failed=self._pin_state_unread,
+        )
+
+    def _pin_state_unread(self, error: EonayError) -> None:
+        if isinstance(error, CardRemovedError):
+            self.leave(self._card_gone(error))
+        else:
+            self._say(error.user_message(), "error")
 
     def _check_card(self) -> None:
         if self.phase is Phase.TYPING and not self._checking:
             self._checking = True
-            self.run_task(PRESENCE, self._card_present)
+            self.run_task(
+                self._card_present,
+                self._card_checked,
+                name=PRESENCE,
+                # A failed poll is not news; the next one or the signature will tell.
+                failed=lambda _error: self._check_over(),
+                crashed=self._check_over,
+            )
+
+    def _card_checked(self, present: bool) -> None:
+        self._check_over()
+        if not present and self.phase is Phase.TYPING:
+            self.leave(self._card_gone(CardRemovedError()))
+
+    def _check_over(self) -> None:
+        self._checking = False
 
     def _show_pin_state(self, state: PinState) -> None:
         """The card's PIN flags, in the PIN box, beside whatever the status line says."""
