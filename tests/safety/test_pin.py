@@ -19,6 +19,7 @@ from tests.safety.secrets_watch import (
     held_digits,
 )
 from tests.screen_text import screen_text
+from tests.terminal_writes import record_writes
 from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.core.settings import Settings
 from tui.screens.certificate_select import CertificateSelectScreen
@@ -111,14 +112,12 @@ async def test_the_pin_appears_in_no_log_exception_screen_or_output(
             assert secret.encode() not in content, path
 
 
-async def test_the_pin_field_refuses_copy_and_cut(rig, softhsm_card):
+async def test_the_pin_field_refuses_copy_and_cut(rig, softhsm_card, monkeypatch):
     """ctrl+c, ctrl+x and their other keys put nothing on the clipboard and send no OSC 52."""
     r = rig()
     code = r.sim.new_login().code
     async with r.app.run_test(size=(80, 24)) as pilot:
-        written: list[str] = []
-        real_write = r.app._driver.write
-        r.app._driver.write = lambda data: (written.append(data), real_write(data))  # type: ignore[method-assign]
+        written = record_writes(monkeypatch)
         await drive.enter_code(pilot, code)
         await drive.choose(pilot, HOLDER)
         screen = await drive.pin_screen(pilot)

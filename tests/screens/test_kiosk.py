@@ -12,11 +12,13 @@ import gc
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from textual.app import SuspendNotSupported
 from textual.command import CommandPalette
+from textual.drivers.headless_driver import HeadlessDriver
 from textual.widgets import Button, Static
 
 from tests.screens.harness import screen_text, settle, wait_for
@@ -175,8 +177,6 @@ def forgotten(app: EonayApp, message: str | None) -> None:
 class DriverRecorder:
     """Stands in for the terminal driver: records what the app asks of the terminal."""
 
-    can_suspend = True
-
     def __init__(self) -> None:
         self.calls: list[str] = []
 
@@ -188,6 +188,15 @@ class DriverRecorder:
 
     def kill(self, pid: int, sig: int) -> None:
         self.calls.append(f"signal {sig}")
+
+    def method(self, name: str) -> Callable[..., None]:
+        """`name` as a driver method: the driver is ignored, the call recorded here."""
+        recorded = getattr(self, name)
+
+        def method(_driver: object, *args: Any, **kwargs: Any) -> None:
+            recorded(*args, **kwargs)
+
+        return method
 
 
 @pytest.mark.parametrize("kiosk", [True, False])
@@ -213,16 +222,17 @@ async def test_quit_keys_end_the_app_only_outside_kiosk_mode(kiosk, monkeypatch)
             assert app.screen is first, key  # no palette, no other screen
             assert not any(isinstance(s, CommandPalette) for s in app.screen_stack)
         # Nor by the actions themselves, should any markup or binding ever reach them.
-        driver, app._driver = app._driver, (recorder := DriverRecorder())  # type: ignore[assignment]
-        monkeypatch.setattr(os, "kill", recorder.kill)  # a suspend would stop this process
-        try:
+        recorder = DriverRecorder()
+        with monkeypatch.context() as patched:  # the headless driver asks the recorder instead
+            patched.setattr(HeadlessDriver, "can_suspend", True)
+            for name in ("open_url", "suspend_application_mode"):
+                patched.setattr(HeadlessDriver, name, recorder.method(name))
+            patched.setattr(os, "kill", recorder.kill)  # a suspend would stop this process
             app.open_url("https://example.invalid/")
             if kiosk:
                 app.action_suspend_process()
                 with pytest.raises(SuspendNotSupported), app.suspend():
                     pytest.fail("a kiosk gave the terminal away")
-        finally:
-            app._driver = driver
         assert recorder.calls == ([] if kiosk else ["open https://example.invalid/"])
         if kiosk:
             await app.run_action("quit")

@@ -13,6 +13,7 @@ import pytest
 
 from tests.screens.harness import screen_text
 from tests.screens.test_kiosk import HOLDER, log_in, make_app, on, one_holder_card  # noqa: F401
+from tests.terminal_writes import record_writes
 from tui.core.clock import FakeClock
 from tui.screens.done import DoneScreen
 from tui.screens.e_onay_confirm import EOnayConfirmScreen
@@ -52,12 +53,11 @@ async def test_a_kiosk_lets_nothing_be_selected_or_copied(
     sim,
     one_holder_card,  # noqa: F811 (the fixture, imported)
     softhsm_card,
+    monkeypatch,
 ):
     app = make_app(one_holder_card, sim, FakeClock(), kiosk=kiosk)
     async with app.run_test(size=(100, 30)) as pilot:
-        written: list[str] = []
-        real_write = app._driver.write
-        app._driver.write = lambda data: (written.append(data), real_write(data))  # type: ignore[method-assign]
+        written = record_writes(monkeypatch)
 
         await log_in(pilot, sim, softhsm_card.pin)
         await on(pilot, EOnayConfirmScreen)
