@@ -262,7 +262,7 @@ def _steps(call: Callable[[], object], n: int) -> dict[str, float]:
     wrap(token.Pkcs11Module, "slot_ids", "C_GetSlotList")
     wrap(token.Pkcs11Module, "token", "C_GetTokenInfo")
     wrap(token.Pkcs11Module, "mechanisms", "C_GetMechanismList")
-    wrap(card, "describe", "certificate re-check (describe)")
+    wrap(card, "certificate_info", "certificate re-check (certificate_info)")
     try:
         t0 = time.perf_counter()
         for _ in range(n):

@@ -21,7 +21,7 @@ from typing import Literal
 
 from tui.core import reasons
 from tui.core.card import cades
-from tui.core.card.certificates import describe, facts, ordered
+from tui.core.card.certificates import certificate_info, facts, ordered
 from tui.core.card.pkcs11 import (
     CKF_TOKEN_INITIALIZED,
     CKG_MGF1_SHA256,
@@ -319,7 +319,7 @@ class Pkcs11Card:
         if listed is not None:
             has_key = has_key or listed.has_private_key
             always = always or listed.always_authenticate
-        return describe(
+        return certificate_info(
             found.cert.value,
             token=token,
             cka_id=found.cert.id,
