@@ -94,9 +94,9 @@ def _bare_mechanism(plan: Any) -> Any:
 def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Figure:
     """The primary figure: the app's pipeline and a bare C_Sign, one logged-in session."""
     import PyKCS11 as P
+    from PyKCS11 import CKO_PRIVATE_KEY
 
     from tui.core.card import cades
-    from tui.core.card.pkcs11 import CKO_PRIVATE_KEY
     from tui.core.card.pkcs11_card import sign_cades, signing_plan
     from tui.core.pin import Pin
 
@@ -221,9 +221,9 @@ def _whole(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Fi
 
 
 def _mechanism_name(mechanism: int) -> str:
-    from tui.core.card.pkcs11 import MECHANISM_NAMES
+    from tui.core.card.pkcs11 import mechanism_name
 
-    return MECHANISM_NAMES.get(mechanism, hex(mechanism))
+    return mechanism_name(mechanism)
 
 
 def _steps(call: Callable[[], object], n: int) -> dict[str, float]:

@@ -11,11 +11,7 @@ import dataclasses
 import secrets
 
 import pytest
-
-from tests.conftest import openssl_verify
-from tests.portal_support import ShiftedClock
-from tui.core import reasons
-from tui.core.card.pkcs11 import (
+from PyKCS11 import (
     CKF_USER_PIN_COUNT_LOW,
     CKF_USER_PIN_FINAL_TRY,
     CKF_USER_PIN_LOCKED,
@@ -27,9 +23,12 @@ from tui.core.card.pkcs11 import (
     CKR_MECHANISM_INVALID,
     CKR_PIN_LOCKED,
     CKR_TOKEN_NOT_PRESENT,
-    CkError,
-    Pkcs11Module,
 )
+
+from tests.conftest import openssl_verify
+from tests.portal_support import ShiftedClock
+from tui.core import reasons
+from tui.core.card.pkcs11 import CkError, Pkcs11Module
 from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.errors import (
     CardRemovedError,
@@ -345,7 +344,7 @@ def test_always_authenticate_key_gets_a_context_specific_login(spied, spy, softh
 
 
 def test_a_token_left_logged_in_still_checks_this_pin(spied, spy, softhsm_card):
-    from tui.core.card.pkcs11 import CKR_USER_ALREADY_LOGGED_IN
+    from PyKCS11 import CKR_USER_ALREADY_LOGGED_IN
 
     cert = _cert(spied, softhsm_card.holder("MEHMET ÖZTÜRK"))
     spy.login_rv = CKR_USER_ALREADY_LOGGED_IN

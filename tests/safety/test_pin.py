@@ -9,6 +9,7 @@ add them at the token boundary, and everything else is the real token.
 from __future__ import annotations
 
 import pytest
+from PyKCS11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 
 from tests.safety import drive
 from tests.safety.conftest import HOLDER, WRONG_PIN
@@ -19,7 +20,6 @@ from tests.safety.secrets_watch import (
     held_digits,
 )
 from tests.screen_text import screen_text
-from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.core.settings import Settings
 from tui.screens.base import TaskRunner
 from tui.screens.certificate_select import CertificateSelectScreen

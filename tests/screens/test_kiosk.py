@@ -15,19 +15,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from PyKCS11 import CKR_SESSION_HANDLE_INVALID, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS
 from textual.app import SuspendNotSupported
 from textual.command import CommandPalette
 from textual.widgets import Button, Static
 
 from tests.screens.harness import screen_text, settle, wait_for
 from tui.app import IDLE_NOTICE, EonayApp
-from tui.core.card.pkcs11 import (
-    CKR_SESSION_HANDLE_INVALID,
-    CKS_RO_PUBLIC_SESSION,
-    CKS_RO_USER_FUNCTIONS,
-    CkError,
-    Pkcs11Module,
-)
+from tui.core.card.pkcs11 import CkError, Pkcs11Module
 from tui.core.card_info import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.clock import FakeClock

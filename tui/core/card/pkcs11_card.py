@@ -19,10 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from tui.core import reasons
-from tui.core.card import cades
-from tui.core.card.certificates import certificate_info, facts, ordered
-from tui.core.card.pkcs11 import (
+from PyKCS11 import (
     CKF_TOKEN_INITIALIZED,
     CKG_MGF1_SHA256,
     CKG_MGF1_SHA384,
@@ -50,16 +47,23 @@ from tui.core.card.pkcs11 import (
     CKR_PIN_LOCKED,
     CKR_SESSION_CLOSED,
     CKR_SESSION_HANDLE_INVALID,
+    CKR_SLOT_ID_INVALID,
     CKR_TOKEN_NOT_PRESENT,
     CKR_TOKEN_NOT_RECOGNIZED,
     CKR_USER_ALREADY_LOGGED_IN,
-    MECHANISM_NAMES,
+)
+
+from tui.core import reasons
+from tui.core.card import cades
+from tui.core.card.certificates import certificate_info, facts, ordered
+from tui.core.card.pkcs11 import (
     CkError,
     Pkcs11Module,
     Pkcs11Session,
     PssParams,
     RawObject,
     RawToken,
+    mechanism_name,
 )
 from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
 from tui.core.clock import Clock, SystemClock
@@ -87,7 +91,7 @@ _REMOVED = frozenset(
         CKR_SESSION_HANDLE_INVALID,
         CKR_SESSION_CLOSED,
         CKR_DEVICE_ERROR,
-        0x003,  # CKR_SLOT_ID_INVALID: the reader went away with the card
+        CKR_SLOT_ID_INVALID,  # the reader went away with the card
     }
 )
 _RSA_MECH = {"sha256": CKM_SHA256_RSA_PKCS, "sha384": CKM_SHA384_RSA_PKCS}
@@ -485,7 +489,7 @@ class Pkcs11Card:
             if err.rv == CKR_PIN_INCORRECT:  # the context-specific login
                 raise self._wrong_pin(module, raw) from None
             if err.rv == CKR_MECHANISM_INVALID:
-                raise MechanismNotSupportedError(MECHANISM_NAMES[plan.mechanism]) from None
+                raise MechanismNotSupportedError(mechanism_name(plan.mechanism)) from None
             raise
         finally:
             _logout_quietly(session)
@@ -581,7 +585,7 @@ def signing_plan(mechanisms: frozenset[int], scheme: cades.Scheme) -> SigningPla
     if scheme.key == "ec":
         if CKM_ECDSA in mechanisms:
             return SigningPlan(CKM_ECDSA, "digest")
-        raise MechanismNotSupportedError(MECHANISM_NAMES[CKM_ECDSA])
+        raise MechanismNotSupportedError(mechanism_name(CKM_ECDSA))
     if scheme.pss:
         combined, hash_mech, mgf = _PSS_MECH[scheme.hash]
         params = PssParams(hash_mech, mgf, scheme.salt_length)
@@ -589,12 +593,12 @@ def signing_plan(mechanisms: frozenset[int], scheme: cades.Scheme) -> SigningPla
             return SigningPlan(combined, "attributes", params)
         if CKM_RSA_PKCS_PSS in mechanisms:
             return SigningPlan(CKM_RSA_PKCS_PSS, "digest", params)
-        raise MechanismNotSupportedError(MECHANISM_NAMES[combined])
+        raise MechanismNotSupportedError(mechanism_name(combined))
     if _RSA_MECH[scheme.hash] in mechanisms:
         return SigningPlan(_RSA_MECH[scheme.hash], "attributes")
     if CKM_RSA_PKCS in mechanisms:
         return SigningPlan(CKM_RSA_PKCS, "digest_info")
-    raise MechanismNotSupportedError(MECHANISM_NAMES[_RSA_MECH[scheme.hash]])
+    raise MechanismNotSupportedError(mechanism_name(_RSA_MECH[scheme.hash]))
 
 
 def sign_cades(
