@@ -3,9 +3,10 @@
 Issue 7 measures "the whole signature (hashing, CMS building, the
 self-check) against a bare C_Sign on the same SoftHSM key". That is the
 primary figure, `signing_<key>`: in one session, logged in once, the app's
-own pipeline `tui.core.card.pkcs11_card.sign_cades` (the call `Pkcs11Card.sign` makes
-between C_Login and C_Logout: signed attributes, C_SignInit + C_Sign through
-`Pkcs11Session.sign`, the CMS, the self-check with `cryptography`) against a
+own pipeline `tui.core.card.cades.build_cades` with the card as its signer
+(`pkcs11_card.card_signer`), the call `Pkcs11Card.sign` makes between C_Login
+and C_Logout: signed attributes, C_SignInit + C_Sign through
+`Pkcs11Session.sign`, the CMS, the self-check with `cryptography`, against a
 bare PyKCS11 C_SignInit + C_Sign in the same session, on the same key, with
 the same mechanism and input size, the two alternating signature by
 signature.
@@ -97,7 +98,7 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
     from PyKCS11 import CKO_PRIVATE_KEY
 
     from tui.core.card import cades
-    from tui.core.card.pkcs11_card import sign_cades, signing_plan
+    from tui.core.card.pkcs11_card import card_signer, signing_plan
     from tui.core.pin import Pin
 
     cert = next(c for c in service.certificates() if c.id == holder.cert_id_bytes)
@@ -116,15 +117,14 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
         mechanism = _bare_mechanism(plan)
 
         def ours() -> None:
-            sign_cades(
-                session,
-                key,
-                plan,
+            cades.build_cades(
                 TEXT,
                 nonce,
                 cert.der,
+                card_signer(session, key, plan),
                 signing_time=datetime.now(UTC),
                 chain=cert.chain,
+                pss=plan.pss is not None,
             )
 
         def bare() -> None:
@@ -154,7 +154,7 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
             "runs": len(ours_ms),
             "mechanism": _mechanism_name(plan.mechanism),
             "signed_bytes": len(data),
-            "what_is_timed": "tui.core.card.pkcs11_card.sign_cades in a logged-in session",
+            "what_is_timed": "cades.build_cades with card_signer, in a logged-in session",
             "steps_mean_ms": steps,
         },
     )

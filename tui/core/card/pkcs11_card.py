@@ -16,7 +16,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 from PyKCS11 import (
@@ -474,16 +473,16 @@ class Pkcs11Card:
         self._login(session, module, raw, pin)
         try:
             key = _private_key(session, current)
-            tbs, cms = sign_cades(
-                session,
-                key,
-                plan,
+            context_pin = pin.buffer() if key.always_authenticate else None
+            signing_time = cades.whole_seconds_utc(self._clock.now())
+            cms = cades.build_cades(
                 text,
                 nonce,
                 cert.der,
-                signing_time=self._clock.now(),
+                card_signer(session, key, plan, context_pin=context_pin),
+                signing_time=signing_time,
                 chain=cert.chain,
-                context_pin=pin.buffer() if key.always_authenticate else None,
+                pss=plan.pss is not None,
             )
         except CkError as err:
             if err.rv == CKR_PIN_INCORRECT:  # the context-specific login
@@ -494,7 +493,7 @@ class Pkcs11Card:
         finally:
             _logout_quietly(session)
         return Signature(
-            cms=cms, signing_time=tbs.signing_time, certificate_fingerprint=cert.fingerprint_sha256
+            cms=cms, signing_time=signing_time, certificate_fingerprint=cert.fingerprint_sha256
         )
 
     def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
@@ -601,34 +600,28 @@ def signing_plan(mechanisms: frozenset[int], scheme: cades.Scheme) -> SigningPla
     raise MechanismNotSupportedError(mechanism_name(_RSA_MECH[scheme.hash]))
 
 
-def sign_cades(
+def card_signer(
     session: Pkcs11Session,
     key: RawObject,
     plan: SigningPlan,
-    text: str,
-    nonce: bytes,
-    cert_der: bytes,
     *,
-    signing_time: datetime,
-    chain: Sequence[bytes] = (),
     context_pin: memoryview | None = None,
-) -> tuple[cades.ToBeSigned, bytes]:
-    """The signature itself, in a session already logged in: signed attributes,
-    C_Sign with `key`, the CMS around the card's value, and its self-check.
+) -> cades.Signer:
+    """The token as the signer of `cades.build_cades`: C_Sign with `key` in a session
+    already logged in, over what `plan` hands it, the value as CMS wants it.
 
-    `Pkcs11Card.sign` calls this between C_Login and C_Logout; the benchmark
-    times it against a bare C_Sign in the same session. Raises CkError from
-    the token and SignatureCheckError when the CMS does not verify.
+    `Pkcs11Card.sign` builds the CAdES with this between C_Login and C_Logout; the
+    benchmark times that against a bare C_Sign in the same session. The call raises
+    CkError from the token.
     """
-    tbs = cades.prepare(
-        text, nonce, cert_der, signing_time=signing_time, chain=chain, pss=plan.pss is not None
-    )
-    value = session.sign(key, plan.mechanism, plan.data(tbs), pss=plan.pss, context_pin=context_pin)
-    if tbs.scheme.key == "ec":
-        value = cades.ecdsa_raw_to_der(value)
-    cms = cades.assemble(tbs, value)
-    cades.check_cms(cms, text, nonce, cert_der)
-    return tbs, cms
+
+    def sign(tbs: cades.ToBeSigned) -> bytes:
+        value = session.sign(
+            key, plan.mechanism, plan.data(tbs), pss=plan.pss, context_pin=context_pin
+        )
+        return cades.ecdsa_raw_to_der(value) if tbs.scheme.key == "ec" else value
+
+    return sign
 
 
 def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
