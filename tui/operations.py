@@ -19,7 +19,7 @@ from tui.core.pin import Pin
 from tui.core.results import EOnayStatus, Session
 from tui.core.services import ServiceFactories
 from tui.core.settings import Settings
-from tui.core.text import check_allowed, check_signable
+from tui.core.text import check_allowed
 from tui.flow import AlreadyActive, EOnayDone, EOnayStarted, LoginDone
 
 T = TypeVar("T")
@@ -104,8 +104,11 @@ class Operations:
     # --- the text to sign -------------------------------------------------
 
     def accept_challenge(self, challenge: Challenge) -> Challenge:
-        """Refuse a challenge whose text cannot be shown exactly as signed."""
-        check_signable(challenge.text)
+        """Strict mode: refuse a text that is not on the allowlist, before any PIN.
+
+        Whether the text can be shown exactly as signed was decided as it arrived
+        (`Challenge.text` is a `SignableText`).
+        """
         if self.settings.strict:
             check_allowed(challenge.text, challenge.purpose, self.settings.allowlist)
         return challenge

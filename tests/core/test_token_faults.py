@@ -40,7 +40,6 @@ from tui.core.errors import (
     PinLockedError,
     SignatureCheckError,
     TokenError,
-    UnsafeTextError,
 )
 from tui.core.pin import Pin
 from tui.core.text import LOGIN_TEXT
@@ -256,16 +255,6 @@ def test_pin_length_outside_the_token_range_is_refused_before_login(spied, spy, 
         _sign(spied, cert, Pin.from_str("12"))
     assert (caught.value.minimum, caught.value.maximum) == (4, 255)
     assert "login" not in spy.names()
-
-
-def test_unsafe_text_is_refused_before_the_card_is_touched(spied, spy, softhsm_card):
-    cert = _cert(spied, softhsm_card.holder("MEHMET ÖZTÜRK"))
-    spy.calls.clear()
-    pin = Pin.from_str(softhsm_card.pin)
-    with pytest.raises(UnsafeTextError):
-        _sign(spied, cert, pin, "onaylıyorum\u202e")
-    assert spy.calls == []
-    assert len(pin) == 0
 
 
 def test_pulled_card_gives_card_removed(softhsm_card, spy):

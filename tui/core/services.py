@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the app builds `ServiceFactories` before its first screen: 
     from tui.core.clock import Clock
     from tui.core.pin import Pin
     from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+    from tui.core.text import SignableText
 
 
 class CardService(Protocol):
@@ -36,8 +37,10 @@ class CardService(Protocol):
         """Re-read the PIN flags of the certificate's token."""
         ...
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         """Log in once, sign `text` as CAdES-BES bound to `nonce`, log out; wipes `pin`.
+
+        `text` was checked once, as it arrived; the card service does not check it again.
 
         Re-reads the certificate first and refuses if it is not byte-identical
         to `cert`. Never retries a login.

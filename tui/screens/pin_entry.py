@@ -35,10 +35,8 @@ from tui.core.errors import (
     RateLimitedError,
     ServerError,
     TLSError,
-    UnsafeTextError,
 )
 from tui.core.pin import Pin
-from tui.core.text import check_signable
 from tui.display import date_time, shown
 from tui.flow import AlreadyActive, CardGone, Expired, Outcome, Restart
 from tui.i18n import N_, _
@@ -74,7 +72,6 @@ class Phase(Enum):
     LOCKED = "locked"  # the PIN is locked: no login is attempted
     EXPIRED = "expired"  # the challenge is over: nothing is signed
     FAILED = "failed"  # the portal refused; only starting again helps
-    REFUSED = "refused"  # the text cannot be shown as it would be signed
 
 
 class PinEntryScreen(FlowScreen):
@@ -124,15 +121,9 @@ class PinEntryScreen(FlowScreen):
         self.phase = Phase.TYPING
         self._checking = False
         self._handed_over: Pin | None = None
-        self._refusal: str | None = None
         # Once the text's last line was on the screen, with the screen whole; never taken back.
         self.seen_whole_text = False
         self._said = ""  # what the status line says now
-        try:
-            check_signable(challenge.text)
-        except UnsafeTextError as error:
-            self._refusal = error.user_message()
-            self.phase = Phase.REFUSED
 
     # --- layout -------------------------------------------------------------
 
@@ -143,10 +134,7 @@ class PinEntryScreen(FlowScreen):
                 with VerticalScroll(id="text-box") as box:
                     box.border_title = _("Text to sign")
                     box.can_focus = False
-                    if self._refusal is None:
-                        yield Static(self.challenge.text, id="text", markup=False)
-                    else:
-                        yield Static(Content(self._refusal), id="text", classes="-refused")
+                    yield Static(self.challenge.text, id="text", markup=False)
                 yield Static(
                     Content.assemble(
                         (_("Certificate:") + " ", "bold"),
@@ -183,11 +171,6 @@ class PinEntryScreen(FlowScreen):
 
     def on_mount(self) -> None:
         self.query_one("#next-action").display = False
-        if self.phase is Phase.REFUSED:
-            self.query_one(Countdown).stop()
-            self._set_phase(Phase.REFUSED)
-            self._offer(_("Start again"))
-            return
         if self.challenge.expired():
             self._expire()
             return

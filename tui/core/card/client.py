@@ -51,6 +51,7 @@ from tui.core.errors import (
 if TYPE_CHECKING:
     from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
     from tui.core.pin import Pin
+    from tui.core.text import SignableText
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class CardProcessClient:
     def pin_state(self, cert: CertificateInfo) -> PinState:
         return cast("PinState", self._call(ReadPinState(cert), self.deadlines.pin_state).value)
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         """The PIN goes from its own buffer to the card process; wiped here when done."""
         try:
             if len(pin) > MAX_PIN_BYTES:  # longer than any card takes: never sent

@@ -78,7 +78,7 @@ from tui.core.errors import (
     TokenError,
 )
 from tui.core.pin import Pin
-from tui.core.text import check_signable
+from tui.core.text import SignableText
 
 log = logging.getLogger(__name__)
 
@@ -417,9 +417,8 @@ class Pkcs11Card:
 
     # --- signing -----------------------------------------------------------
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         try:
-            check_signable(text)
             with self._lock:
                 try:
                     signature = self._sign(cert, pin, text, nonce)
@@ -439,7 +438,7 @@ class Pkcs11Card:
         finally:
             pin.wipe()
 
-    def _sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def _sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         module, raw = self._locate(cert.token)
         if raw.pin_state.locked:
             raise PinLockedError()
@@ -456,7 +455,7 @@ class Pkcs11Card:
         raw: RawToken,
         cert: CertificateInfo,
         pin: Pin,
-        text: str,
+        text: SignableText,
         nonce: bytes,
     ) -> Signature:
         current = _reread(session, cert)
