@@ -67,8 +67,10 @@ class Operations:
 
     def __init__(self, services: ServiceFactories, settings: Settings) -> None:
         self._card = Lazy(services.card)
-        # One card call at a time: the once-a-second re-read must never interleave with a
-        # signature (PKCS#11 sessions and the module table are not shared across threads).
+        # The one lock on the card, for the whole app: screens re-read it from one worker
+        # while another signs, and a card service (the card process's socket, a PKCS#11
+        # module's sessions) takes one call at a time, so it has no lock of its own.
+        # Held here, the deadline of a challenge is checked once the card is free.
         self._card_lock = threading.Lock()
         self._portal = Lazy(services.portal)
         self.clock = services.clock

@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # the app builds `ServiceFactories` before its first screen: 
 
 
 class CardService(Protocol):
+    """The card. One call at a time: not thread-safe, by design; the app's one card
+    lock is in `tui.operations.Operations`."""
+
     def module_paths(self) -> list[str]:
         """The PKCS#11 modules in use, for "card not found" hints."""
         ...

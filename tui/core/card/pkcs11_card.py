@@ -13,7 +13,6 @@ when `sign` returns or raises.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -157,6 +156,10 @@ class Pkcs11Card:
     the answer is kept and checked with at most one cheap call a second (see
     `_current`), so the card is not re-listed while nothing changes. Signing
     never uses the kept answer: it finds the token and the certificate again.
+
+    One caller at a time, and no lock of its own: the card process answers one
+    request at a time on one thread, and in-process callers go through the app's
+    one card lock (`tui.operations.Operations`), as every `CardService` does.
     """
 
     POLL_INTERVAL = 1.0  # seconds: at most one PKCS#11 call per interval while idle
@@ -176,10 +179,6 @@ class Pkcs11Card:
         self._pss = pss
         self._modules: dict[str, Pkcs11Module] = {}
         self.load_errors: dict[str, EonayError] = {}
-        # One PKCS#11 call sequence at a time: screens poll from one worker
-        # while another signs, and a module initialised with NULL arguments
-        # (see token.initialize_with_null_args) must not be entered concurrently.
-        self._lock = threading.RLock()
         self._mechanism_cache: dict[tuple[str, str, str], frozenset[int]] = {}
         self._view: _View | None = None
         self._checked_at = float("-inf")
@@ -227,12 +226,11 @@ class Pkcs11Card:
         )
 
     def tokens(self) -> list[TokenInfo]:
-        with self._lock:
-            try:
-                view = self._current()
-            except CkError as err:
-                raise map_ck_error(err) from None
-            return [self._token_info(module, raw) for module, raw in view.tokens]
+        try:
+            view = self._current()
+        except CkError as err:
+            raise map_ck_error(err) from None
+        return [self._token_info(module, raw) for module, raw in view.tokens]
 
     # --- the last answer, and the one cheap call that tells whether it still holds -----
 
@@ -353,14 +351,13 @@ class Pkcs11Card:
         return out
 
     def certificates(self) -> list[CertificateInfo]:
-        with self._lock:
-            try:
-                view = self._current()
-                if view.certificates is None:
-                    view.certificates = self._certificates(view)
-            except CkError as err:
-                raise map_ck_error(err) from None
-            return list(view.certificates)
+        try:
+            view = self._current()
+            if view.certificates is None:
+                view.certificates = self._certificates(view)
+        except CkError as err:
+            raise map_ck_error(err) from None
+        return list(view.certificates)
 
     def _certificates(self, view: _View) -> list[CertificateInfo]:
         """Each token's objects, read once: kept with the view until the card changes."""
@@ -402,37 +399,35 @@ class Pkcs11Card:
     def pin_state(self, cert: CertificateInfo) -> PinState:
         """Asked when a PIN screen opens and after a wrong PIN, never by an idle screen:
         always read from the card."""
-        with self._lock:
-            try:
-                module, raw = self._locate(cert.token)
-                if self._view is not None and (module, raw) not in self._view.tokens:
-                    self._forget()  # moved, or new flags: the kept answer is out of date
-                return raw.pin_state
-            except CkError as err:
-                self._forget()
-                raise map_ck_error(err) from None
-            except CardRemovedError:
-                self._forget()
-                raise
+        try:
+            module, raw = self._locate(cert.token)
+            if self._view is not None and (module, raw) not in self._view.tokens:
+                self._forget()  # moved, or new flags: the kept answer is out of date
+            return raw.pin_state
+        except CkError as err:
+            self._forget()
+            raise map_ck_error(err) from None
+        except CardRemovedError:
+            self._forget()
+            raise
 
     # --- signing -----------------------------------------------------------
 
     def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         try:
-            with self._lock:
-                try:
-                    signature = self._sign(cert, pin, text, nonce)
-                    self._unsettled_until = float("-inf")  # the person chose, and it held
-                    return signature
-                except CertificateChangedError:
-                    # Objects rewritten in place change no slot and no token info: until
-                    # the person has chosen again, the listing is read again each check.
-                    self._forget()
-                    self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
-                    raise
-                except (CkError, CardRemovedError):
-                    self._forget()  # whatever the card became, the listing no longer holds
-                    raise
+            try:
+                signature = self._sign(cert, pin, text, nonce)
+                self._unsettled_until = float("-inf")  # the person chose, and it held
+                return signature
+            except CertificateChangedError:
+                # Objects rewritten in place change no slot and no token info: until
+                # the person has chosen again, the listing is read again each check.
+                self._forget()
+                self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
+                raise
+            except (CkError, CardRemovedError):
+                self._forget()  # whatever the card became, the listing no longer holds
+                raise
         except CkError as err:
             raise map_ck_error(err) from None
         finally:
@@ -538,27 +533,25 @@ class Pkcs11Card:
         cut short, another part of the process) is gone, and with it the login,
         and so is the kept listing. Modules not loaded yet are not loaded for this.
         """
-        with self._lock:
-            self._view = None  # the last listing is the previous person's too
-            self._unsettled_until = float("-inf")
-            for module in list(self._modules.values()):
+        self._view = None  # the last listing is the previous person's too
+        self._unsettled_until = float("-inf")
+        for module in list(self._modules.values()):
+            try:
+                slots = module.slot_ids()
+            except CkError as err:
+                log.info("reset: %s", err)
+                continue
+            for slot in slots:
                 try:
-                    slots = module.slot_ids()
-                except CkError as err:
-                    log.info("reset: %s", err)
-                    continue
-                for slot in slots:
-                    try:
-                        module.close_all_sessions(slot)
-                    except CkError as err:  # a token pulled meanwhile has no sessions left
-                        log.info("reset of slot %s: %s", slot, err)
+                    module.close_all_sessions(slot)
+                except CkError as err:  # a token pulled meanwhile has no sessions left
+                    log.info("reset of slot %s: %s", slot, err)
 
     def close(self) -> None:
-        with self._lock:
-            self._view = None
-            modules, self._modules = self._modules, {}
-            for module in modules.values():
-                module.close()
+        self._view = None
+        modules, self._modules = self._modules, {}
+        for module in modules.values():
+            module.close()
 
 
 @dataclass(frozen=True)
