@@ -141,16 +141,23 @@ class Operations:
             return card.pin_state(cert)
 
     def sign(self, challenge: Challenge, cert: CertificateInfo, pin: Pin) -> Signature:
-        """Sign the challenge's text; refuses (and wipes the PIN) once its time is over.
+        """Sign the challenge's text; refuses once its time is over.
 
         The deadline is checked after the card is free, right before the card is asked.
+        The card service wipes the PIN once it has used it; a PIN it is never handed
+        (the time is over, the card service cannot start) is wiped here.
         """
-        with pin:
+        handed_over = False
+        try:
             card = self._card.get()
             with self._card_lock:
                 if challenge.expired():
                     raise CodeExpiredError("challenge expired before signing")
+                handed_over = True
                 return card.sign(cert, pin, challenge.text, challenge.nonce)
+        finally:
+            if not handed_over:
+                pin.wipe()
 
     def submit_login(self, challenge: Challenge, signature: Signature) -> LoginDone:
         """Submit the login signature; when E-Onay is already active, read its receipt too."""

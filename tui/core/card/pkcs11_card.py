@@ -414,21 +414,23 @@ class Pkcs11Card:
     # --- signing -----------------------------------------------------------
 
     def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
+        """The one place the PIN is used (C_Login, and the context-specific login of a
+        key that asks for one): wiped here, however the signature ends."""
         try:
-            try:
-                signature = self._sign(cert, pin, text, nonce)
-                self._unsettled_until = float("-inf")  # the person chose, and it held
-                return signature
-            except CertificateChangedError:
-                # Objects rewritten in place change no slot and no token info: until
-                # the person has chosen again, the listing is read again each check.
-                self._forget()
-                self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
-                raise
-            except (CkError, CardRemovedError):
-                self._forget()  # whatever the card became, the listing no longer holds
-                raise
+            signature = self._sign(cert, pin, text, nonce)
+            self._unsettled_until = float("-inf")  # the person chose, and it held
+            return signature
+        except CertificateChangedError:
+            # Objects rewritten in place change no slot and no token info: until
+            # the person has chosen again, the listing is read again each check.
+            self._forget()
+            self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
+            raise
+        except CardRemovedError:
+            self._forget()  # whatever the card became, the listing no longer holds
+            raise
         except CkError as err:
+            self._forget()
             raise map_ck_error(err) from None
         finally:
             pin.wipe()
