@@ -120,7 +120,7 @@ class PinEntryScreen(FlowScreen):
         self.signature: Signature | None = None
         self.phase = Phase.TYPING
         self._checking = False
-        self._handed_over: Pin | None = None
+        self._pending_pin: Pin | None = None  # taken from the field, not yet handed to `sign`
         # Once the text's last line was on the screen, with the screen whole; never taken back.
         self.seen_whole_text = False
         self._said = ""  # what the status line says now
@@ -230,8 +230,8 @@ class PinEntryScreen(FlowScreen):
         return geometry.visible_region == geometry.region
 
     def on_unmount(self) -> None:
-        if self._handed_over is not None:
-            self._handed_over.wipe()
+        if self._pending_pin is not None:  # never handed over: no one else will wipe it
+            self._pending_pin.wipe()
 
     # --- the PIN field and the keypad --------------------------------------------
 
@@ -326,10 +326,15 @@ class PinEntryScreen(FlowScreen):
 
     def _sign_now(self) -> None:
         pin = self.query_one(PinField).take()
-        self._handed_over = pin  # wiped by the signature; wiped here too if the screen goes first
+        self._pending_pin = pin
         self._set_phase(Phase.SIGNING)
         self._say(_("Signing on the card…"), "busy")
-        self.run_task(SIGN, lambda: self._sign(pin))
+        self.run_task(SIGN, lambda: self._sign(self._hand_over(pin)))
+
+    def _hand_over(self, pin: Pin) -> Pin:
+        """From here `sign` owns the PIN: it, or the card service, wipes it once used."""
+        self._pending_pin = None
+        return pin
 
     def _send(self) -> None:
         signature = self.signature
