@@ -23,7 +23,6 @@ from textual.app import App, SuspendNotSupported
 from textual.binding import Binding, BindingType
 
 from tui.core.settings import Settings
-from tui.core.text import allow_scripts
 from tui.i18n import N_, _, language_from_environment, set_language
 from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
@@ -153,7 +152,6 @@ class EonayApp(App[int], inherit_bindings=False):
     ) -> None:
         self.settings = settings or Settings()
         set_language(self.settings.language or language_from_environment())
-        allow_scripts(self.settings.text_scripts)  # every check of a text applies the same rule
         if self.settings.kiosk:
             # With this set, Textual lets ctrl+c, ctrl+z and ctrl+\ send signals: never in a kiosk.
             os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)

@@ -1,37 +1,17 @@
 """A redacted log entry for an unexpected error, with a short reference to quote.
 
-The entry holds the error's type, its message with anything secret-looking
-removed, and where it happened (file, line, function) — never local
-variables or source lines, so no PIN, session token or text can leak.
+The entry holds the error's type, its message through the log's one redactor
+in strict mode (`tui.core.setup.logs.redact`), and where it happened (file,
+line, function) — never local variables or source lines, so no PIN, session
+token or text can leak.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 
 log = logging.getLogger("eonay")
-
-_SECRETS = [
-    (re.compile(r"(?i)(bearer\s+)\S+"), r"\1<redacted>"),
-    (re.compile(r'(?i)("?(?:session|token|pin|cms)"?\s*[:=]\s*)"?[^\s",}]+"?'), r"\1<redacted>"),
-    (re.compile(r"\d{4,}"), "<digits>"),
-]
-
-
-def redact(text: str) -> str:
-    """Remove what could be a PIN, a code, a session token or a signature.
-
-    The log's own redactor (`tui.core.setup.logs.redact`) first, then these stricter rules:
-    an unexpected error's message keeps no digits at all.
-    """
-    from tui.core.setup.logs import redact as redact_secrets
-
-    text = redact_secrets(text)
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def new_reference() -> str:
@@ -41,7 +21,9 @@ def new_reference() -> str:
 
 
 def log_unexpected(error: BaseException, where: str = "") -> str:
-    """Log `error` redacted and return the reference shown to the person."""
+    """Log `error` redacted (the log's redactor, strict) and return the reference shown."""
+    from tui.core.setup.logs import redact
+
     reference = new_reference()
     frames = traceback.extract_tb(error.__traceback__)
     trail = " <- ".join(
@@ -53,7 +35,7 @@ def log_unexpected(error: BaseException, where: str = "") -> str:
         type(error).__name__,
         where or "app",
         reference,
-        redact(str(error))[:500],
+        redact(str(error), strict=True)[:500],
         trail,
     )
     return reference

@@ -19,7 +19,7 @@ from tui.core.pin import Pin
 from tui.core.results import EOnayStatus, Session
 from tui.core.services import ServiceFactories
 from tui.core.settings import Settings
-from tui.core.text import check_allowed, check_signable
+from tui.core.text import check_allowed
 from tui.flow import AlreadyActive, EOnayDone, EOnayStarted, LoginDone
 
 T = TypeVar("T")
@@ -67,8 +67,10 @@ class Operations:
 
     def __init__(self, services: ServiceFactories, settings: Settings) -> None:
         self._card = Lazy(services.card)
-        # One card call at a time: the once-a-second re-read must never interleave with a
-        # signature (PKCS#11 sessions and the module table are not shared across threads).
+        # The one lock on the card, for the whole app: screens re-read it from one worker
+        # while another signs, and a card service (the card process's socket, a PKCS#11
+        # module's sessions) takes one call at a time, so it has no lock of its own.
+        # Held here, the deadline of a challenge is checked once the card is free.
         self._card_lock = threading.Lock()
         self._portal = Lazy(services.portal)
         self.clock = services.clock
@@ -104,8 +106,11 @@ class Operations:
     # --- the text to sign -------------------------------------------------
 
     def accept_challenge(self, challenge: Challenge) -> Challenge:
-        """Refuse a challenge whose text cannot be shown exactly as signed."""
-        check_signable(challenge.text)
+        """Strict mode: refuse a text that is not on the allowlist, before any PIN.
+
+        Whether the text can be shown exactly as signed was decided as it arrived
+        (`Challenge.text` is a `SignableText`).
+        """
         if self.settings.strict:
             check_allowed(challenge.text, challenge.purpose, self.settings.allowlist)
         return challenge
@@ -136,16 +141,23 @@ class Operations:
             return card.pin_state(cert)
 
     def sign(self, challenge: Challenge, cert: CertificateInfo, pin: Pin) -> Signature:
-        """Sign the challenge's text; refuses (and wipes the PIN) once its time is over.
+        """Sign the challenge's text; refuses once its time is over.
 
         The deadline is checked after the card is free, right before the card is asked.
+        The card service wipes the PIN once it has used it; a PIN it is never handed
+        (the time is over, the card service cannot start) is wiped here.
         """
-        with pin:
+        handed_over = False
+        try:
             card = self._card.get()
             with self._card_lock:
                 if challenge.expired():
                     raise CodeExpiredError("challenge expired before signing")
+                handed_over = True
                 return card.sign(cert, pin, challenge.text, challenge.nonce)
+        finally:
+            if not handed_over:
+                pin.wipe()
 
     def submit_login(self, challenge: Challenge, signature: Signature) -> LoginDone:
         """Submit the login signature; when E-Onay is already active, read its receipt too."""

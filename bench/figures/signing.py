@@ -3,9 +3,10 @@
 Issue 7 measures "the whole signature (hashing, CMS building, the
 self-check) against a bare C_Sign on the same SoftHSM key". That is the
 primary figure, `signing_<key>`: in one session, logged in once, the app's
-own pipeline `tui.core.card.pkcs11_card.sign_cades` (the call `Pkcs11Card.sign` makes
-between C_Login and C_Logout: signed attributes, C_SignInit + C_Sign through
-`Pkcs11Session.sign`, the CMS, the self-check with `cryptography`) against a
+own pipeline `tui.core.card.cades.build_cades` with the card as its signer
+(`pkcs11_card.card_signer`), the call `Pkcs11Card.sign` makes between C_Login
+and C_Logout: signed attributes, C_SignInit + C_Sign through
+`Pkcs11Session.sign`, the CMS, the self-check with `cryptography`, against a
 bare PyKCS11 C_SignInit + C_Sign in the same session, on the same key, with
 the same mechanism and input size, the two alternating signature by
 signature.
@@ -94,10 +95,10 @@ def _bare_mechanism(plan: Any) -> Any:
 def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Figure:
     """The primary figure: the app's pipeline and a bare C_Sign, one logged-in session."""
     import PyKCS11 as P
+    from PyKCS11 import CKO_PRIVATE_KEY
 
     from tui.core.card import cades
-    from tui.core.card.pkcs11 import CKO_PRIVATE_KEY
-    from tui.core.card.pkcs11_card import sign_cades, signing_plan
+    from tui.core.card.pkcs11_card import card_signer, signing_plan
     from tui.core.pin import Pin
 
     cert = next(c for c in service.certificates() if c.id == holder.cert_id_bytes)
@@ -116,15 +117,14 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
         mechanism = _bare_mechanism(plan)
 
         def ours() -> None:
-            sign_cades(
-                session,
-                key,
-                plan,
+            cades.build_cades(
                 TEXT,
                 nonce,
                 cert.der,
+                card_signer(session, key, plan),
                 signing_time=datetime.now(UTC),
                 chain=cert.chain,
+                pss=plan.pss is not None,
             )
 
         def bare() -> None:
@@ -154,7 +154,7 @@ def _pipeline(cfg: Config, card: Any, module: Any, service: Any, holder: Any) ->
             "runs": len(ours_ms),
             "mechanism": _mechanism_name(plan.mechanism),
             "signed_bytes": len(data),
-            "what_is_timed": "tui.core.card.pkcs11_card.sign_cades in a logged-in session",
+            "what_is_timed": "cades.build_cades with card_signer, in a logged-in session",
             "steps_mean_ms": steps,
         },
     )
@@ -221,9 +221,9 @@ def _whole(cfg: Config, card: Any, module: Any, service: Any, holder: Any) -> Fi
 
 
 def _mechanism_name(mechanism: int) -> str:
-    from tui.core.card.pkcs11 import MECHANISM_NAMES
+    from tui.core.card.pkcs11 import mechanism_name
 
-    return MECHANISM_NAMES.get(mechanism, hex(mechanism))
+    return mechanism_name(mechanism)
 
 
 def _steps(call: Callable[[], object], n: int) -> dict[str, float]:
@@ -262,7 +262,7 @@ def _steps(call: Callable[[], object], n: int) -> dict[str, float]:
     wrap(token.Pkcs11Module, "slot_ids", "C_GetSlotList")
     wrap(token.Pkcs11Module, "token", "C_GetTokenInfo")
     wrap(token.Pkcs11Module, "mechanisms", "C_GetMechanismList")
-    wrap(card, "describe", "certificate re-check (describe)")
+    wrap(card, "certificate_info", "certificate re-check (certificate_info)")
     try:
         t0 = time.perf_counter()
         for _ in range(n):

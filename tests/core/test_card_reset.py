@@ -5,15 +5,10 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from PyKCS11 import CKR_SESSION_HANDLE_INVALID, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS
 
 from tests.conftest import openssl_verify
-from tui.core.card.pkcs11 import (
-    CKR_SESSION_HANDLE_INVALID,
-    CKS_RO_PUBLIC_SESSION,
-    CKS_RO_USER_FUNCTIONS,
-    CkError,
-    Pkcs11Module,
-)
+from tui.core.card.pkcs11 import CkError, Pkcs11Module
 from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.pin import Pin
 from tui.core.text import LOGIN_TEXT

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tui.core import reasons
-from tui.core.card.certificates import describe, mask_national_id, ordered
+from tui.core.card.certificates import certificate_info, mask_national_id, ordered
 from tui.core.card_info import PinState, PinTries, TokenInfo
 from tui.sim.pki import (
     NES_POLICY_OID,
@@ -49,7 +49,7 @@ def _issue(pki, key_type="EC-P256", **kw):
 def _describe(cert, **kw):
     args = {"token": TOKEN, "cka_id": b"\x01", "label": "x", "has_private_key": True, "now": NOW}
     args.update(kw)
-    return describe(_der(cert), **args)
+    return certificate_info(_der(cert), **args)
 
 
 @pytest.mark.parametrize("number", ["10000000146", "12345678950", "13649274848"])

@@ -22,11 +22,12 @@ from typing import Any
 
 import pytest
 import trustme
+from PyKCS11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 
 from tests.core.test_token_initargs import SHIM_C
 from tests.shims import compile_module
 from tui.__main__ import main
-from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED, Pkcs11Module
+from tui.core.card.pkcs11 import Pkcs11Module
 from tui.core.setup.doctor import Report, Status, run_checks
 from tui.core.setup.modules import SearchPaths
 from tui.sim.server import RunningPortal, running_portal

@@ -92,6 +92,21 @@ def test_redact_masks_the_verification_code_but_its_last_4_digits(text: str, exp
     assert redact(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("token=abc cms: MIIB", "token=*** cms: ***"),
+        ('{"token": "abc"}', '{"token": ***}'),
+        ("error 1234 at 99", "error <digits> at 99"),
+        ("pin=1234 took 2500 ms", "pin=*** took <digits> ms"),
+    ],
+)
+def test_strict_mode_adds_the_unexpected_errors_rules(text: str, expected: str) -> None:
+    """One redactor: strict mode is its every rule, then no token or cms field, no digit run."""
+    assert redact(text, strict=True) == expected
+    assert redact(text) != expected  # the log's own mode keeps what strict mode removes
+
+
 @pytest.mark.parametrize("digits", [13, 15, 20])
 def test_redact_masks_only_14_digit_runs_as_codes(digits: int) -> None:
     run = "7" * digits

@@ -37,7 +37,8 @@ from tui.core.errors import (
 )
 from tui.core.portal.client import PortalClient, RetryPolicy
 from tui.core.results import Session
-from tui.core.text import LOGIN_TEXT, check_signable
+from tui.core.settings import Settings
+from tui.core.text import LOGIN_TEXT, SignableText, check_signable
 from tui.sim.server import RunningPortal, serving
 from tui.sim.state import nonce_text
 
@@ -213,13 +214,27 @@ def test_broken_answers_are_protocol_errors_and_not_retried(sim, client, sleeps,
 
 
 @pytest.mark.parametrize("kind", ["bidi", "control", "ansi", "zero_width", "markup"])
-def test_hostile_text_arrives_intact_and_is_refused_before_signing(sim, client, kind):
-    """The client reports exactly what the portal sent; the text rules refuse to sign it."""
+def test_hostile_text_is_refused_as_the_challenge_arrives(sim, client, kind):
+    """The signable-text rule runs once, as the challenge is read: no Challenge is made of it."""
     sim.faults.set_hostile_text(kind)
-    challenge = client.get_challenge(sim.new_login().code)
-    assert challenge.text == sim.faults.text_for()
-    with pytest.raises(UnsafeTextError):
-        check_signable(challenge.text)
+    code = sim.new_login().code
+    with pytest.raises(UnsafeTextError) as info:
+        client.get_challenge(code)
+    with pytest.raises(UnsafeTextError) as direct:
+        check_signable(sim.faults.text_for())
+    assert info.value.reason == direct.value.reason  # the same rule, on the text as sent
+
+
+def test_the_scripts_the_settings_allow_reach_the_check_on_arrival(sim):
+    """`[text] scripts` reaches the one check through the settings, not a process-wide switch."""
+    text = "Καλημέρα κόσμε, onaylıyorum."
+    code = sim.state.new_challenge("login", text=text).code
+    with PortalClient(sim.url) as latin_only, pytest.raises(UnsafeTextError):
+        latin_only.get_challenge(code)
+    settings = Settings(portal_url=sim.url, text_scripts=("Greek",))
+    with PortalClient.from_settings(settings) as portal:
+        challenge = portal.get_challenge(code)
+    assert isinstance(challenge.text, SignableText) and challenge.text == text
 
 
 def test_unreachable_portal_is_retried_then_reported(sleeps: Sleeps):

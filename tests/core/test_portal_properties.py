@@ -1,4 +1,5 @@
-"""Property tests: whatever a portal answers, the client returns a valid model or a PortalError.
+"""Property tests: whatever a portal answers, the client returns a valid model or a PortalError
+(or, for a challenge whose text cannot be signed, the text rule's UnsafeTextError).
 
 These are the only portal tests on `httpx.MockTransport` (no network): they
 throw thousands of arbitrary answers (status codes, headers, bodies, broken
@@ -24,10 +25,11 @@ from hypothesis import strategies as st
 from tui.core.card_info import Signature
 from tui.core.challenge import Challenge
 from tui.core.clock import FakeClock
-from tui.core.errors import InvalidCodeError, PortalError, ServerError
+from tui.core.errors import InvalidCodeError, PortalError, ServerError, UnsafeTextError
 from tui.core.portal.client import PortalClient
 from tui.core.portal.wire import ERROR_CLASSES, parse_challenge
 from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+from tui.core.text import LOGIN_TEXT, SignableText, check_signable
 
 MANY = settings(
     max_examples=2000,
@@ -316,7 +318,7 @@ def assert_valid_challenge(challenge: Challenge, purpose: str | None = None) -> 
     assert challenge.purpose in ("login", "e-onay")
     if purpose:
         assert challenge.purpose == purpose
-    assert isinstance(challenge.text, str) and 0 < len(challenge.text) <= 2000
+    assert isinstance(challenge.text, SignableText) and 0 < len(challenge.text) <= 2000
     assert isinstance(challenge.nonce, bytes) and len(challenge.nonce) == 32
     for moment in (challenge.created_at, challenge.expires_at, challenge.server_time):
         assert isinstance(moment, datetime) and moment.utcoffset() is not None
@@ -421,6 +423,10 @@ def test_any_answer_gives_a_valid_model_or_a_portal_error(
     except PortalError as exc:
         event(f"{method}: {type(exc).__name__}")
         return
+    except UnsafeTextError:  # the signable-text rule, run as a challenge's text arrives
+        assert method in ("get", "start")
+        event(f"{method}: UnsafeTextError")
+        return
     event(f"{method}: {type(result).__name__}")
     assert_valid(result, method)
 
@@ -431,7 +437,9 @@ def test_any_answer_gives_a_valid_model_or_a_portal_error(
         {
             "code": st.from_regex(r"\A[0-9]{14}\Z"),
             "purpose": st.sampled_from(["login", "e-onay"]),
-            "text": st.text(min_size=1, max_size=2000),
+            # Texts the rule accepts (so acceptance is tried as often as refusal), and any text.
+            "text": st.sampled_from([LOGIN_TEXT, "Madde [1]: 10:30'da onaylıyorum."])
+            | st.text(min_size=1, max_size=2000),
             "nonce": st.binary(min_size=32, max_size=32),
             "created_at": moments,
             "left": st.integers(min_value=1, max_value=900),  # the spec's 15 minutes at most
@@ -465,6 +473,13 @@ def test_every_valid_challenge_is_accepted_exactly(
     scripted.answer = httpx.Response(
         200, headers={"content-type": content_type}, content=json.dumps(body).encode()
     )
+    try:
+        check_signable(obj["text"])
+    except UnsafeTextError as refused:  # the only refusal: the text rule's, with its reason
+        with pytest.raises(UnsafeTextError) as info:
+            mock_client.get_challenge(obj["code"])
+        assert info.value.reason == refused.reason
+        return
     challenge = mock_client.get_challenge(obj["code"])
     assert (challenge.code, challenge.purpose, challenge.text, challenge.nonce) == (
         obj["code"],

@@ -12,7 +12,6 @@ from tui.core.text import (
     LOGIN_TEXT,
     MAX_TEXT_CHARS,
     SignableText,
-    allow_scripts,
     char_name,
     check_allowed,
     check_signable,
@@ -327,12 +326,9 @@ def test_an_unknown_script_is_a_value_error() -> None:
     assert script_known("Greek") and script_known("grek") and not script_known("Common")
 
 
-def test_the_configured_scripts_apply_to_every_check() -> None:
-    try:
-        allow_scripts(["Greek"])
-        assert check_signable("Καλημέρα") == "Καλημέρα"
-    finally:
-        allow_scripts(())
+def test_no_scripts_given_means_latin_only() -> None:
+    """No process-wide setting: the scripts come with each call (from the settings)."""
+    assert check_signable("Καλημέρα", ("Greek",)) == "Καλημέρα"
     assert refused("Καλημέρα").reason.startswith("script not allowed")
 
 

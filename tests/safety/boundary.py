@@ -25,19 +25,16 @@ import dataclasses
 import threading
 from typing import Any
 
-from tui.core.card.pkcs11 import (
+from PyKCS11 import (
     CKO_CERTIFICATE,
     CKR_DEVICE_REMOVED,
     CKR_SESSION_HANDLE_INVALID,
-    CkError,
-    Pkcs11Module,
-    Pkcs11Session,
-    RawObject,
-    RawToken,
+    CKR_SLOT_ID_INVALID,
 )
+
+from tui.core.card.pkcs11 import CkError, Pkcs11Module, Pkcs11Session, RawObject, RawToken
 from tui.core.card.pkcs11_card import Pkcs11Card
 
-CKR_SLOT_ID_INVALID = 0x003
 SLOT_STRIDE = 1000  # a token put back shows up at another slot id
 PULLED = "<pulled out>"  # markers in `Boundary.calls`
 PUT_BACK = "<put back>"

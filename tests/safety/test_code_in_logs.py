@@ -12,7 +12,7 @@ import pytest
 from tests.safety import drive
 from tests.safety.conftest import HOLDER
 from tui.core.settings import Settings
-from tui.errorlog import redact as errorlog_redact
+from tui.core.setup.logs import redact
 
 pytestmark = pytest.mark.softhsm
 
@@ -37,13 +37,13 @@ async def test_the_code_is_masked_to_its_last_4_digits_in_a_debug_log(rig, softh
 
 
 def test_an_unexpected_errors_message_goes_through_the_same_redactor_first():
-    """`tui.errorlog` runs the log's redactor, then its own stricter rules (no digits at all).
+    """`tui.errorlog` runs the log's one redactor in strict mode: its rules, then no digits at all.
 
-    Checked on `errorlog.redact` itself: in the file, the handler's filter would hide a gap.
+    Checked on `redact` itself: in the file, the handler's filter would hide a gap.
     """
     code = "49586779463734"
     message = f"GET /api/v1/challenges/{code}?x=1 password=hunter2 Cookie: sid=abc"
-    text = errorlog_redact(message)
+    text = redact(message, strict=True)
     assert code not in text and code[:10] not in text and code[-4:] not in text
     assert "hunter2" not in text and "sid=abc" not in text
     assert text.startswith("GET /api/v1/challenges/")

@@ -9,6 +9,7 @@ add them at the token boundary, and everything else is the real token.
 from __future__ import annotations
 
 import pytest
+from PyKCS11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 
 from tests.safety import drive
 from tests.safety.conftest import HOLDER, WRONG_PIN
@@ -20,7 +21,6 @@ from tests.safety.secrets_watch import (
 )
 from tests.screen_text import screen_text
 from tests.terminal_writes import record_writes
-from tui.core.card.pkcs11 import CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED
 from tui.core.settings import Settings
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.e_onay_confirm import EOnayConfirmScreen
@@ -285,9 +285,9 @@ def test_pin_wipe_overwrites_before_it_lets_go():
         "card out during C_Sign",
         "certificate changed",
         "PIN too short",
-        "text not signable",
         "a bug at C_Sign",
         "challenge expired",
+        "the card service cannot start",
     ],
 )
 def test_the_pin_is_zeroed_on_every_path_through_the_card_service(softhsm_card, path):
@@ -319,20 +319,27 @@ def test_the_pin_is_zeroed_on_every_path_through_the_card_service(softhsm_card, 
             boundary.swapped[cert.id] = other.der
         elif path == "PIN too short":
             digits = "73"
-        elif path == "text not signable":
-            text = LOGIN_TEXT + "\u202e"
         elif path == "a bug at C_Sign":
             boundary.crash_at["C_Sign"] = RuntimeError("bug")
         pin = watched_pin(digits)
-        if path == "challenge expired":
+        if path in ("challenge expired", "the card service cannot start"):
+            # The step above the card service: it wipes a PIN it never hands over.
             from tests.screens import values
             from tui.core.clock import FakeClock
+            from tui.core.errors import ModuleLoadError
 
             clock = FakeClock()
             challenge = values.challenge(clock, seconds=10)
-            clock.advance(11)
+            if path == "challenge expired":
+                clock.advance(11)
+
+            def service():
+                if path == "the card service cannot start":
+                    raise ModuleLoadError("/nowhere/module.so", "no such file")
+                return card
+
             ops = Operations(
-                ServiceFactories(card=lambda: card, portal=lambda: None, clock=SystemClock()),  # type: ignore[arg-type,return-value]
+                ServiceFactories(card=service, portal=lambda: None, clock=SystemClock()),  # type: ignore[arg-type,return-value]
                 Settings(),
             )
             with pytest.raises(EonayError):

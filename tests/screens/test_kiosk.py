@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from PyKCS11 import CKR_SESSION_HANDLE_INVALID, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS
 from textual.app import SuspendNotSupported
 from textual.command import CommandPalette
 from textual.drivers.headless_driver import HeadlessDriver
@@ -23,13 +24,7 @@ from textual.widgets import Button, Static
 
 from tests.screens.harness import screen_text, settle, wait_for
 from tui.app import IDLE_NOTICE, EonayApp
-from tui.core.card.pkcs11 import (
-    CKR_SESSION_HANDLE_INVALID,
-    CKS_RO_PUBLIC_SESSION,
-    CKS_RO_USER_FUNCTIONS,
-    CkError,
-    Pkcs11Module,
-)
+from tui.core.card.pkcs11 import CkError, Pkcs11Module
 from tui.core.card_info import CertificateInfo, Signature
 from tui.core.challenge import Challenge
 from tui.core.clock import FakeClock

@@ -23,7 +23,8 @@ from tui.core.errors import (
     SignatureInvalidError,
 )
 from tui.core.portal.client import PortalClient
-from tui.core.text import LOGIN_TEXT, check_signable
+from tui.core.settings import Settings
+from tui.core.text import LOGIN_TEXT, SignableText, check_signable
 from tui.sim.server import RunningPortal
 from tui.sim.state import E_ONAY_TEXT, mask_serial
 
@@ -227,3 +228,24 @@ def test_a_lost_answer_can_be_fetched_again_even_after_expiry(
         accepted = portal.submit_login(challenge, signature)
     assert accepted.session.token == sim.state.challenge_record(challenge.code).answer["session"]
     assert sim.state.session_count() == 1
+
+
+def test_a_text_in_a_script_the_settings_allow_is_checked_once_and_signed_by_the_card_process(
+    sim: RunningPortal, softhsm_card
+):
+    """The rule runs as the challenge arrives, with the settings' scripts; the card process
+    takes the checked text as it is (it does not know the settings, and used to refuse it)."""
+    text = "Καλημέρα κόσμε: bu metni onaylıyorum."
+    code = sim.state.new_challenge("login", text=text).code
+    person = holder(softhsm_card, AYSE)
+    settings = Settings(portal_url=sim.url, text_scripts=("Greek",))
+    card = CardProcessClient([softhsm_card.module_path])
+    try:
+        with PortalClient.from_settings(settings) as portal:
+            challenge = portal.get_challenge(code)
+            assert isinstance(challenge.text, SignableText) and challenge.text == text
+            signature = answer(card, softhsm_card, person, challenge)
+            accepted = portal.submit_login(challenge, signature)
+    finally:
+        card.close()
+    assert accepted.holder.name == person.name

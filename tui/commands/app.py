@@ -115,6 +115,7 @@ def build_services(
     modules = discovered_modules(settings)
     portal_url = settings.portal_url or ""
     ca_bundle = settings.ca_bundle
+    text_scripts = settings.text_scripts  # the scripts a text to sign may use: checked on arrival
 
     def card() -> object:
         from tui.core.card.client import CardProcessClient
@@ -124,7 +125,7 @@ def build_services(
     def portal() -> object:
         from tui.core.portal.client import PortalClient
 
-        return PortalClient(portal_url, ca_bundle=ca_bundle, clock=clock)
+        return PortalClient(portal_url, ca_bundle=ca_bundle, clock=clock, text_scripts=text_scripts)
 
     return ServiceFactories(card=card, portal=portal, clock=clock, module_paths=tuple(modules))  # type: ignore[arg-type]
 

@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     harden_process()  # the PIN passes through this process: no core file, no ptrace
     card = CardProcessClient(modules, pss=args.pss)  # the driver runs in a process of its own
     try:
-        check_signable(text)
+        signable = check_signable(text)  # the one check of the text, before the card is asked
         matches = [c for c in card.certificates() if c.id == cert_id]
         if not matches:
             return _fail(_("no certificate with id {id} on the card").format(id=cert_id.hex()), 3)
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
                 read_pin(pin, args.pin_stdin)
             except PinFormatError:
                 return _fail(_("the PIN is digits only"), EXIT_USAGE)
-            signature = card.sign(cert, pin, text, nonce)
+            signature = card.sign(cert, pin, signable, nonce)
     except EonayError as err:
         return _fail(err.user_message(), EXIT_ERROR)
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from tui.core.clock import Clock, Deadline
+from tui.core.text import SignableText
 
 Purpose = Literal["login", "e-onay"]
 
@@ -15,7 +16,8 @@ Purpose = Literal["login", "e-onay"]
 class Challenge:
     code: str
     purpose: Purpose
-    text: str
+    text: SignableText
+    """Checked once, on arrival (`tui.core.portal.wire.parse_challenge`)."""
     nonce: bytes
     created_at: datetime
     expires_at: datetime
@@ -29,7 +31,7 @@ class Challenge:
         *,
         code: str,
         purpose: Purpose,
-        text: str,
+        text: SignableText,
         nonce: bytes,
         created_at: datetime,
         expires_at: datetime,

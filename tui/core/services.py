@@ -17,9 +17,13 @@ if TYPE_CHECKING:  # the app builds `ServiceFactories` before its first screen: 
     from tui.core.clock import Clock
     from tui.core.pin import Pin
     from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+    from tui.core.text import SignableText
 
 
 class CardService(Protocol):
+    """The card. One call at a time: not thread-safe, by design; the app's one card
+    lock is in `tui.operations.Operations`."""
+
     def module_paths(self) -> list[str]:
         """The PKCS#11 modules in use, for "card not found" hints."""
         ...
@@ -36,8 +40,10 @@ class CardService(Protocol):
         """Re-read the PIN flags of the certificate's token."""
         ...
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         """Log in once, sign `text` as CAdES-BES bound to `nonce`, log out; wipes `pin`.
+
+        `text` was checked once, as it arrived; the card service does not check it again.
 
         Re-reads the certificate first and refuses if it is not byte-identical
         to `cert`. Never retries a login.

@@ -78,8 +78,10 @@ _REPLACED_WHEN_SHOWN = _HIDING | {"disputed-width", "zero-width"}
 class SignableText(str):
     """A text `check_signable` accepted: it may be shown and then signed, byte for byte.
 
-    A `str`, so every caller keeps working; later layers can ask for this type
-    instead of checking again (issue 15).
+    Made once, where a challenge's text enters (`tui.core.portal.wire.parse_challenge`);
+    everything after it (the PIN screen, `Operations.sign`, the card service, the card
+    process) takes this type instead of checking again. A `str`, so it is shown,
+    encoded and compared like one.
     """
 
     __slots__ = ()
@@ -230,19 +232,6 @@ def _scripts_of(ch: str, allowed: frozenset[str]) -> frozenset[str] | None:
 
 # --- the configuration ----------------------------------------------------------
 
-_configured: frozenset[str] = frozenset(DEFAULT_SCRIPTS)
-
-
-def allow_scripts(names: Iterable[str]) -> None:
-    """The scripts `check_signable` allows besides Latin, for this process (`[text] scripts`).
-
-    Set once from the settings when the app or a command starts, so that every
-    check of a text (before the PIN, on the PIN screen, at the card) applies
-    the same rule.
-    """
-    global _configured
-    _configured = _allowed(names)
-
 
 def _allowed(names: Iterable[str]) -> frozenset[str]:
     names = tuple(names)
@@ -255,17 +244,16 @@ def _allowed(names: Iterable[str]) -> frozenset[str]:
 # --- the rule -------------------------------------------------------------------
 
 
-def check_signable(text: str, scripts: Iterable[str] | None = None) -> SignableText:
+def check_signable(text: str, scripts: Iterable[str] = ()) -> SignableText:
     """`text` unchanged (as a `SignableText`) if it can be shown exactly as signed; else raise.
 
-    `scripts` are the scripts allowed besides Latin; by default those of the
-    configuration (`allow_scripts`).
+    `scripts` are the scripts allowed besides Latin (the settings' `[text] scripts`).
     """
     if not text.strip():
         raise UnsafeTextError("empty text")
     if len(text) > MAX_TEXT_CHARS:
         raise UnsafeTextError(f"longer than {MAX_TEXT_CHARS} characters", MAX_TEXT_CHARS)
-    allowed = _configured if scripts is None else _allowed(scripts)
+    allowed = _allowed(scripts)
     for finding in (
         _not_nfc(text),
         _bad_character(text),

@@ -8,7 +8,6 @@ from types import FrameType
 
 from tui.core.services import ServiceFactories
 from tui.core.settings import Settings
-from tui.core.text import allow_scripts
 from tui.operations import Operations
 from tui.plain.runner import run_flow
 from tui.plain.steps import DemoHints
@@ -22,7 +21,6 @@ def run_plain(
     demo: DemoHints | None = None,
     log_path: str | None = None,
 ) -> int:
-    allow_scripts(settings.text_scripts)  # the same text rule as the app
     ops = Operations(services, settings)
     term = LineTerminal()
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -27,11 +27,9 @@ from tui.core.errors import (
     PinIncorrectError,
     PinLockedError,
     RateLimitedError,
-    UnsafeTextError,
 )
 from tui.core.pin import Pin
 from tui.core.reasons import reason_text
-from tui.core.text import check_signable
 from tui.display import date, date_time, shown
 from tui.flow import (
     AlreadyActive,
@@ -283,12 +281,7 @@ class PlainSteps:
         assert challenge is not None and cert is not None
         self.term.say(_(SIGN_TITLES[challenge.purpose]))
         self._message(state)
-        try:
-            check_signable(challenge.text)
-        except UnsafeTextError as error:
-            self.term.say(error.user_message())
-            self.term.ask(_("Press Enter to start again") + ": ")
-            return Restart()
+        # challenge.text passed the signable-text rule when the challenge arrived
         self.term.say(
             _("Certificate:") + " " + shown(cert.display_label, 50),
             _("Created:") + " " + date_time(challenge.created_at),

@@ -31,10 +31,8 @@ from tui.core.errors import (
     EonayError,
     PinIncorrectError,
     PinLockedError,
-    UnsafeTextError,
 )
 from tui.core.pin import Pin
-from tui.core.text import check_signable
 from tui.display import date_time, shown
 from tui.flow import AlreadyActive, CardGone, Expired, Outcome, Restart
 from tui.i18n import N_, _
@@ -65,7 +63,6 @@ class Phase(Enum):
     LOCKED = "locked"  # the PIN is locked: no login is attempted
     EXPIRED = "expired"  # the challenge is over: nothing is signed
     FAILED = "failed"  # the portal refused; only starting again helps
-    REFUSED = "refused"  # the text cannot be shown as it would be signed
 
 
 class PinEntryScreen(FlowScreen):
@@ -114,16 +111,10 @@ class PinEntryScreen(FlowScreen):
         self.signature: Signature | None = None
         self.phase = Phase.TYPING
         self._checking = False
-        self._handed_over: Pin | None = None
-        self._refusal: str | None = None
+        self._pending_pin: Pin | None = None  # taken from the field, not yet handed to `sign`
         # Once the text's last line was on the screen, with the screen whole; never taken back.
         self.seen_whole_text = False
         self._said = ""  # what the status line says now
-        try:
-            check_signable(challenge.text)
-        except UnsafeTextError as error:
-            self._refusal = error.user_message()
-            self.phase = Phase.REFUSED
 
     # --- layout -------------------------------------------------------------
 
@@ -134,10 +125,7 @@ class PinEntryScreen(FlowScreen):
                 with VerticalScroll(id="text-box") as box:
                     box.border_title = _("Text to sign")
                     box.can_focus = False
-                    if self._refusal is None:
-                        yield Static(self.challenge.text, id="text", markup=False)
-                    else:
-                        yield Static(Content(self._refusal), id="text", classes="-refused")
+                    yield Static(self.challenge.text, id="text", markup=False)
                 yield Static(
                     Content.assemble(
                         (_("Certificate:") + " ", "bold"),
@@ -174,11 +162,6 @@ class PinEntryScreen(FlowScreen):
 
     def on_mount(self) -> None:
         self.query_one("#next-action").display = False
-        if self.phase is Phase.REFUSED:
-            self.query_one(Countdown).stop()
-            self._set_phase(Phase.REFUSED)
-            self._offer(_("Start again"))
-            return
         if self.challenge.expired():
             self._expire()
             return
@@ -238,8 +221,8 @@ class PinEntryScreen(FlowScreen):
         return geometry.visible_region == geometry.region
 
     def on_unmount(self) -> None:
-        if self._handed_over is not None:
-            self._handed_over.wipe()
+        if self._pending_pin is not None:  # never handed over: no one else will wipe it
+            self._pending_pin.wipe()
 
     # --- the PIN field and the keypad --------------------------------------------
 
@@ -334,16 +317,21 @@ class PinEntryScreen(FlowScreen):
 
     def _sign_now(self) -> None:
         pin = self.query_one(PinField).take()
-        self._handed_over = pin  # wiped by the signature; wiped here too if the screen goes first
+        self._pending_pin = pin
         self._set_phase(Phase.SIGNING)
         self._say(_("Signing on the card…"), "busy")
         self.run_task(
-            lambda: self._sign(pin),
+            lambda: self._sign(self._hand_over(pin)),
             self._signed,
             name=SIGN,
             failed=self._sign_failed,
             crashed=self._not_sent,
         )
+
+    def _hand_over(self, pin: Pin) -> Pin:
+        """From here `sign` owns the PIN: it, or the card service, wipes it once used."""
+        self._pending_pin = None
+        return pin
 
     def _send(self) -> None:
         signature = self.signature

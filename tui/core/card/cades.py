@@ -5,7 +5,8 @@ needs it: `prepare()` decides *what bytes get signed* (the DER of the signed
 attributes), a signer (the card, or a software key in tests and benches)
 signs them, and `assemble()` wraps the result into CMS. `check_cms()` then
 proves the CMS with `cryptography` before it may leave the signer: a card that
-returns garbage is an error, not a submission.
+returns garbage is an error, not a submission. `build_cades()` is the one
+pipeline that does all four, whoever the signer is.
 """
 
 from __future__ import annotations
@@ -181,6 +182,11 @@ def _signing_certificate_v2(cert_der: bytes, parts: der.CertificateParts) -> byt
     return der.tlv(der.SEQUENCE, der.tlv(der.SEQUENCE, cert_id))
 
 
+def whole_seconds_utc(when: datetime) -> datetime:
+    """The signing time as the signed attributes hold it: UTC, whole seconds."""
+    return when.astimezone(UTC).replace(microsecond=0)
+
+
 def prepare(
     text: str,
     nonce: bytes,
@@ -194,7 +200,7 @@ def prepare(
     scheme = scheme_for(cert_der, pss=pss)
     content = text.encode("utf-8")
     parts = der.certificate_parts(cert_der)
-    when = signing_time.astimezone(UTC).replace(microsecond=0)
+    when = whole_seconds_utc(signing_time)
     attrs = der.set_of(
         [
             _attribute(_OID_CONTENT_TYPE, _OID_DATA),
@@ -272,7 +278,11 @@ def build_cades(
     chain: Sequence[bytes] = (),
     pss: bool = False,
 ) -> bytes:
-    """prepare → sign → assemble → check: a CAdES-BES that is known to verify."""
+    """prepare → sign → assemble → check: a CAdES-BES that is known to verify.
+
+    The one pipeline: the card (`tui.core.card.pkcs11_card.card_signer`) and a software
+    key (`software_signer`) are both just the `signer` here, as in pyHanko.
+    """
     tbs = prepare(text, nonce, cert_der, signing_time=signing_time, chain=chain, pss=pss)
     der = assemble(tbs, signer(tbs))
     check_cms(der, text, nonce, cert_der)

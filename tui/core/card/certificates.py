@@ -175,7 +175,7 @@ def facts(der: bytes) -> CertFacts:
     )
 
 
-def describe(
+def certificate_info(
     der: bytes,
     *,
     token: TokenInfo,

@@ -1,11 +1,12 @@
 """`CardService` in the UI process: every call is a request to the card process.
 
 The card process (`tui.core.card.process`) loads the PKCS#11 modules and
-signs; this side never imports PyKCS11. Requests go one at a time (the card is
-one resource), each with a deadline: past it the process is killed and
-`CardDriverHungError` is raised; a process that ends mid-request (a driver
-that crashed) gives `CardDriverStoppedError`. Either way nothing was signed,
-and the next call starts a fresh process. See docs/card-process.md.
+signs; this side never imports PyKCS11. Requests go one at a time (the app's
+one card lock, in `tui.operations`, sees to it), each with a deadline: past it
+the process is killed and `CardDriverHungError` is raised; a process that ends
+mid-request (a driver that crashed) gives `CardDriverStoppedError`. Either
+way nothing was signed, and the next call starts a fresh process. See
+docs/card-process.md.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from tui.core.errors import (
 if TYPE_CHECKING:
     from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
     from tui.core.pin import Pin
+    from tui.core.text import SignableText
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,11 @@ class _Connection:
 
 
 class CardProcessClient:
-    """`tui.core.services.CardService` through a card process of its own."""
+    """`tui.core.services.CardService` through a card process of its own.
+
+    One caller at a time (the app's one card lock is `Operations`'): one request
+    is on the socket until its answer is read, so no lock is needed here.
+    """
 
     def __init__(
         self,
@@ -160,12 +166,10 @@ class CardProcessClient:
         self._log_path = str(log_path) if log_path else None
         self.deadlines = deadlines or CardDeadlines()
         self.load_errors: dict[str, EonayError] = {}
-        self._lock = threading.Lock()  # one request at a time: the card is one resource
         self._spawner = _Spawner()
         self._conn: _Connection | None = None
         if start:  # the process loads its libraries now, while the person reads the screen
-            with self._lock:
-                self._connection()
+            self._connection()
 
     @property
     def pid(self) -> int | None:
@@ -190,7 +194,7 @@ class CardProcessClient:
     def pin_state(self, cert: CertificateInfo) -> PinState:
         return cast("PinState", self._call(ReadPinState(cert), self.deadlines.pin_state).value)
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         """The PIN goes from its own buffer to the card process; wiped here when done."""
         try:
             if len(pin) > MAX_PIN_BYTES:  # longer than any card takes: never sent
@@ -202,38 +206,35 @@ class CardProcessClient:
 
     def reset(self) -> None:
         """Every session of the card process ends; a process not running has none."""
-        with self._lock:
-            if self._conn is None or self._conn.process.poll() is not None:
-                return
-            try:
-                self._exchange(ResetSessions(), self.deadlines.reset)
-            except CardDriverStoppedError as err:  # killed or dead: its sessions are gone too
-                log.warning("card reset: %s", err)
+        if self._conn is None or self._conn.process.poll() is not None:
+            return
+        try:
+            self._exchange(ResetSessions(), self.deadlines.reset)
+        except CardDriverStoppedError as err:  # killed or dead: its sessions are gone too
+            log.warning("card reset: %s", err)
 
     def close(self) -> None:
         """Ask the card process to close its sessions and exit; kill it if it does not."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                try:
-                    send_frame(conn.sock, encode_request(CloseCard()))
-                    read_frame(conn.sock, time.monotonic() + self.deadlines.close)
-                except (OSError, EOFError, ProtocolViolation) as err:
-                    log.info("card process did not answer close: %s", err)
-                self._end(conn, grace=self.deadlines.close)
-            self._spawner.stop()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                send_frame(conn.sock, encode_request(CloseCard()))
+                read_frame(conn.sock, time.monotonic() + self.deadlines.close)
+            except (OSError, EOFError, ProtocolViolation) as err:
+                log.info("card process did not answer close: %s", err)
+            self._end(conn, grace=self.deadlines.close)
+        self._spawner.stop()
 
     # --- the process ----------------------------------------------------------
 
     def _call(self, request: Request, deadline: float, pin: Pin | None = None) -> Reply:
-        with self._lock:
-            reply = self._exchange(request, deadline, pin)
+        reply = self._exchange(request, deadline, pin)
         if isinstance(request, ListTokens | ListCertificates):
             self.load_errors = reply.load_errors
         return reply
 
     def _exchange(self, request: Request, deadline: float, pin: Pin | None = None) -> Reply:
-        """One request and its answer; the caller holds the lock."""
+        """One request and its answer."""
         payload = encode_request(request)
         conn = self._connection()
         ends = time.monotonic() + deadline

@@ -27,112 +27,50 @@ from typing import Any
 
 import PyKCS11
 import PyKCS11.LowLevel as LowLevel
+from PyKCS11 import (
+    CKC_X_509,
+    CKF_ERROR_STATE,
+    CKF_SERIAL_SESSION,
+    CKF_USER_PIN_COUNT_LOW,
+    CKF_USER_PIN_FINAL_TRY,
+    CKF_USER_PIN_LOCKED,
+    CKO_CERTIFICATE,
+    CKO_PRIVATE_KEY,
+    CKO_PUBLIC_KEY,
+    CKR_ARGUMENTS_BAD,
+    CKR_ATTRIBUTE_SENSITIVE,
+    CKR_ATTRIBUTE_TYPE_INVALID,
+    CKR_BUFFER_TOO_SMALL,
+    CKR_CRYPTOKI_ALREADY_INITIALIZED,
+    CKR_FUNCTION_NOT_SUPPORTED,
+    CKR_OK,
+    CKU_CONTEXT_SPECIFIC,
+    CKU_USER,
+)
 
 from tui.core.card_info import PinState, PinTries
 from tui.core.errors import InitializeArgsError, ModuleLoadError
 
-# PKCS#11 v2.40 return values we act on (numeric values from the standard).
-CKR_OK = 0x000
-CKR_ARGUMENTS_BAD = 0x007
-CKR_DEVICE_ERROR = 0x030
-CKR_DEVICE_REMOVED = 0x032
-CKR_KEY_HANDLE_INVALID = 0x060
-CKR_MECHANISM_INVALID = 0x070
-CKR_OBJECT_HANDLE_INVALID = 0x082
-CKR_PIN_INCORRECT = 0x0A0
-CKR_PIN_INVALID = 0x0A1
-CKR_PIN_LEN_RANGE = 0x0A2
-CKR_PIN_EXPIRED = 0x0A3
-CKR_PIN_LOCKED = 0x0A4
-CKR_SESSION_CLOSED = 0x0B0
-CKR_SESSION_HANDLE_INVALID = 0x0B3
-CKR_TOKEN_NOT_PRESENT = 0x0E0
-CKR_TOKEN_NOT_RECOGNIZED = 0x0E1
-CKR_USER_ALREADY_LOGGED_IN = 0x100
-CKR_USER_NOT_LOGGED_IN = 0x101
-CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191
-
-# Token flags (CK_TOKEN_INFO.flags)
-CKF_LOGIN_REQUIRED = 0x4
-CKF_USER_PIN_INITIALIZED = 0x8
-CKF_PROTECTED_AUTHENTICATION_PATH = 0x100
-CKF_TOKEN_INITIALIZED = 0x400
-CKF_USER_PIN_COUNT_LOW = 0x10000
-CKF_USER_PIN_FINAL_TRY = 0x20000
-CKF_USER_PIN_LOCKED = 0x40000
-CKF_USER_PIN_TO_BE_CHANGED = 0x80000
-
 TOKEN_FLAG_NAMES: dict[int, str] = {
-    0x1: "RNG",
-    0x2: "WRITE_PROTECTED",
-    CKF_LOGIN_REQUIRED: "LOGIN_REQUIRED",
-    CKF_USER_PIN_INITIALIZED: "USER_PIN_INITIALIZED",
-    0x20: "RESTORE_KEY_NOT_NEEDED",
-    0x40: "CLOCK_ON_TOKEN",
-    CKF_PROTECTED_AUTHENTICATION_PATH: "PROTECTED_AUTHENTICATION_PATH",
-    0x200: "DUAL_CRYPTO_OPERATIONS",
-    CKF_TOKEN_INITIALIZED: "TOKEN_INITIALIZED",
-    0x800: "SECONDARY_AUTHENTICATION",
-    CKF_USER_PIN_COUNT_LOW: "USER_PIN_COUNT_LOW",
-    CKF_USER_PIN_FINAL_TRY: "USER_PIN_FINAL_TRY",
-    CKF_USER_PIN_LOCKED: "USER_PIN_LOCKED",
-    CKF_USER_PIN_TO_BE_CHANGED: "USER_PIN_TO_BE_CHANGED",
-    0x100000: "SO_PIN_COUNT_LOW",
-    0x200000: "SO_PIN_FINAL_TRY",
-    0x400000: "SO_PIN_LOCKED",
-    0x800000: "SO_PIN_TO_BE_CHANGED",
-    0x1000000: "ERROR_STATE",
+    bit: name.removeprefix("CKF_")
+    for bit, name in {
+        **PyKCS11.CK_TOKEN_INFO.flags_dict,
+        CKF_ERROR_STATE: "CKF_ERROR_STATE",  # v2.40's, not in PyKCS11's table
+    }.items()
 }
-
-# Mechanisms
-CKM_RSA_PKCS = 0x001
-CKM_RSA_PKCS_PSS = 0x00D
-CKM_SHA256_RSA_PKCS = 0x040
-CKM_SHA384_RSA_PKCS = 0x041
-CKM_SHA512_RSA_PKCS = 0x042
-CKM_SHA256_RSA_PKCS_PSS = 0x043
-CKM_SHA384_RSA_PKCS_PSS = 0x044
-CKM_SHA512_RSA_PKCS_PSS = 0x045
-CKM_SHA256 = 0x250
-CKM_SHA384 = 0x260
-CKM_SHA512 = 0x270
-CKM_ECDSA = 0x1041
-CKG_MGF1_SHA256 = 0x2
-CKG_MGF1_SHA384 = 0x3
-CKG_MGF1_SHA512 = 0x4
-
-MECHANISM_NAMES: dict[int, str] = {
-    CKM_RSA_PKCS: "CKM_RSA_PKCS",
-    CKM_RSA_PKCS_PSS: "CKM_RSA_PKCS_PSS",
-    CKM_SHA256_RSA_PKCS: "CKM_SHA256_RSA_PKCS",
-    CKM_SHA384_RSA_PKCS: "CKM_SHA384_RSA_PKCS",
-    CKM_SHA512_RSA_PKCS: "CKM_SHA512_RSA_PKCS",
-    CKM_SHA256_RSA_PKCS_PSS: "CKM_SHA256_RSA_PKCS_PSS",
-    CKM_SHA384_RSA_PKCS_PSS: "CKM_SHA384_RSA_PKCS_PSS",
-    CKM_SHA512_RSA_PKCS_PSS: "CKM_SHA512_RSA_PKCS_PSS",
-    CKM_ECDSA: "CKM_ECDSA",
-}
-
-# Session states (CK_SESSION_INFO.state)
-CKS_RO_PUBLIC_SESSION = 0
-CKS_RO_USER_FUNCTIONS = 1
-CKS_RW_PUBLIC_SESSION = 2
-CKS_RW_USER_FUNCTIONS = 3
-
-CKU_USER = 1
-CKU_CONTEXT_SPECIFIC = 2
-
-CKO_CERTIFICATE = 1
-CKO_PUBLIC_KEY = 2
-CKO_PRIVATE_KEY = 3
-CKC_X_509 = 0
-CKK_RSA = 0
-CKK_EC = 3
+"""CK_TOKEN_INFO's flags by bit, named as `eonay certs` and `doctor` show them (no CKF_)."""
 
 
 def rv_name(rv: int) -> str:
+    """PyKCS11's name for a return value (its CKR table); the number when it has none."""
     name = PyKCS11.CKR.get(rv)
     return str(name) if isinstance(name, str) else f"CKR_0x{rv:08X}"
+
+
+def mechanism_name(mechanism: int) -> str:
+    """PyKCS11's name for a mechanism (its CKM table); the number when it has none."""
+    name = PyKCS11.CKM.get(mechanism)
+    return str(name) if isinstance(name, str) else f"CKM_0x{mechanism:08X}"
 
 
 class CkError(Exception):
@@ -568,10 +506,6 @@ class _CkFunctionList(ctypes.Structure):
 _CK_RV = ctypes.c_ulong  # CK_RV, CK_ULONG and the handles are unsigned long
 _U = ctypes.c_ulong
 _UNAVAILABLE = 2 ** (8 * ctypes.sizeof(_U)) - 1  # CK_UNAVAILABLE_INFORMATION
-CKF_SERIAL_SESSION = 0x4
-CKR_ATTRIBUTE_SENSITIVE = 0x011
-CKR_ATTRIBUTE_TYPE_INVALID = 0x012
-CKR_BUFFER_TOO_SMALL = 0x150
 
 
 class _Attribute(ctypes.Structure):  # CK_ATTRIBUTE
@@ -685,7 +619,7 @@ class FunctionList:
         if function is None:
             pointer = getattr(self._table, name)
             if not pointer:
-                return 0x054  # CKR_FUNCTION_NOT_SUPPORTED
+                return int(CKR_FUNCTION_NOT_SUPPORTED)
             function = self._functions[name] = _PROTOTYPES[name](pointer)
         self.calls[name] += 1
         return int(function(*args))

@@ -13,16 +13,11 @@ when `sign` returns or raises.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
-from tui.core import reasons
-from tui.core.card import cades
-from tui.core.card.certificates import describe, facts, ordered
-from tui.core.card.pkcs11 import (
+from PyKCS11 import (
     CKF_TOKEN_INITIALIZED,
     CKG_MGF1_SHA256,
     CKG_MGF1_SHA384,
@@ -50,16 +45,23 @@ from tui.core.card.pkcs11 import (
     CKR_PIN_LOCKED,
     CKR_SESSION_CLOSED,
     CKR_SESSION_HANDLE_INVALID,
+    CKR_SLOT_ID_INVALID,
     CKR_TOKEN_NOT_PRESENT,
     CKR_TOKEN_NOT_RECOGNIZED,
     CKR_USER_ALREADY_LOGGED_IN,
-    MECHANISM_NAMES,
+)
+
+from tui.core import reasons
+from tui.core.card import cades
+from tui.core.card.certificates import certificate_info, facts, ordered
+from tui.core.card.pkcs11 import (
     CkError,
     Pkcs11Module,
     Pkcs11Session,
     PssParams,
     RawObject,
     RawToken,
+    mechanism_name,
 )
 from tui.core.card_info import CertificateInfo, PinState, Signature, TokenInfo
 from tui.core.clock import Clock, SystemClock
@@ -75,7 +77,7 @@ from tui.core.errors import (
     TokenError,
 )
 from tui.core.pin import Pin
-from tui.core.text import check_signable
+from tui.core.text import SignableText
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ _REMOVED = frozenset(
         CKR_SESSION_HANDLE_INVALID,
         CKR_SESSION_CLOSED,
         CKR_DEVICE_ERROR,
-        0x003,  # CKR_SLOT_ID_INVALID: the reader went away with the card
+        CKR_SLOT_ID_INVALID,  # the reader went away with the card
     }
 )
 _RSA_MECH = {"sha256": CKM_SHA256_RSA_PKCS, "sha384": CKM_SHA384_RSA_PKCS}
@@ -154,6 +156,10 @@ class Pkcs11Card:
     the answer is kept and checked with at most one cheap call a second (see
     `_current`), so the card is not re-listed while nothing changes. Signing
     never uses the kept answer: it finds the token and the certificate again.
+
+    One caller at a time, and no lock of its own: the card process answers one
+    request at a time on one thread, and in-process callers go through the app's
+    one card lock (`tui.operations.Operations`), as every `CardService` does.
     """
 
     POLL_INTERVAL = 1.0  # seconds: at most one PKCS#11 call per interval while idle
@@ -173,10 +179,6 @@ class Pkcs11Card:
         self._pss = pss
         self._modules: dict[str, Pkcs11Module] = {}
         self.load_errors: dict[str, EonayError] = {}
-        # One PKCS#11 call sequence at a time: screens poll from one worker
-        # while another signs, and a module initialised with NULL arguments
-        # (see token.initialize_with_null_args) must not be entered concurrently.
-        self._lock = threading.RLock()
         self._mechanism_cache: dict[tuple[str, str, str], frozenset[int]] = {}
         self._view: _View | None = None
         self._checked_at = float("-inf")
@@ -224,12 +226,11 @@ class Pkcs11Card:
         )
 
     def tokens(self) -> list[TokenInfo]:
-        with self._lock:
-            try:
-                view = self._current()
-            except CkError as err:
-                raise map_ck_error(err) from None
-            return [self._token_info(module, raw) for module, raw in view.tokens]
+        try:
+            view = self._current()
+        except CkError as err:
+            raise map_ck_error(err) from None
+        return [self._token_info(module, raw) for module, raw in view.tokens]
 
     # --- the last answer, and the one cheap call that tells whether it still holds -----
 
@@ -319,7 +320,7 @@ class Pkcs11Card:
         if listed is not None:
             has_key = has_key or listed.has_private_key
             always = always or listed.always_authenticate
-        return describe(
+        return certificate_info(
             found.cert.value,
             token=token,
             cka_id=found.cert.id,
@@ -350,14 +351,13 @@ class Pkcs11Card:
         return out
 
     def certificates(self) -> list[CertificateInfo]:
-        with self._lock:
-            try:
-                view = self._current()
-                if view.certificates is None:
-                    view.certificates = self._certificates(view)
-            except CkError as err:
-                raise map_ck_error(err) from None
-            return list(view.certificates)
+        try:
+            view = self._current()
+            if view.certificates is None:
+                view.certificates = self._certificates(view)
+        except CkError as err:
+            raise map_ck_error(err) from None
+        return list(view.certificates)
 
     def _certificates(self, view: _View) -> list[CertificateInfo]:
         """Each token's objects, read once: kept with the view until the card changes."""
@@ -399,44 +399,43 @@ class Pkcs11Card:
     def pin_state(self, cert: CertificateInfo) -> PinState:
         """Asked when a PIN screen opens and after a wrong PIN, never by an idle screen:
         always read from the card."""
-        with self._lock:
-            try:
-                module, raw = self._locate(cert.token)
-                if self._view is not None and (module, raw) not in self._view.tokens:
-                    self._forget()  # moved, or new flags: the kept answer is out of date
-                return raw.pin_state
-            except CkError as err:
-                self._forget()
-                raise map_ck_error(err) from None
-            except CardRemovedError:
-                self._forget()
-                raise
+        try:
+            module, raw = self._locate(cert.token)
+            if self._view is not None and (module, raw) not in self._view.tokens:
+                self._forget()  # moved, or new flags: the kept answer is out of date
+            return raw.pin_state
+        except CkError as err:
+            self._forget()
+            raise map_ck_error(err) from None
+        except CardRemovedError:
+            self._forget()
+            raise
 
     # --- signing -----------------------------------------------------------
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
+        """The one place the PIN is used (C_Login, and the context-specific login of a
+        key that asks for one): wiped here, however the signature ends."""
         try:
-            check_signable(text)
-            with self._lock:
-                try:
-                    signature = self._sign(cert, pin, text, nonce)
-                    self._unsettled_until = float("-inf")  # the person chose, and it held
-                    return signature
-                except CertificateChangedError:
-                    # Objects rewritten in place change no slot and no token info: until
-                    # the person has chosen again, the listing is read again each check.
-                    self._forget()
-                    self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
-                    raise
-                except (CkError, CardRemovedError):
-                    self._forget()  # whatever the card became, the listing no longer holds
-                    raise
+            signature = self._sign(cert, pin, text, nonce)
+            self._unsettled_until = float("-inf")  # the person chose, and it held
+            return signature
+        except CertificateChangedError:
+            # Objects rewritten in place change no slot and no token info: until
+            # the person has chosen again, the listing is read again each check.
+            self._forget()
+            self._unsettled_until = self._clock.monotonic() + self.UNSETTLED
+            raise
+        except CardRemovedError:
+            self._forget()  # whatever the card became, the listing no longer holds
+            raise
         except CkError as err:
+            self._forget()
             raise map_ck_error(err) from None
         finally:
             pin.wipe()
 
-    def _sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
+    def _sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         module, raw = self._locate(cert.token)
         if raw.pin_state.locked:
             raise PinLockedError()
@@ -453,7 +452,7 @@ class Pkcs11Card:
         raw: RawToken,
         cert: CertificateInfo,
         pin: Pin,
-        text: str,
+        text: SignableText,
         nonce: bytes,
     ) -> Signature:
         current = _reread(session, cert)
@@ -470,27 +469,27 @@ class Pkcs11Card:
         self._login(session, module, raw, pin)
         try:
             key = _private_key(session, current)
-            tbs, cms = sign_cades(
-                session,
-                key,
-                plan,
+            context_pin = pin.buffer() if key.always_authenticate else None
+            signing_time = cades.whole_seconds_utc(self._clock.now())
+            cms = cades.build_cades(
                 text,
                 nonce,
                 cert.der,
-                signing_time=self._clock.now(),
+                card_signer(session, key, plan, context_pin=context_pin),
+                signing_time=signing_time,
                 chain=cert.chain,
-                context_pin=pin.buffer() if key.always_authenticate else None,
+                pss=plan.pss is not None,
             )
         except CkError as err:
             if err.rv == CKR_PIN_INCORRECT:  # the context-specific login
                 raise self._wrong_pin(module, raw) from None
             if err.rv == CKR_MECHANISM_INVALID:
-                raise MechanismNotSupportedError(MECHANISM_NAMES[plan.mechanism]) from None
+                raise MechanismNotSupportedError(mechanism_name(plan.mechanism)) from None
             raise
         finally:
             _logout_quietly(session)
         return Signature(
-            cms=cms, signing_time=tbs.signing_time, certificate_fingerprint=cert.fingerprint_sha256
+            cms=cms, signing_time=signing_time, certificate_fingerprint=cert.fingerprint_sha256
         )
 
     def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
@@ -536,27 +535,25 @@ class Pkcs11Card:
         cut short, another part of the process) is gone, and with it the login,
         and so is the kept listing. Modules not loaded yet are not loaded for this.
         """
-        with self._lock:
-            self._view = None  # the last listing is the previous person's too
-            self._unsettled_until = float("-inf")
-            for module in list(self._modules.values()):
+        self._view = None  # the last listing is the previous person's too
+        self._unsettled_until = float("-inf")
+        for module in list(self._modules.values()):
+            try:
+                slots = module.slot_ids()
+            except CkError as err:
+                log.info("reset: %s", err)
+                continue
+            for slot in slots:
                 try:
-                    slots = module.slot_ids()
-                except CkError as err:
-                    log.info("reset: %s", err)
-                    continue
-                for slot in slots:
-                    try:
-                        module.close_all_sessions(slot)
-                    except CkError as err:  # a token pulled meanwhile has no sessions left
-                        log.info("reset of slot %s: %s", slot, err)
+                    module.close_all_sessions(slot)
+                except CkError as err:  # a token pulled meanwhile has no sessions left
+                    log.info("reset of slot %s: %s", slot, err)
 
     def close(self) -> None:
-        with self._lock:
-            self._view = None
-            modules, self._modules = self._modules, {}
-            for module in modules.values():
-                module.close()
+        self._view = None
+        modules, self._modules = self._modules, {}
+        for module in modules.values():
+            module.close()
 
 
 @dataclass(frozen=True)
@@ -581,7 +578,7 @@ def signing_plan(mechanisms: frozenset[int], scheme: cades.Scheme) -> SigningPla
     if scheme.key == "ec":
         if CKM_ECDSA in mechanisms:
             return SigningPlan(CKM_ECDSA, "digest")
-        raise MechanismNotSupportedError(MECHANISM_NAMES[CKM_ECDSA])
+        raise MechanismNotSupportedError(mechanism_name(CKM_ECDSA))
     if scheme.pss:
         combined, hash_mech, mgf = _PSS_MECH[scheme.hash]
         params = PssParams(hash_mech, mgf, scheme.salt_length)
@@ -589,42 +586,36 @@ def signing_plan(mechanisms: frozenset[int], scheme: cades.Scheme) -> SigningPla
             return SigningPlan(combined, "attributes", params)
         if CKM_RSA_PKCS_PSS in mechanisms:
             return SigningPlan(CKM_RSA_PKCS_PSS, "digest", params)
-        raise MechanismNotSupportedError(MECHANISM_NAMES[combined])
+        raise MechanismNotSupportedError(mechanism_name(combined))
     if _RSA_MECH[scheme.hash] in mechanisms:
         return SigningPlan(_RSA_MECH[scheme.hash], "attributes")
     if CKM_RSA_PKCS in mechanisms:
         return SigningPlan(CKM_RSA_PKCS, "digest_info")
-    raise MechanismNotSupportedError(MECHANISM_NAMES[_RSA_MECH[scheme.hash]])
+    raise MechanismNotSupportedError(mechanism_name(_RSA_MECH[scheme.hash]))
 
 
-def sign_cades(
+def card_signer(
     session: Pkcs11Session,
     key: RawObject,
     plan: SigningPlan,
-    text: str,
-    nonce: bytes,
-    cert_der: bytes,
     *,
-    signing_time: datetime,
-    chain: Sequence[bytes] = (),
     context_pin: memoryview | None = None,
-) -> tuple[cades.ToBeSigned, bytes]:
-    """The signature itself, in a session already logged in: signed attributes,
-    C_Sign with `key`, the CMS around the card's value, and its self-check.
+) -> cades.Signer:
+    """The token as the signer of `cades.build_cades`: C_Sign with `key` in a session
+    already logged in, over what `plan` hands it, the value as CMS wants it.
 
-    `Pkcs11Card.sign` calls this between C_Login and C_Logout; the benchmark
-    times it against a bare C_Sign in the same session. Raises CkError from
-    the token and SignatureCheckError when the CMS does not verify.
+    `Pkcs11Card.sign` builds the CAdES with this between C_Login and C_Logout; the
+    benchmark times that against a bare C_Sign in the same session. The call raises
+    CkError from the token.
     """
-    tbs = cades.prepare(
-        text, nonce, cert_der, signing_time=signing_time, chain=chain, pss=plan.pss is not None
-    )
-    value = session.sign(key, plan.mechanism, plan.data(tbs), pss=plan.pss, context_pin=context_pin)
-    if tbs.scheme.key == "ec":
-        value = cades.ecdsa_raw_to_der(value)
-    cms = cades.assemble(tbs, value)
-    cades.check_cms(cms, text, nonce, cert_der)
-    return tbs, cms
+
+    def sign(tbs: cades.ToBeSigned) -> bytes:
+        value = session.sign(
+            key, plan.mechanism, plan.data(tbs), pss=plan.pss, context_pin=context_pin
+        )
+        return cades.ecdsa_raw_to_der(value) if tbs.scheme.key == "ec" else value
+
+    return sign
 
 
 def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:

@@ -126,6 +126,7 @@ def serve(sock: socket.socket, card: Pkcs11Card) -> None:
                     pin = _receive_pin(sock, request.pin_length)
                 except ValueError:
                     raise TokenError("the PIN is longer than the card process accepts") from None
+            # `Pkcs11Card.sign` wipes the PIN once C_Login (and C_Sign) have used it.
             reply = encode_reply(request, answer(card, request, pin), card.load_errors)
         except EOFError:
             return
@@ -133,9 +134,6 @@ def serve(sock: socket.socket, card: Pkcs11Card) -> None:
             if not isinstance(err, TokenError):
                 log.exception("card process: %s failed", request.op)
             reply = encode_failure(err)
-        finally:
-            if pin is not None:
-                pin.wipe()
         try:
             send_frame(sock, reply)
         except OSError:

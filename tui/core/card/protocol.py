@@ -43,6 +43,7 @@ from tui.core.errors import (
     UnsafeTextError,
 )
 from tui.core.pin import CAPACITY as PIN_CAPACITY
+from tui.core.text import SignableText
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 16 * 1024 * 1024  # a listing of many certificates is a few hundred kB at most
@@ -368,7 +369,7 @@ class SignText:
 
     op = "sign"
     cert: CertificateInfo
-    text: str
+    text: SignableText
     nonce: bytes
     pin_length: int
 
@@ -422,7 +423,7 @@ def decode_request(payload: bytes) -> Request:
                 raise ProtocolViolation("PIN length out of range")
             return SignText(
                 cert=certificate_from_wire(message["cert"]),
-                text=str(message["text"]),
+                text=_signable_from_peer(message["text"]),
                 nonce=bytes.fromhex(message["nonce"]),
                 pin_length=pin_length,
             )
@@ -435,6 +436,20 @@ def decode_request(payload: bytes) -> Request:
             raise
         raise ProtocolViolation(f"malformed {op} request: {err!r}") from None
     raise ProtocolViolation(f"unknown request {op!r}")
+
+
+def _signable_from_peer(data: Json) -> SignableText:
+    """The text of a signing request, taken as the app checked it: not checked again.
+
+    The only sender is the app that started this process, over a socketpair no one
+    else holds, and it sends only a `SignableText` (the type of `SignText.text`),
+    checked once as the challenge arrived, with the person's `[text] scripts`, which
+    this process is not told. A check here would be a second guard on the same rule,
+    with a rule the sender could not see (Latin only), not a defence against anyone.
+    """
+    if not isinstance(data, str):
+        raise ProtocolViolation("the text to sign is not a string")
+    return SignableText(data)
 
 
 # --- the card process's first word ---------------------------------------------

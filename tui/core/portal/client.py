@@ -51,7 +51,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -234,7 +234,8 @@ class PortalClient:
     `transport` replaces the network (tests wrap or mock the boundary);
     `sleep` is how the client waits between retries (tests pass a fake);
     `clock` anchors challenge deadlines and measures the retry budget;
-    `deadline` is the seconds one call may take in all (at most 20).
+    `deadline` is the seconds one call may take in all (at most 20);
+    `text_scripts`: the scripts a challenge's text may use besides Latin (from the settings).
     """
 
     def __init__(
@@ -248,6 +249,7 @@ class PortalClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         deadline: float = DEFAULT_DEADLINE,
+        text_scripts: Sequence[str] = (),
     ) -> None:
         if not 0 < deadline <= DEFAULT_DEADLINE:
             raise ValueError(f"the deadline is more than 0 and at most {DEFAULT_DEADLINE:g} s")
@@ -256,6 +258,7 @@ class PortalClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._deadline = deadline
+        self._scripts = tuple(text_scripts)  # a challenge's text may use these besides Latin
         self._http = httpx.Client(
             verify=_tls_context(ca_bundle, self._base.scheme),
             timeout=timeout,
@@ -275,7 +278,12 @@ class PortalClient:
         """The client the app runs with: `portal_url` and `ca_bundle` from the settings."""
         if not settings.portal_url:
             raise ConfigError("no portal URL is configured", key="portal_url")
-        return cls(settings.portal_url, ca_bundle=settings.ca_bundle, **options)
+        return cls(
+            settings.portal_url,
+            ca_bundle=settings.ca_bundle,
+            text_scripts=settings.text_scripts,
+            **options,
+        )
 
     def __repr__(self) -> str:
         return f"PortalClient({str(self._base)!r})"
@@ -291,7 +299,7 @@ class PortalClient:
         if not is_valid_code(code):
             raise InvalidCodeError("a verification code is exactly 14 digits")
         data = self._call("GET", f"api/v1/challenges/{code}")
-        return parse_challenge(data, clock=self._clock, code=code)
+        return parse_challenge(data, clock=self._clock, code=code, scripts=self._scripts)
 
     def submit_login(self, challenge: Challenge, signature: Signature) -> LoginAccepted:
         """Post the signature of a `login` challenge; returns the session and the holder."""
@@ -300,7 +308,7 @@ class PortalClient:
     def start_e_onay(self, session: Session) -> Challenge:
         """`POST /api/v1/e-onay` ("E-ONAY İşlemleri", "Devam Et"): a new `e-onay` challenge."""
         data = self._call("POST", "api/v1/e-onay", body={}, session=session)
-        return parse_challenge(data, clock=self._clock, purpose="e-onay")
+        return parse_challenge(data, clock=self._clock, purpose="e-onay", scripts=self._scripts)
 
     def submit_e_onay(self, challenge: Challenge, signature: Signature) -> EOnayAccepted:
         """Post the signature of an `e-onay` challenge; returns the receipt."""

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -38,7 +38,7 @@ from tui.core.errors import (
     UnauthorizedError,
 )
 from tui.core.results import EOnayAccepted, EOnayStatus, Holder, LoginAccepted, Session
-from tui.core.text import MAX_TEXT_CHARS, display_safe
+from tui.core.text import MAX_TEXT_CHARS, check_signable, display_safe
 
 CODE_DIGITS: Final = 14
 NONCE_BYTES: Final = 32
@@ -221,11 +221,14 @@ def parse_challenge(
     clock: Clock,
     code: str | None = None,
     purpose: Purpose | None = None,
+    scripts: Sequence[str] = (),
 ) -> Challenge:
     """A Challenge, its deadline anchored on `clock` now (call this on arrival).
 
     `code` and `purpose`, when given, must match: the portal must answer about
     the code that was asked for, and `POST /e-onay` must start an E-Onay.
+    Its text is where the signable-text rule runs, the one time on its way to
+    the card (UnsafeTextError), with `scripts` allowed besides Latin.
     """
     what = "the challenge"
     obj = _object(data, what)
@@ -258,7 +261,7 @@ def parse_challenge(
     return Challenge.anchored(
         code=got_code,
         purpose=got_purpose,
-        text=text,
+        text=check_signable(text, scripts),  # after the protocol's checks: those come first
         nonce=nonce,
         created_at=created_at,
         expires_at=expires_at,

@@ -583,7 +583,8 @@ def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Ch
 
 
 def _check_pin(token: Any, subject: str) -> Check:
-    from tui.core.card.pkcs11 import CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_TO_BE_CHANGED
+    from PyKCS11 import CKF_USER_PIN_INITIALIZED, CKF_USER_PIN_TO_BE_CHANGED
+
     from tui.core.card_info import PinTries
     from tui.core.errors import PinLockedError
 
@@ -671,7 +672,9 @@ def _check_tokens(
     module: Any, candidate: ModuleCandidate, slots: Sequence[Any], findings: CardFindings
 ) -> None:
     """The tokens in `slots`, their PIN state, then the certificates they hold."""
-    from tui.core.card.pkcs11 import CKF_TOKEN_INITIALIZED, CkError
+    from PyKCS11 import CKF_TOKEN_INITIALIZED
+
+    from tui.core.card.pkcs11 import CkError
     from tui.core.card.pkcs11_card import Pkcs11Card
     from tui.core.errors import EonayError
 

@@ -5,8 +5,9 @@ every record passes `RedactingFilter`, which blanks anything that looks like
 a PIN or PUK field, a password, a session token, an Authorization or Cookie
 header, and masks T.C. kimlik numbers and 14-digit verification codes (in URLs
 too: `GET /api/v1/challenges/**********1234`). The PIN itself never reaches
-a logger by design; the filter is the second lock on the door. `tui.errorlog`
-runs the same `redact` before its own, stricter rules.
+a logger by design; the filter is the second lock on the door. An unexpected
+error's message (`tui.errorlog`) goes through the same `redact`, in its strict
+mode: no digits at all, and no token or CMS field either.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ _KIMLIK = r"(?<!\d)([1-9]\d)\d{7}(\d{2})(?!\d)"
 # login to whoever reads the log; the last 4 digits still tell one attempt from another.
 _CODE = r"(?<!\d)\d{10}(\d{4})(?!\d)"
 CODE_MASK = "*" * 10
+# Strict mode only (an unexpected error's message, whose wording nobody chose): a field
+# named token or cms, then every run of 4 or more digits (a PIN, a code, a number).
+_STRICT_FIELD = r"""(?i)(?P<key>["']?(?:token|cms)["']?\s*[:=]\s*)["']?[^\s"',}]+["']?"""
+_DIGITS = r"\d{4,}"
+DIGITS_MASK = "<digits>"
 
 
 def _mask_field(match: re.Match[str]) -> str:
@@ -79,9 +85,22 @@ def _rules() -> tuple[tuple[re.Pattern[str], Replacement], ...]:
     return tuple((re.compile(pattern), replacement) for pattern, replacement in rules)
 
 
-def redact(text: str) -> str:
-    """`text` with secrets replaced by ***, T.C. kimlik numbers and verification codes masked."""
-    for pattern, replacement in _rules():
+@cache
+def _strict_rules() -> tuple[tuple[re.Pattern[str], Replacement], ...]:
+    rules: tuple[tuple[str, Replacement], ...] = (
+        (_STRICT_FIELD, lambda m: m.group("key") + MASK),
+        (_DIGITS, DIGITS_MASK),
+    )
+    return _rules() + tuple((re.compile(pattern), repl) for pattern, repl in rules)
+
+
+def redact(text: str, *, strict: bool = False) -> str:
+    """`text` with secrets replaced by ***, T.C. kimlik numbers and verification codes masked.
+
+    `strict` (an unexpected error's message) also blanks any token or cms field and
+    keeps no run of 4 or more digits at all.
+    """
+    for pattern, replacement in _strict_rules() if strict else _rules():
         text = pattern.sub(replacement, text)
     return text
 
