@@ -233,8 +233,7 @@ def test_started_in_a_small_terminal_the_notice_shows_until_it_is_larger(
         start(terminal, portal, demo_card)
         shown = terminal.wait_for(NOTICE)
         assert "Doğrulama Kodu" not in shown
-        terminal.type("12345")  # reaches nothing
-        terminal.wait_until_read()
+        # (keys typed under the notice: test_a_resize_on_the_pin_screen_is_followed)
         terminal.resize(60, 18)
         terminal.wait_until(laid_out_at(60, 18))
         shown = terminal.wait_for("0/14 hane")
