@@ -306,6 +306,25 @@ def _at_rtt(cfg: Config, app: AppEnv, remote: RemoteCard, rtt: int) -> list[Figu
         "bare_calls": median([float(c) for c in bare_sign_calls]),
         "bare_by_name": bare_sign_by_name,
     }
+    def signature(key: str, label: str, shows: str, portal_part: str) -> Figure:
+        name = f"{key}_signature"
+        return Figure(
+            id=f"remote_{name}_{rtt}ms",
+            title=f"{label} signature at {rtt} ms RTT: PIN, Enter -> {shows} (median)",
+            unit="s",
+            baseline_name="bare PyKCS11: open, C_Login, find key, sign, C_Logout, close",
+            value=median(seconds(name)),
+            baseline=median(bare_sign_s),
+            target=Target("ratio", 1.5, also_max=0.7) if at_target else None,
+            samples={"app": seconds(name), "baseline": bare_sign_s},
+            details={
+                **sign_details,
+                "app_calls": calls(name),
+                "app_by_name": first[f"{name}_by_name"],
+                "note": f"the app's time includes {portal_part}",
+            },
+        )
+
     return [
         Figure(
             id=f"remote_listing_{rtt}ms",
@@ -337,38 +356,8 @@ def _at_rtt(cfg: Config, app: AppEnv, remote: RemoteCard, rtt: int) -> list[Figu
                 "bare_by_name": bare_listing_by_name,
             },
         ),
-        Figure(
-            id=f"remote_login_signature_{rtt}ms",
-            title=f"Login signature at {rtt} ms RTT: PIN, Enter -> E-Onay screen (median)",
-            unit="s",
-            baseline_name="bare PyKCS11: open, C_Login, find key, sign, C_Logout, close",
-            value=median(seconds("login_signature")),
-            baseline=median(bare_sign_s),
-            target=Target("ratio", 1.5, also_max=0.7) if at_target else None,
-            samples={"app": seconds("login_signature"), "baseline": bare_sign_s},
-            details={
-                **sign_details,
-                "app_calls": calls("login_signature"),
-                "app_by_name": first["login_signature_by_name"],
-                "note": "the app's time includes logging in to the portal with the signature",
-            },
-        ),
-        Figure(
-            id=f"remote_eonay_signature_{rtt}ms",
-            title=f"E-Onay signature at {rtt} ms RTT: PIN, Enter -> receipt (median)",
-            unit="s",
-            baseline_name="bare PyKCS11: open, C_Login, find key, sign, C_Logout, close",
-            value=median(seconds("eonay_signature")),
-            baseline=median(bare_sign_s),
-            target=Target("ratio", 1.5, also_max=0.7) if at_target else None,
-            samples={"app": seconds("eonay_signature"), "baseline": bare_sign_s},
-            details={
-                **sign_details,
-                "app_calls": calls("eonay_signature"),
-                "app_by_name": first["eonay_signature_by_name"],
-                "note": "the app's time includes sending the E-Onay to the portal",
-            },
-        ),
+        signature("login", "Login", "E-Onay screen", "logging in to the portal with the signature"),
+        signature("eonay", "E-Onay", "receipt", "sending the E-Onay to the portal"),
         Figure(
             id=f"remote_idle_calls_{rtt}ms",
             title=f"PKCS#11 calls per second on the busiest idle screen at {rtt} ms RTT",
