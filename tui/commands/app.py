@@ -82,14 +82,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
     A configuration error ends the command here, naming the key and the file.
     """
+    from tui.commands import usage_failed
     from tui.core.errors import ConfigError
     from tui.core.setup.config import load_settings
 
     try:
         return load_settings(args, os.environ)
     except ConfigError as err:
-        print(f"eonay: {err.user_message()}", file=sys.stderr)
-        raise SystemExit(2) from None
+        usage_failed(err.user_message())
 
 
 def discovered_modules(settings: Settings) -> list[str]:
