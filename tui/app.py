@@ -232,6 +232,10 @@ class EonayApp(App[int], inherit_bindings=False):
             for step in self._after_first_paint:
                 step()
         finally:
+            # Settings that cannot work, on the first screen before a code is typed.
+            problems = self.ops.setting_problems()
+            if problems:
+                self.call_from_thread(self.home.show_setting_problems, problems)
             self.ops.warm_up()  # the flow's modules too are imported here, off the event loop
 
     def _fetch_challenge(self, code: str) -> Challenge:
