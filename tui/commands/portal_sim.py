@@ -36,6 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help=_("port; 0 picks a free one (0)"))
     parser.add_argument(
         "--ttl",
+        metavar="SECONDS",
         type=code_lifetime,
         default=300.0,
         help=_("seconds a verification code lives, up to 900 (300)"),
