@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         title=_("commands"),
         dest="command",
-        metavar="COMMAND",
+        metavar=_("COMMAND"),
         action=_SubcommandsConfiguredWhenChosen,
         parser_class=Parser,
     )

@@ -212,6 +212,10 @@ def test_help_follows_the_chosen_language_and_lists_every_log_level(tmp_path, co
         assert "seçenekler:" in turkish.stdout and "options:" not in turkish.stdout
         assert "bu yardımı göster" in turkish.stdout
         assert "CRITICAL" in turkish.stdout
+        # the placeholders too: `--module YOL`, as the Turkish messages write it
+        assert "--module YOL" in turkish.stdout and "PATH" not in turkish.stdout
+        assert "--log-level DÜZEY" in turkish.stdout and "LEVEL" not in turkish.stdout
+    assert "--module PATH" in english.stdout and "--log-level LEVEL" in english.stdout
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
     group.add_argument("--portal", metavar="URL", default=default, help=_("the portal's base URL"))
     group.add_argument(
         "--module",
-        metavar="PATH",
+        metavar=_("PATH"),
         action="append",
         default=default,
         help=_("PKCS#11 module of the card (may be repeated)"),
@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
         "--ca-bundle", metavar="PEM", default=default, help=_("CA bundle for the portal's TLS")
     )
     group.add_argument(
-        "--config", metavar="PATH", default=default, help=_("configuration file (TOML)")
+        "--config", metavar=_("PATH"), default=default, help=_("configuration file (TOML)")
     )
     group.add_argument(
         "--kiosk",
@@ -73,7 +73,7 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
     )
     group.add_argument(
         "--log-level",
-        metavar="LEVEL",
+        metavar=_("LEVEL"),
         default=default,
         help=_("how much goes into the log: {levels}").format(levels=", ".join(LOG_LEVELS)),
     )

@@ -32,11 +32,16 @@ def code_lifetime(value: str) -> float:
 def configure(parser: argparse.ArgumentParser) -> None:
     from tui.sim.faults import HOSTILE_TEXTS  # light: the names of the hostile texts
 
-    parser.add_argument("--host", default="127.0.0.1", help=_("address to listen on (127.0.0.1)"))
+    parser.add_argument(
+        "--host",
+        metavar=_("ADDRESS"),
+        default="127.0.0.1",
+        help=_("address to listen on (127.0.0.1)"),
+    )
     parser.add_argument("--port", type=int, default=0, help=_("port; 0 picks a free one (0)"))
     parser.add_argument(
         "--ttl",
-        metavar="SECONDS",
+        metavar=_("SECONDS"),
         type=code_lifetime,
         default=300.0,
         help=_("seconds a verification code lives, up to 900 (300)"),
