@@ -40,12 +40,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--cert-id", metavar="HEX", required=True, help=_("CKA_ID of the certificate")
     )
     parser.add_argument(
-        "--text-file", metavar=_("FILE"), required=True, type=Path, help=_("the text to sign (UTF-8)")
+        "--text-file",
+        metavar=_("FILE"),
+        required=True,
+        type=Path,
+        help=_("the text to sign (UTF-8)"),
     )
     parser.add_argument(
         "--nonce", metavar="B64URL", required=True, help=_("the challenge nonce, base64url")
     )
-    parser.add_argument("--out", metavar=_("FILE"), required=True, type=Path, help=_("DER CMS output"))
+    parser.add_argument(
+        "--out", metavar=_("FILE"), required=True, type=Path, help=_("DER CMS output")
+    )
     parser.add_argument(
         "--pin-stdin", action="store_true", help=_("read the PIN from the first line of stdin")
     )
