@@ -23,16 +23,17 @@ from tui.core.setup.settings_check import (
     portal_problem,
     settings_problems,
 )
-from tui.i18n import set_language
+from tui.i18n import current_language, set_language
 
 pytestmark = pytest.mark.softhsm
 
 
 @pytest.fixture(autouse=True)
 def english():
+    before = current_language()
     set_language("en")
     yield
-    set_language("tr")
+    set_language(before)
 
 
 ADDRESSES = [
