@@ -1,6 +1,6 @@
 """`eonay sign`: one CAdES-BES signature with the card, for scripts and checks.
 
-    eonay sign --module PATH --cert-id HEX --text-file F --nonce B64URL --out FILE [--pin-stdin]
+    eonay sign --module PATH --cert-id HEX --text-file FILE --nonce B64URL --out FILE [--pin-stdin]
 
 The text file is UTF-8; one final newline, if present, is not part of the
 text (so `echo TEXT > F` works). The PIN is read from the terminal without
