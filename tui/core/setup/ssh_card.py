@@ -65,6 +65,7 @@ REMOTE_CLIENT_DIRS = (
 # sshd makes the socket the user's alone (StreamLocalBindMask 0177).
 REMOTE_SOCKET_DIR = "/tmp"  # noqa: S108
 LOCAL_SOCKET_NAME = "card.sock"
+ERRORS_NAME = "p11-kit-server.err"  # its stderr, beside the socket
 REMOTE_EONAY = "eonay"
 # `eonay ssh`'s own flags that take a value (the global ones are `tui.__main__`'s).
 OWN_VALUE_OPTIONS = ("--remote-eonay",)
@@ -278,18 +279,25 @@ class CardServer:
         directory = Path(tempfile.mkdtemp(prefix="eonay-ssh-"))  # mode 0700
         sock = directory / LOCAL_SOCKET_NAME
         try:
+            errors = (directory / ERRORS_NAME).open("wb")
+        except OSError as err:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise CardServerError(module, err.strerror or str(err)) from None
+        try:
             process = subprocess.Popen(
                 [p11kit, "server", "--foreground", "--provider", module,
                  "--name", str(sock), "pkcs11:"],
                 env=dict(os.environ if environ is None else environ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=errors,
                 start_new_session=True,  # Ctrl+C in the terminal is the remote eonay's
             )  # fmt: skip
         except OSError as err:
             shutil.rmtree(directory, ignore_errors=True)
             raise CardServerError(module, err.strerror or str(err)) from None
+        finally:
+            errors.close()
         server = cls(module, process, directory)
         deadline = time.monotonic() + wait_seconds
         while not _accepts(sock):
@@ -304,21 +312,28 @@ class CardServer:
         return f"unix:path={self.socket}"
 
     def stop(self) -> str:
-        """Stop the server and remove its directory; what it wrote to stderr, if anything."""
+        """Stop the server, with any child serving a connection, and remove its directory.
+
+        Returns what the server wrote to stderr, to say why it did not start.
+        """
         if self.process.poll() is None:
-            self.process.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
                 self.process.wait(timeout=SERVER_STOP_SECONDS)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait()
+        self._signal_group(signal.SIGKILL)  # a connection's child that outlived the server
         detail = ""
-        if self.process.stderr is not None:
-            with contextlib.suppress(OSError, ValueError):
-                detail = self.process.stderr.read().decode("utf-8", "replace").strip()
-            self.process.stderr.close()
+        with contextlib.suppress(OSError):
+            detail = (self.directory / ERRORS_NAME).read_text("utf-8", "replace").strip()
         shutil.rmtree(self.directory, ignore_errors=True)
         return detail
+
+    def _signal_group(self, number: int) -> None:
+        """The server leads a process group of its own (`start_new_session`)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, number)
 
 
 @contextlib.contextmanager

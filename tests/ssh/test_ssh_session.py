@@ -1,0 +1,231 @@
+"""`eonay ssh` for real: p11-kit server here, sshd on 127.0.0.1, eonay on "the server".
+
+The remote eonay sees no SoftHSM configuration (sshd passes no environment
+on), so the certificates it lists can only have come through the forwarded
+socket and p11-kit-client.so. After each session, nothing of it is left: no
+p11-kit server (its private directory is under a TMPDIR of the test's own),
+no local socket, no remote socket in /tmp.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.sshd import Sshd, client_module, remote_sockets
+from tui.core.setup.ssh_card import EXIT_NO_EONAY
+
+pytestmark = [pytest.mark.softhsm, pytest.mark.slow]
+
+REMOTE_EONAY = str(Path(sys.executable).with_name("eonay"))  # this checkout's, on "the server"
+
+
+def eonay_ssh(
+    sshd: Sshd, module: str, *eonay_args: str, remote_eonay: str = REMOTE_EONAY
+) -> list[str]:
+    return [
+        sys.executable, "-m", "tui", "ssh",
+        "--module", module,
+        "--remote-eonay", remote_eonay,
+        *sshd.ssh_options(),
+        sshd.destination,
+        "--", *eonay_args,
+    ]  # fmt: skip
+
+
+def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """This side's environment: its temporary files under `tmp_path/tmp`, so they can be counted."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir(exist_ok=True)
+    return {**os.environ, "TMPDIR": str(tmp), "LANG": "C.UTF-8", **extra}
+
+
+def processes_using(path: Path) -> list[psutil.Process]:
+    """Processes whose command line names something under `path` (p11-kit server's --name)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(str(path) in word for word in process.info["cmdline"] or ()):
+            found.append(process)
+    return found
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> object:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not so after {timeout} s: {condition}")
+        time.sleep(0.05)
+    return value
+
+
+def assert_nothing_left(tmp_path: Path, remote_before: set[str]) -> None:
+    assert list((tmp_path / "tmp").iterdir()) == []  # the private directory and its socket
+    assert processes_using(tmp_path / "tmp") == []  # p11-kit server, and any child of it
+    assert remote_sockets() - remote_before == set()
+
+
+def the_listing(softhsm_card) -> dict[str, str]:
+    """id -> SHA-256 fingerprint of every certificate on the session's token, read here."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "certs", "--json", "--module", softhsm_card.module_path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {c["id"]: c["fingerprint_sha256"] for c in json.loads(proc.stdout)}
+
+
+def test_the_certificates_come_through_the_forwarded_socket(sshd, softhsm_card, tmp_path):
+    before = remote_sockets()
+    proc = subprocess.run(
+        eonay_ssh(sshd, softhsm_card.module_path, "certs", "--json"),
+        capture_output=True,
+        text=True,
+        env=local_env(tmp_path),
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    listed = json.loads(proc.stdout)
+    assert {c["module"] for c in listed} == {client_module()}  # p11-kit-client.so, on the server
+    assert {c["id"]: c["fingerprint_sha256"] for c in listed} == the_listing(softhsm_card)
+    assert {c["token"] for c in listed} == set(softhsm_card.tokens)
+    assert_nothing_left(tmp_path, before)
+
+
+def _remote_shell(socket_path: str) -> psutil.Process | None:
+    """The server side's `sh -c` of one session: the one given `socket_path` as its $1."""
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if cmdline[:2] == ["sh", "-c"] and socket_path in cmdline[2:]:
+            return process
+    return None
+
+
+def _start_waiting_session(sshd, softhsm_card, tmp_path) -> tuple[subprocess.Popen[str], str]:
+    """A session whose remote eonay waits for a PIN on stdin, after listing the card through
+    the socket; returns it with its remote socket once the remote eonay runs."""
+    holder = softhsm_card.holders[0]
+    text = tmp_path / "text.txt"
+    text.write_text("Bu metni imzalıyorum.", encoding="utf-8")
+    before = remote_sockets()
+    session = subprocess.Popen(
+        eonay_ssh(
+            sshd, softhsm_card.module_path,
+            "sign", "--cert-id", holder.cert_id, "--text-file", str(text),
+            "--nonce", "bm9uY2U", "--out", str(tmp_path / "never.p7s"), "--pin-stdin",
+        ),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=local_env(tmp_path),
+    )  # fmt: skip
+    [remote] = wait_until(lambda: remote_sockets() - before)
+    shell = wait_until(lambda: _remote_shell(remote))
+    assert isinstance(shell, psutil.Process)
+    wait_until(lambda: shell.children())  # the remote eonay
+    assert processes_using(tmp_path / "tmp")  # the p11-kit server, serving it
+    return session, remote
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_ends_the_session_and_removes_both_sockets_and_the_server(
+    sshd, softhsm_card, tmp_path, sig
+):
+    before = remote_sockets()
+    session, remote = _start_waiting_session(sshd, softhsm_card, tmp_path)
+    try:
+        session.send_signal(sig)
+        session.wait(timeout=30)
+        assert session.returncode == 128 + sig
+        # the server side ends when sshd closes the session: its trap removes the socket
+        wait_until(lambda: not os.path.exists(remote))
+        assert_nothing_left(tmp_path, before)
+        assert not (tmp_path / "never.p7s").exists()
+    finally:
+        if session.poll() is None:
+            session.kill()
+        session.communicate()
+
+
+def test_a_leftover_remote_socket_does_not_block_the_next_login(sshd, softhsm_card, tmp_path):
+    before = remote_sockets()
+    session, remote = _start_waiting_session(sshd, softhsm_card, tmp_path)
+    try:
+        # The connection dies without the server side's cleanup: the socket stays behind,
+        # as it did for the README's fixed path, where the next login then failed.
+        shell = _remote_shell(remote)
+        assert shell is not None
+        for process in [*shell.children(recursive=True), shell]:
+            process.kill()
+        session.communicate(timeout=30)
+        assert os.path.exists(remote), "the test needs a leftover socket"
+
+        proc = subprocess.run(
+            eonay_ssh(sshd, softhsm_card.module_path, "certs", "--json"),
+            capture_output=True,
+            text=True,
+            env=local_env(tmp_path),
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert {c["id"] for c in json.loads(proc.stdout)} == set(the_listing(softhsm_card))
+        assert_nothing_left(tmp_path, before | {remote})
+    finally:
+        if session.poll() is None:
+            session.kill()
+            session.communicate()
+        Path(remote).unlink(missing_ok=True)
+
+
+def test_no_eonay_on_the_server_is_said_clearly(sshd, softhsm_card, tmp_path):
+    before = remote_sockets()
+    proc = subprocess.run(
+        eonay_ssh(sshd, softhsm_card.module_path, "certs", remote_eonay="eonay-not-installed"),
+        capture_output=True,
+        text=True,
+        env=local_env(tmp_path, LANG="tr_TR.UTF-8"),
+        timeout=120,
+    )
+    assert proc.returncode == EXIT_NO_EONAY
+    assert f"eonay, {sshd.destination} üzerinde kurulu değil" in proc.stderr
+    assert "pip install eonay" in proc.stderr
+    assert_nothing_left(tmp_path, before)
+
+
+def test_a_failed_login_is_said_and_cleaned_up(sshd, softhsm_card, tmp_path):
+    before = remote_sockets()
+    argv = eonay_ssh(sshd, softhsm_card.module_path, "certs")
+    argv[argv.index(str(sshd.key))] = str(tmp_path / "no-such-key")
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env=local_env(tmp_path, LANG="en_US.UTF-8"),
+        timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 255
+    assert "Permission denied" in proc.stderr  # ssh's own reason
+    assert f"ssh could not connect to {sshd.destination}" in proc.stderr
+    assert_nothing_left(tmp_path, before)
+
+
+def test_no_card_module_here_is_said_before_connecting(sshd, tmp_path):
+    logins = sshd.log.read_text().count("Accepted publickey")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "--lang", "en", "ssh", "--module", "/nowhere/libakisp11.so",
+         *sshd.ssh_options(), sshd.destination],
+        capture_output=True, text=True, env=local_env(tmp_path), timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "no PKCS#11 module of a card was found on this computer" in proc.stderr
+    assert "/nowhere/libakisp11.so" in proc.stderr
+    assert sshd.log.read_text().count("Accepted publickey") == logins  # no connection was made
+    assert list((tmp_path / "tmp").iterdir()) == []
