@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = Path("/run/sshd")
 REMOTE_SOCKETS = "/tmp/eonay-*.sock"  # where `eonay ssh` forwards the card on the server
@@ -50,6 +52,30 @@ def client_module() -> str | None:
 
 def remote_sockets() -> set[str]:
     return set(glob.glob(REMOTE_SOCKETS))
+
+
+def processes_using(path: Path) -> list[psutil.Process]:
+    """Processes whose command line names something under `path` (p11-kit server's --name)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(str(path) in word for word in process.info["cmdline"] or ()):
+            found.append(process)
+    return found
+
+
+def remote_shell(socket_path: str) -> psutil.Process | None:
+    """The server side's `sh -c` of one session: the one given `socket_path` as its $1."""
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if cmdline[:2] == ["sh", "-c"] and socket_path in cmdline[2:]:
+            return process
+    return None
+
+
+def assert_nothing_left(tmp_path: Path, remote_before: set[str]) -> None:
+    assert list((tmp_path / "tmp").iterdir()) == []  # the private directory and its socket
+    assert processes_using(tmp_path / "tmp") == []  # p11-kit server, and any child of it
+    assert remote_sockets() - remote_before == set()
 
 
 @dataclass(frozen=True)

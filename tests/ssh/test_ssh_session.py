@@ -21,7 +21,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.sshd import Sshd, client_module, remote_sockets
+from tests.sshd import (
+    Sshd,
+    assert_nothing_left,
+    client_module,
+    processes_using,
+    remote_shell,
+    remote_sockets,
+)
 from tui.core.setup.ssh_card import EXIT_NO_EONAY
 
 pytestmark = [pytest.mark.softhsm, pytest.mark.slow]
@@ -49,15 +56,6 @@ def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(tmp), "LANG": "C.UTF-8", **extra}
 
 
-def processes_using(path: Path) -> list[psutil.Process]:
-    """Processes whose command line names something under `path` (p11-kit server's --name)."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        if any(str(path) in word for word in process.info["cmdline"] or ()):
-            found.append(process)
-    return found
-
-
 def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> object:
     deadline = time.monotonic() + timeout
     while not (value := condition()):
@@ -65,12 +63,6 @@ def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> object
             raise AssertionError(f"still not so after {timeout} s: {condition}")
         time.sleep(0.05)
     return value
-
-
-def assert_nothing_left(tmp_path: Path, remote_before: set[str]) -> None:
-    assert list((tmp_path / "tmp").iterdir()) == []  # the private directory and its socket
-    assert processes_using(tmp_path / "tmp") == []  # p11-kit server, and any child of it
-    assert remote_sockets() - remote_before == set()
 
 
 def the_listing(softhsm_card) -> dict[str, str]:
@@ -102,15 +94,6 @@ def test_the_certificates_come_through_the_forwarded_socket(sshd, softhsm_card, 
     assert_nothing_left(tmp_path, before)
 
 
-def _remote_shell(socket_path: str) -> psutil.Process | None:
-    """The server side's `sh -c` of one session: the one given `socket_path` as its $1."""
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if cmdline[:2] == ["sh", "-c"] and socket_path in cmdline[2:]:
-            return process
-    return None
-
-
 def _start_waiting_session(sshd, softhsm_card, tmp_path) -> tuple[subprocess.Popen[str], str]:
     """A session whose remote eonay waits for a PIN on stdin, after listing the card through
     the socket; returns it with its remote socket once the remote eonay runs."""
@@ -131,7 +114,7 @@ def _start_waiting_session(sshd, softhsm_card, tmp_path) -> tuple[subprocess.Pop
         env=local_env(tmp_path),
     )  # fmt: skip
     [remote] = wait_until(lambda: remote_sockets() - before)
-    shell = wait_until(lambda: _remote_shell(remote))
+    shell = wait_until(lambda: remote_shell(remote))
     assert isinstance(shell, psutil.Process)
     wait_until(lambda: shell.children())  # the remote eonay
     assert processes_using(tmp_path / "tmp")  # the p11-kit server, serving it
@@ -164,7 +147,7 @@ def test_a_leftover_remote_socket_does_not_block_the_next_login(sshd, softhsm_ca
     try:
         # The connection dies without the server side's cleanup: the socket stays behind,
         # as it did for the README's fixed path, where the next login then failed.
-        shell = _remote_shell(remote)
+        shell = remote_shell(remote)
         assert shell is not None
         for process in [*shell.children(recursive=True), shell]:
             process.kill()
