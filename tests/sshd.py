@@ -17,14 +17,16 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
 SSHD = "/usr/sbin/sshd"
 PRIVSEP_DIR = Path("/run/sshd")
+T = TypeVar("T")
 REMOTE_SOCKETS = "/tmp/eonay-*.sock"  # where `eonay ssh` forwards the card on the server
 
 
@@ -54,27 +56,63 @@ def remote_sockets() -> set[str]:
     return set(glob.glob(REMOTE_SOCKETS))
 
 
-def processes_using(path: Path) -> list[psutil.Process]:
-    """Processes whose command line names something under `path` (p11-kit server's --name)."""
+def local_processes(tmpdir: Path) -> list[psutil.Process]:
+    """This side's processes of a session run with TMPDIR=`tmpdir`: `eonay ssh`, ssh,
+    p11-kit server and the children serving its connections all inherit it."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
-        if any(str(path) in word for word in process.info["cmdline"] or ()):
-            found.append(process)
+        with contextlib.suppress(psutil.Error):
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if process.environ().get("TMPDIR") == str(tmpdir) or any(
+                str(tmpdir) in word for word in process.info["cmdline"] or ()
+            ):
+                found.append(process)
     return found
 
 
-def remote_shell(socket_path: str) -> psutil.Process | None:
-    """The server side's `sh -c` of one session: the one given `socket_path` as its $1."""
+def remote_session(socket_path: str) -> list[psutil.Process]:
+    """The server side of one session, once eonay runs: eonay (exec'd by the remote `sh -c`,
+    in the login shell's place), its card process, and the watcher that removes the socket
+    (the `sh -c` still, given `socket_path` as its $1). Empty before eonay runs."""
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if cmdline[:2] == ["sh", "-c"] and socket_path in cmdline[2:]:
-            return process
-    return None
+        if cmdline[:2] != ["sh", "-c"] or socket_path not in cmdline[2:]:
+            continue
+        with contextlib.suppress(psutil.Error):
+            parent = process.parent()
+            if parent is not None and parent.cmdline()[:2] != ["sh", "-c"]:
+                return [parent, *parent.children(recursive=True)]
+    return []
 
 
-def assert_nothing_left(tmp_path: Path, remote_before: set[str]) -> None:
-    assert list((tmp_path / "tmp").iterdir()) == []  # the private directory and its socket
-    assert processes_using(tmp_path / "tmp") == []  # p11-kit server, and any child of it
+def gone(processes: list[psutil.Process]) -> bool:
+    """Every one has ended (a zombie has: only its parent has to reap it)."""
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                return False
+    return True
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 30.0) -> T:
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not so after {timeout} s: {condition}")
+        time.sleep(0.05)
+    return value
+
+
+def assert_nothing_left(tmpdir: Path, remote_before: set[str]) -> None:
+    """No file in `tmpdir` (the private directory and its socket), no process of this side,
+    and, within a few seconds, no new socket on the server: its watcher removes it within
+    a second of the remote eonay's end, which may come just after ssh's."""
+    assert list(tmpdir.iterdir()) == []
+    assert local_processes(tmpdir) == []
+    deadline = time.monotonic() + 10
+    while remote_sockets() - remote_before and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert remote_sockets() - remote_before == set()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import time
 
 import pytest
 
@@ -168,6 +169,7 @@ def test_ssh_gets_the_forward_and_its_safety_options_before_the_users():
     assert argv[argv.index("-R") + 1] == "/tmp/eonay-abc.sock:/tmp/eonay-ssh-x/card.sock"
     assert argv[-2] == "ali@server"
     assert argv[-1] == remote_command("/tmp/eonay-abc.sock", ["certs", "--json"])
+    assert argv[-1].startswith("exec sh -c ")  # in the login shell's place, whatever it is
     assert "-t" not in ssh_command(line, "l", "r", tty=False)[:3]
 
 
@@ -200,4 +202,7 @@ def test_the_remote_command_says_which_part_is_missing(tmp_path):
     words = got.stdout.rstrip("\n").split(" ")
     assert words[0] == "--module" and words[1].endswith("/p11-kit-client.so")
     assert got.stdout.rstrip("\n").endswith(" a b $HOME 'q'")
-    assert not sock.exists()
+    deadline = time.monotonic() + 10  # the watcher polls once a second
+    while sock.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not sock.exists()  # removed once the command it exec'd has ended

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import openssl_verify
@@ -22,11 +23,13 @@ from tests.sshd import (
     Sshd,
     assert_nothing_left,
     client_module,
-    processes_using,
-    remote_shell,
+    gone,
+    local_processes,
+    remote_session,
     remote_sockets,
     running_sshd,
     sshd_missing,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -43,19 +46,31 @@ def sshd(tmp_path_factory) -> Iterator[Sshd]:
         yield running
 
 
-@pytest.fixture
-def laptop_env(demo_card, tmp_path) -> dict[str, str]:
-    (tmp_path / "tmp").mkdir()
-    return {**demo_card.env, "TMPDIR": str(tmp_path / "tmp"), "XDG_STATE_HOME": str(tmp_path)}
+def eonay_ssh_line(sshd: Sshd, demo_card, tmpdir: Path, *eonay_args: str) -> str:
+    """What is typed at the laptop's prompt; TMPDIR marks this side's processes and files."""
+    tmpdir.mkdir(exist_ok=True)
+    argv = [
+        sys.executable, "-m", "tui", "ssh", "--module", demo_card.module_path,
+        "--remote-eonay", REMOTE_EONAY, *sshd.ssh_options(), sshd.destination,
+        "--", *eonay_args,
+    ]  # fmt: skip
+    return f"TMPDIR={shlex.quote(str(tmpdir))} {shlex.join(argv)}; echo EXIT=$?"
 
 
-def the_remote_card_is_the_forwarded_one(remote_socket: str) -> None:
+def remote_config(tmp_path: Path) -> Path:
+    """The server's eonay logs here, at DEBUG, not in the user's home."""
+    config = tmp_path / "remote.toml"
+    config.write_text(
+        f'[log]\nfile = "{tmp_path / "remote.log"}"\nlevel = "DEBUG"\n', encoding="utf-8"
+    )
+    return config
+
+
+def the_remote_card_is_the_forwarded_one(server_side: list[psutil.Process], socket: str) -> None:
     """The remote app's card process: p11-kit-client.so on the forwarded socket, no SoftHSM."""
-    shell = remote_shell(remote_socket)
-    assert shell is not None
-    [card] = [p for p in shell.children(recursive=True) if "tui.core.card.process" in p.cmdline()]
+    [card] = [p for p in server_side if "tui.core.card.process" in p.cmdline()]
     environ = card.environ()
-    assert environ["P11_KIT_SERVER_ADDRESS"] == f"unix:path={remote_socket}"
+    assert environ["P11_KIT_SERVER_ADDRESS"] == f"unix:path={socket}"
     assert "SOFTHSM2_CONF" not in environ
     if os.geteuid() == 0:  # only root may read the maps of processes that are not dumpable
         libraries = {Path(m.path).name for m in card.memory_maps()}
@@ -63,36 +78,32 @@ def the_remote_card_is_the_forwarded_one(remote_socket: str) -> None:
         assert "libsofthsm2.so" not in libraries
 
 
-def test_the_whole_guide_over_eonay_ssh(sshd, laptop_env, portal, demo_card, tmp_path):
+def test_the_whole_guide_over_eonay_ssh(sshd, portal, demo_card, tmp_path):
     from tests.e2e.terminal import Terminal
 
-    remote_log = tmp_path / "remote" / "eonay.log"
-    config = tmp_path / "remote.toml"  # the server's eonay logs here, not in the user's home
-    config.write_text(f'[log]\nfile = "{remote_log}"\nlevel = "DEBUG"\n', encoding="utf-8")
+    tmpdir = tmp_path / "tmp"
     before = remote_sockets()
     record = portal.new_login()
-    command = shlex.join(
-        [
-            sys.executable, "-m", "tui", "ssh", "--module", demo_card.module_path,
-            "--remote-eonay", REMOTE_EONAY, *sshd.ssh_options(), sshd.destination,
-            "--", "--portal", portal.url, "--lang", "tr", "--config", str(config),
-        ]
-    )  # fmt: skip
-    terminal = Terminal(tmp_path, laptop_env)
+    terminal = Terminal(tmp_path, demo_card.env)
     try:
-        terminal.type(f"{command}; echo EXIT=$?")
+        terminal.type(
+            eonay_ssh_line(
+                sshd, demo_card, tmpdir,
+                "--portal", portal.url, "--lang", "tr", "--config", str(remote_config(tmp_path)),
+            )
+        )  # fmt: skip
         terminal.send("Enter")
 
         terminal.wait_for("Doğrulama Kodu", timeout=60)
         [remote] = remote_sockets() - before
-        assert processes_using(tmp_path / "tmp")  # p11-kit server, on the laptop
         terminal.type(record.code)
         terminal.wait_for("14/14 hane")
         terminal.send("Enter")
 
         terminal.wait_for("Sertifika Seçiniz")
         terminal.wait_for("TEVFİK EDİS")
-        the_remote_card_is_the_forwarded_one(remote)
+        server_side = remote_session(remote)
+        the_remote_card_is_the_forwarded_one(server_side, remote)
         terminal.send("Enter")
 
         terminal.wait_for("İmzalanacak Metin")
@@ -120,17 +131,54 @@ def test_the_whole_guide_over_eonay_ssh(sshd, laptop_env, portal, demo_card, tmp
         assert [r.purpose for r in answered] == ["login", "e-onay"]
         for r in answered:
             assert r.answer["status"] == "accepted"
-            assert (
-                openssl_verify(r.answer_cms, demo_card.root_pem, workdir=tmp_path)
-                == r.text.encode()
-            )
+            verified = openssl_verify(r.answer_cms, demo_card.root_pem, workdir=tmp_path)
+            assert verified == r.text.encode()
 
         terminal.send("Enter")  # Bitir: the remote app ends, then ssh, then eonay ssh
         terminal.wait_for("EXIT=0", timeout=60)
-        assert remote not in remote_sockets()
-        assert_nothing_left(tmp_path, before)
-        log = remote_log.read_text(encoding="utf-8")
+        wait_until(lambda: gone(server_side))
+        assert_nothing_left(tmpdir, before)
+        log = (tmp_path / "remote.log").read_text(encoding="utf-8")
         assert " DEBUG " in log  # the remote app's own log, at the level asked
         assert demo_card.pin not in log
+    finally:
+        terminal.close()
+
+
+@pytest.mark.parametrize("ending", ["ctrl+q", "hang-up"])
+def test_quitting_or_a_hang_up_mid_flow_leaves_nothing_behind(
+    sshd, portal, demo_card, tmp_path, ending
+):
+    """Ctrl+Q reaches the remote app (ssh's terminal is raw), which ends, and all of it
+    with it. A hang-up (the laptop's terminal closed: ssh and eonay ssh get SIGHUP) ends
+    the connection; the server's terminal is hung up, which ends the remote app, since it
+    is that terminal's session leader, and the socket's watcher then removes the socket."""
+    from tests.e2e.terminal import Terminal
+
+    tmpdir = tmp_path / "tmp"
+    before = remote_sockets()
+    terminal = Terminal(tmp_path, demo_card.env)
+    try:
+        terminal.type(
+            eonay_ssh_line(
+                sshd, demo_card, tmpdir,
+                "--portal", portal.url, "--lang", "tr", "--config", str(remote_config(tmp_path)),
+            )
+        )  # fmt: skip
+        terminal.send("Enter")
+        terminal.wait_for("Doğrulama Kodu", timeout=60)
+        [remote] = remote_sockets() - before
+        server_side = wait_until(lambda: remote_session(remote))
+        terminal.type("1234")
+        terminal.wait_for("4/14 hane")
+        if ending == "ctrl+q":
+            terminal.send("C-q")
+            terminal.wait_for("EXIT=0", timeout=60)
+        else:
+            terminal.hang_up()
+        wait_until(lambda: gone(server_side))
+        wait_until(lambda: not local_processes(tmpdir))
+        assert not os.path.exists(remote)
+        assert_nothing_left(tmpdir, before)
     finally:
         terminal.close()

@@ -14,8 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -25,9 +23,11 @@ from tests.sshd import (
     Sshd,
     assert_nothing_left,
     client_module,
-    processes_using,
-    remote_shell,
+    gone,
+    local_processes,
+    remote_session,
     remote_sockets,
+    wait_until,
 )
 from tui.core.setup.ssh_card import EXIT_NO_EONAY
 
@@ -56,15 +56,6 @@ def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(tmp), "LANG": "C.UTF-8", **extra}
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> object:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not so after {timeout} s: {condition}")
-        time.sleep(0.05)
-    return value
-
-
 def the_listing(softhsm_card) -> dict[str, str]:
     """id -> SHA-256 fingerprint of every certificate on the session's token, read here."""
     proc = subprocess.run(
@@ -91,12 +82,14 @@ def test_the_certificates_come_through_the_forwarded_socket(sshd, softhsm_card, 
     assert {c["module"] for c in listed} == {client_module()}  # p11-kit-client.so, on the server
     assert {c["id"]: c["fingerprint_sha256"] for c in listed} == the_listing(softhsm_card)
     assert {c["token"] for c in listed} == set(softhsm_card.tokens)
-    assert_nothing_left(tmp_path, before)
+    assert_nothing_left(tmp_path / "tmp", before)
 
 
-def _start_waiting_session(sshd, softhsm_card, tmp_path) -> tuple[subprocess.Popen[str], str]:
+def _start_waiting_session(
+    sshd, softhsm_card, tmp_path
+) -> tuple[subprocess.Popen[str], str, list[psutil.Process]]:
     """A session whose remote eonay waits for a PIN on stdin, after listing the card through
-    the socket; returns it with its remote socket once the remote eonay runs."""
+    the socket: the local process, the remote socket, and the server side's processes."""
     holder = softhsm_card.holders[0]
     text = tmp_path / "text.txt"
     text.write_text("Bu metni imzalıyorum.", encoding="utf-8")
@@ -114,11 +107,21 @@ def _start_waiting_session(sshd, softhsm_card, tmp_path) -> tuple[subprocess.Pop
         env=local_env(tmp_path),
     )  # fmt: skip
     [remote] = wait_until(lambda: remote_sockets() - before)
-    shell = wait_until(lambda: remote_shell(remote))
-    assert isinstance(shell, psutil.Process)
-    wait_until(lambda: shell.children())  # the remote eonay
-    assert processes_using(tmp_path / "tmp")  # the p11-kit server, serving it
-    return session, remote
+    server_side = wait_until(lambda: _with_card_process(remote_session(remote)))
+    # p11-kit server, and the child it started to serve the remote eonay's connection
+    wait_until(lambda: len(_p11kit(local_processes(tmp_path / "tmp"))) >= 2)
+    return session, remote, server_side
+
+
+def _p11kit(processes: list[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in processes if p.name().startswith("p11-kit")]
+
+
+def _with_card_process(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """`processes` once the remote eonay has started its card process (and so used the socket)."""
+    if any("tui.core.card.process" in p.cmdline() for p in processes):
+        return processes
+    return []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -126,14 +129,16 @@ def test_a_signal_ends_the_session_and_removes_both_sockets_and_the_server(
     sshd, softhsm_card, tmp_path, sig
 ):
     before = remote_sockets()
-    session, remote = _start_waiting_session(sshd, softhsm_card, tmp_path)
+    session, remote, server_side = _start_waiting_session(sshd, softhsm_card, tmp_path)
     try:
         session.send_signal(sig)
         session.wait(timeout=30)
         assert session.returncode == 128 + sig
-        # the server side ends when sshd closes the session: its trap removes the socket
-        wait_until(lambda: not os.path.exists(remote))
-        assert_nothing_left(tmp_path, before)
+        # sshd closes the session: the remote eonay reads the end of its input and ends,
+        # then the watcher removes the socket
+        wait_until(lambda: gone(server_side))
+        assert not os.path.exists(remote)
+        assert_nothing_left(tmp_path / "tmp", before)
         assert not (tmp_path / "never.p7s").exists()
     finally:
         if session.poll() is None:
@@ -143,13 +148,11 @@ def test_a_signal_ends_the_session_and_removes_both_sockets_and_the_server(
 
 def test_a_leftover_remote_socket_does_not_block_the_next_login(sshd, softhsm_card, tmp_path):
     before = remote_sockets()
-    session, remote = _start_waiting_session(sshd, softhsm_card, tmp_path)
+    session, remote, server_side = _start_waiting_session(sshd, softhsm_card, tmp_path)
     try:
-        # The connection dies without the server side's cleanup: the socket stays behind,
-        # as it did for the README's fixed path, where the next login then failed.
-        shell = remote_shell(remote)
-        assert shell is not None
-        for process in [*shell.children(recursive=True), shell]:
+        # The server side dies without its cleanup: the socket stays behind, as it did
+        # for the README's fixed path, where the next login then failed every time.
+        for process in server_side:
             process.kill()
         session.communicate(timeout=30)
         assert os.path.exists(remote), "the test needs a leftover socket"
@@ -163,7 +166,7 @@ def test_a_leftover_remote_socket_does_not_block_the_next_login(sshd, softhsm_ca
         )
         assert proc.returncode == 0, proc.stderr
         assert {c["id"] for c in json.loads(proc.stdout)} == set(the_listing(softhsm_card))
-        assert_nothing_left(tmp_path, before | {remote})
+        assert_nothing_left(tmp_path / "tmp", before | {remote})
     finally:
         if session.poll() is None:
             session.kill()
@@ -183,7 +186,7 @@ def test_no_eonay_on_the_server_is_said_clearly(sshd, softhsm_card, tmp_path):
     assert proc.returncode == EXIT_NO_EONAY
     assert f"eonay, {sshd.destination} üzerinde kurulu değil" in proc.stderr
     assert "pip install eonay" in proc.stderr
-    assert_nothing_left(tmp_path, before)
+    assert_nothing_left(tmp_path / "tmp", before)
 
 
 def test_a_failed_login_is_said_and_cleaned_up(sshd, softhsm_card, tmp_path):
@@ -197,7 +200,7 @@ def test_a_failed_login_is_said_and_cleaned_up(sshd, softhsm_card, tmp_path):
     assert proc.returncode == 255
     assert "Permission denied" in proc.stderr  # ssh's own reason
     assert f"ssh could not connect to {sshd.destination}" in proc.stderr
-    assert_nothing_left(tmp_path, before)
+    assert_nothing_left(tmp_path / "tmp", before)
 
 
 def test_no_card_module_here_is_said_before_connecting(sshd, tmp_path):

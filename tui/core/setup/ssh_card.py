@@ -174,18 +174,24 @@ def remote_socket_path() -> str:
     return f"{REMOTE_SOCKET_DIR}/eonay-{secrets.token_hex(16)}.sock"
 
 
-# $1 the forwarded socket, $2 the eonay command, $3… eonay's arguments. The socket is
-# removed on every way out: the EXIT trap runs after a normal end, and the signal
-# traps turn a hang-up (the connection dropped), Ctrl+C or SIGTERM into an exit.
+# $1 the forwarded socket, $2 the eonay command, $3… eonay's arguments.
+#
+# eonay is exec'd, so that it is the session leader of the server's terminal: a
+# hang-up (the connection dropped, the laptop's terminal closed) is sent to the
+# session leader alone, and a shell waiting on eonay would keep it from eonay
+# (a shell runs its traps only after the command it waits on has ended). The
+# socket is removed by a watcher started just before, which outlives the hang-up
+# and removes it once eonay has ended, however it ended; its files are
+# /dev/null, so it holds neither the terminal nor the session open.
 _REMOTE_SCRIPT = (
-    "s=$1; e=$2; shift 2; trap 'rm -f \"$s\"' EXIT; "
-    "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; "
-    'PATH="$PATH:$HOME/.local/bin"; '
-    f'command -v "$e" >/dev/null 2>&1 || exit {EXIT_NO_EONAY}; '
+    's=$1; e=$2; shift 2; PATH="$PATH:$HOME/.local/bin"; '
+    f'command -v "$e" >/dev/null 2>&1 || {{ rm -f "$s"; exit {EXIT_NO_EONAY}; }}; '
     "c=; for d in {dirs}; do "
     'if [ -f "$d/p11-kit-client.so" ]; then c="$d/p11-kit-client.so"; break; fi; done; '
-    f'[ -n "$c" ] || exit {EXIT_NO_CLIENT_MODULE}; '
-    'P11_KIT_SERVER_ADDRESS="unix:path=$s" "$e" --module "$c" "$@"'
+    f'[ -n "$c" ] || {{ rm -f "$s"; exit {EXIT_NO_CLIENT_MODULE}; }}; '
+    '(trap "" HUP INT; while kill -0 $$ 2>/dev/null; do sleep 1; done; rm -f "$s") '
+    "</dev/null >/dev/null 2>&1 & "
+    'export P11_KIT_SERVER_ADDRESS="unix:path=$s"; exec "$e" --module "$c" "$@"'
 ).replace("{dirs}", " ".join(REMOTE_CLIENT_DIRS))
 
 
@@ -194,12 +200,23 @@ def remote_command(
 ) -> str:
     """The command line ssh gives the server's login shell (sh, bash, zsh, fish alike).
 
+    `exec`, so that sh, then eonay, takes the login shell's place.
+
     `remote_eonay` is a name looked up in the PATH, or a path on the server;
     `~/` is the home directory, where the command starts.
     """
     if remote_eonay.startswith("~/"):
         remote_eonay = remote_eonay[2:]
-    words = ["sh", "-c", _REMOTE_SCRIPT, "eonay-ssh", socket_path, remote_eonay, *eonay_args]
+    words = [
+        "exec",
+        "sh",
+        "-c",
+        _REMOTE_SCRIPT,
+        "eonay-ssh",
+        socket_path,
+        remote_eonay,
+        *eonay_args,
+    ]
     return shlex.join(words)
 
 
