@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -215,3 +216,28 @@ def test_no_card_module_here_is_said_before_connecting(sshd, tmp_path):
     assert "/nowhere/libakisp11.so" in proc.stderr
     assert sshd.log.read_text().count("Accepted publickey") == logins  # no connection was made
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_card_server_and_ssh_end_even_when_eonay_ssh_is_killed(sshd, softhsm_card, tmp_path):
+    """SIGKILL leaves no way to clean up: the server and ssh still end with it (Linux)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    before = remote_sockets()
+    session, remote, server_side = _start_waiting_session(sshd, softhsm_card, tmp_path)
+    try:
+        [server] = [
+            p for p in _p11kit(local_processes(tmp_path / "tmp")) if p.ppid() == session.pid
+        ]
+        session.kill()
+        session.communicate(timeout=30)
+        wait_until(lambda: gone([server]))
+        wait_until(lambda: gone(server_side))  # ssh went too: the server side ended as usual
+        assert not os.path.exists(remote)
+        wait_until(lambda: not local_processes(tmp_path / "tmp"))
+    finally:
+        if session.poll() is None:
+            session.kill()
+        session.communicate()
+        for leftover in (tmp_path / "tmp").glob("eonay-ssh-*"):  # the one thing SIGKILL leaves
+            shutil.rmtree(leftover)
+    assert_nothing_left(tmp_path / "tmp", before)

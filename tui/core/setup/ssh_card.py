@@ -237,8 +237,12 @@ def ssh_command(
     return [
         ssh,
         *(["-t"] if tty else []),
-        "-o", "ExitOnForwardFailure=yes",
-        "-o", "StreamLocalBindUnlink=yes",  # for the rare sshd that honours a client's wish
+        "-o", "ExitOnForwardFailure=yes",  # no eonay without its card
+        # Asks for a leftover to be removed before binding; for -R, though, sshd goes by
+        # its own StreamLocalBindUnlink (no by default), hence the path unique to this run.
+        "-o", "StreamLocalBindUnlink=yes",
+        # A shared connection (ControlMaster) would keep the forward after this session.
+        "-o", "ControlPath=none",
         "-R", f"{remote_socket}:{local_socket}",
         *line.ssh_options,
         line.destination,
@@ -258,6 +262,29 @@ class CardServerError(Exception):
         return _("p11-kit server could not serve {module}: {detail}").format(
             module=self.module, detail=self.detail or _("it ended without saying why")
         )
+
+
+def _ending_with_parent() -> Callable[[], None] | None:
+    """For the server's child, before exec: SIGTERM when this command dies, even by SIGKILL.
+
+    Linux's PR_SET_PDEATHSIG, with libc loaded here, in the parent: nothing is
+    imported between fork and exec. None elsewhere (the normal ways out stop
+    the server anyway).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def set_it() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+
+    return set_it
 
 
 def _accepts(path: Path) -> bool:
@@ -309,6 +336,7 @@ class CardServer:
                 stdout=subprocess.DEVNULL,
                 stderr=errors,
                 start_new_session=True,  # Ctrl+C in the terminal is the remote eonay's
+                preexec_fn=_ending_with_parent(),
             )  # fmt: skip
         except OSError as err:
             shutil.rmtree(directory, ignore_errors=True)
@@ -426,6 +454,7 @@ def run_session(
                     remote_eonay=remote_eonay,
                 ),
                 env=dict(os.environ if environ is None else environ),
+                preexec_fn=_ending_with_parent(),  # not left reading the terminal
             )
             if received:  # a signal before ssh was there to pass it to
                 on_signal(received[-1])
