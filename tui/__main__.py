@@ -26,7 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "portal-sim": ("portal_sim", N_("run the portal simulator")),
     "demo": ("demo", N_("run the whole flow on a throwaway card and the simulator")),
     "doctor": ("doctor", N_("check the card, its driver and the portal, with fixes")),
-    "ssh": ("ssh", N_("run eonay on a server over SSH with the card in this computer")),
+    "ssh": ("ssh", N_("run eonay on a server over SSH with this computer's card")),
 }
 
 # argparse's own words: its headings, and the errors it makes up (Python 3.11's wording).
