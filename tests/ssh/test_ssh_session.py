@@ -241,3 +241,39 @@ def test_the_card_server_and_ssh_end_even_when_eonay_ssh_is_killed(sshd, softhsm
         for leftover in (tmp_path / "tmp").glob("eonay-ssh-*"):  # the one thing SIGKILL leaves
             shutil.rmtree(leftover)
     assert_nothing_left(tmp_path / "tmp", before)
+
+
+def test_the_language_asked_here_is_the_servers_too_unless_it_is_asked_there(
+    sshd, softhsm_card, tmp_path
+):
+    def table(*words: str) -> str:
+        argv = eonay_ssh(sshd, softhsm_card.module_path, *words)
+        argv[argv.index("ssh") + 1 : argv.index("ssh") + 1] = ["--lang", "en"]
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, env=local_env(tmp_path), timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "Holder" in table("certs")
+    assert "Sertifika Sahibi" in table("--lang", "tr", "certs")
+
+
+@pytest.mark.parametrize(("tool", "package"), [("p11-kit", "p11-kit"), ("ssh", "openssh-client")])
+def test_p11kit_or_ssh_missing_here_is_said(sshd, softhsm_card, tmp_path, tool, package):
+    bin_dir = tmp_path / "bin"  # a PATH with everything this command runs but `tool`
+    bin_dir.mkdir()
+    for other in {"p11-kit", "ssh"} - {tool}:
+        (bin_dir / other).symlink_to(shutil.which(other))
+    proc = subprocess.run(
+        eonay_ssh(sshd, softhsm_card.module_path, "certs"),
+        capture_output=True,
+        text=True,
+        env=local_env(tmp_path, PATH=str(bin_dir), LANG="tr_TR.UTF-8"),
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert f"eonay ssh: {tool} bu bilgisayarda kurulu değil" in proc.stderr
+    assert f"apt-get install {package}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert_nothing_left(tmp_path / "tmp", remote_sockets())

@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import replace
 
 from tui.i18n import _
 
@@ -97,16 +98,19 @@ def failure_message(status: int, destination: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.core.setup.ssh_card import CardServerError, SshCommandLine, run_session
+    from tui.core.setup.ssh_card import CardServerError, MissingTool, SshCommandLine, run_session
 
     line: SshCommandLine = args.ssh_line
+    language = getattr(args, "lang", None)
+    if language and not any(w == "--lang" or w.startswith("--lang=") for w in line.eonay_args):
+        line = replace(line, eonay_args=("--lang", language, *line.eonay_args))  # there too
     module = card_module(args)
     if module is None:
         return EXIT_NO_MODULE
     log.info("serving %s to %s", module, line.destination)
     try:
         end = run_session(line, module, remote_eonay=args.remote_eonay)
-    except CardServerError as err:
+    except (CardServerError, MissingTool) as err:
         print(f"eonay ssh: {err.user_message()}", file=sys.stderr)
         return EXIT_SERVER_FAILED
     if end.signal is not None:

@@ -250,6 +250,21 @@ def ssh_command(
     ]  # fmt: skip
 
 
+class MissingTool(Exception):
+    """A program this command runs is not installed here."""
+
+    def __init__(self, tool: str, package: str) -> None:
+        super().__init__(tool)
+        self.tool = tool
+        self.package = package
+
+    def user_message(self) -> str:
+        return _(
+            "{tool} is not installed on this computer "
+            "(Debian and Ubuntu: apt-get install {package})."
+        ).format(tool=self.tool, package=self.package)
+
+
 class CardServerError(Exception):
     """`p11-kit server` could not be started for the module."""
 
@@ -338,6 +353,9 @@ class CardServer:
                 start_new_session=True,  # Ctrl+C in the terminal is the remote eonay's
                 preexec_fn=_ending_with_parent(),
             )  # fmt: skip
+        except FileNotFoundError:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise MissingTool("p11-kit", "p11-kit") from None
         except OSError as err:
             shutil.rmtree(directory, ignore_errors=True)
             raise CardServerError(module, err.strerror or str(err)) from None
@@ -408,9 +426,21 @@ class SessionEnd:
 
 
 def _terminal_here(asked: bool | None) -> bool:
+    """A terminal on both ends here: the app's case; `certs --json > file` gets clean lines."""
     if asked is not None:
         return asked
-    return sys.stdin is not None and sys.stdin.isatty()
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+
+
+def _start_ssh(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            preexec_fn=_ending_with_parent(),  # not left reading the terminal after us
+        )
+    except FileNotFoundError:
+        raise MissingTool(argv[0], "openssh-client") from None
 
 
 def run_session(
@@ -427,7 +457,8 @@ def run_session(
     A signal to this process is passed on to ssh as SIGTERM (ssh ends the
     connection, the server's sshd hangs up the remote shell, whose trap removes
     the forwarded socket); then the card server is stopped and its directory
-    removed here. `CardServerError` when the server does not start.
+    removed here. `CardServerError` when the server does not start,
+    `MissingTool` when p11-kit or ssh is not installed.
     """
     ssh_process: subprocess.Popen[bytes] | None = None
     server: CardServer | None = None
@@ -444,7 +475,7 @@ def run_session(
             server = CardServer.start(module, environ)
             if received:  # asked to end while the server was starting
                 return SessionEnd(128 + received[0], received[0])
-            ssh_process = subprocess.Popen(
+            ssh_process = _start_ssh(
                 ssh_command(
                     line,
                     str(server.socket),
@@ -453,8 +484,7 @@ def run_session(
                     tty=_terminal_here(tty),
                     remote_eonay=remote_eonay,
                 ),
-                env=dict(os.environ if environ is None else environ),
-                preexec_fn=_ending_with_parent(),  # not left reading the terminal
+                dict(os.environ if environ is None else environ),
             )
             if received:  # a signal before ssh was there to pass it to
                 on_signal(received[-1])
