@@ -182,3 +182,29 @@ def test_quitting_or_a_hang_up_mid_flow_leaves_nothing_behind(
         assert_nothing_left(tmpdir, before)
     finally:
         terminal.close()
+
+
+def test_ctrl_c_while_ssh_connects_ends_it_all(sshd, demo_card, tmp_path):
+    """Before the server's eonay has the terminal, Ctrl+C is the laptop's: the terminal
+    sends SIGINT to `eonay ssh` and ssh (here still waiting on a connection that a
+    ProxyCommand holds up), and everything stops."""
+    from tests.e2e.terminal import Terminal
+
+    tmpdir = tmp_path / "tmp"
+    line = eonay_ssh_line(sshd, demo_card, tmpdir, "certs")
+    line = line.replace(" -- certs", " -o 'ProxyCommand=sleep 120' -- certs")
+    terminal = Terminal(tmp_path, demo_card.env)
+    try:
+        terminal.type(line)
+        terminal.send("Enter")
+        wait_until(
+            lambda: (
+                {"p11-kit-server", "ssh", "sleep"} <= {p.name() for p in local_processes(tmpdir)}
+            )
+        )
+        terminal.send("C-c")
+        terminal.wait_for("EXIT=130", timeout=30)
+        wait_until(lambda: not local_processes(tmpdir))
+        assert_nothing_left(tmpdir, remote_sockets())
+    finally:
+        terminal.close()
