@@ -6,14 +6,15 @@ were followed literally put right:
 - `p11-kit server` exports the card's module on a socket in a fresh private
   directory (`mkdtemp`, mode 0700), not under `$XDG_RUNTIME_DIR`, which is
   unset in many sessions;
-- `ssh -R` forwards it to a remote path unique to this connection: sshd never
-  removes a forwarded socket, and the ssh client's `StreamLocalBindUnlink`
-  does not apply to `-R`, so a fixed path left behind by an earlier session
-  would make the next `ExitOnForwardFailure` login fail every time;
+- `ssh -R` forwards it to a remote path unique to this connection: sshd leaves
+  a forwarded socket behind after the session, and the ssh client's
+  `StreamLocalBindUnlink` does not apply to `-R` (the server's does), so a
+  fixed path left behind by an earlier session would make the next
+  `ExitOnForwardFailure` login fail every time;
 - the remote command checks for `eonay` and `p11-kit-client.so` (distinct exit
   codes, so this side can say which is missing), runs eonay with
   `P11_KIT_SERVER_ADDRESS` and the client module, and removes the forwarded
-  socket when eonay ends, also on a hang-up;
+  socket once eonay has ended, also after a hang-up;
 - the server is stopped and its directory removed when ssh ends, on Ctrl+C
   and on SIGTERM too.
 
@@ -200,10 +201,9 @@ def remote_command(
 ) -> str:
     """The command line ssh gives the server's login shell (sh, bash, zsh, fish alike).
 
-    `exec`, so that sh, then eonay, takes the login shell's place.
-
-    `remote_eonay` is a name looked up in the PATH, or a path on the server;
-    `~/` is the home directory, where the command starts.
+    `exec`, so that sh, then eonay, takes the login shell's place. `remote_eonay`
+    is a name looked up in the PATH, or a path on the server; `~/` is the home
+    directory, where the command starts.
     """
     if remote_eonay.startswith("~/"):
         remote_eonay = remote_eonay[2:]
@@ -454,11 +454,12 @@ def run_session(
 ) -> SessionEnd:
     """Serve the card, run ssh to the end, clean up on every way out.
 
-    A signal to this process is passed on to ssh as SIGTERM (ssh ends the
-    connection, the server's sshd hangs up the remote shell, whose trap removes
-    the forwarded socket); then the card server is stopped and its directory
-    removed here. `CardServerError` when the server does not start,
-    `MissingTool` when p11-kit or ssh is not installed.
+    A signal to this process is passed on to ssh as SIGTERM: ssh ends the
+    connection, and on the server eonay ends with its hung-up terminal (or the
+    end of its input), after which the watcher removes the forwarded socket.
+    Then the card server is stopped and its directory removed here.
+    `CardServerError` when the server does not start, `MissingTool` when
+    p11-kit or ssh is not installed.
     """
     ssh_process: subprocess.Popen[bytes] | None = None
     server: CardServer | None = None
