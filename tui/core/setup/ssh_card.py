@@ -471,8 +471,10 @@ def run_session(
             with contextlib.suppress(OSError):
                 ssh_process.send_signal(signal.SIGTERM)
 
-    try:
-        with signals_end_the_session(on_signal):
+    # The cleanup runs under the handlers too: a second signal (a hang-up brings
+    # one from the shell and one from the kernel) must not cut it short.
+    with signals_end_the_session(on_signal):
+        try:
             server = CardServer.start(module, environ)
             if received:  # asked to end while the server was starting
                 return SessionEnd(128 + received[0], received[0])
@@ -490,10 +492,10 @@ def run_session(
             if received:  # a signal before ssh was there to pass it to
                 on_signal(received[-1])
             status = ssh_process.wait()
-    finally:
-        if ssh_process is not None and ssh_process.poll() is None:
-            ssh_process.kill()
-            ssh_process.wait()
-        if server is not None:
-            server.stop()
+        finally:
+            if ssh_process is not None and ssh_process.poll() is None:
+                ssh_process.kill()
+                ssh_process.wait()
+            if server is not None:
+                server.stop()
     return SessionEnd(status, received[0] if received else None)
