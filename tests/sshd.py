@@ -71,6 +71,21 @@ def local_processes(tmpdir: Path) -> list[psutil.Process]:
     return found
 
 
+def cmdline(process: psutil.Process) -> list[str]:
+    """Its command line, or [] once it has ended (the watcher's `sleep 1` come and go)."""
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def name(process: psutil.Process) -> str:
+    try:
+        return process.name()
+    except psutil.Error:
+        return ""
+
+
 def remote_session(socket_path: str) -> list[psutil.Process]:
     """The server side of one session, once eonay runs: eonay (exec'd by the remote `sh -c`,
     in the login shell's place), its card process, and the watcher that removes the socket

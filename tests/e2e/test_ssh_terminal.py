@@ -23,8 +23,10 @@ from tests.sshd import (
     Sshd,
     assert_nothing_left,
     client_module,
+    cmdline,
     gone,
     local_processes,
+    name,
     remote_session,
     remote_sockets,
     running_sshd,
@@ -68,7 +70,7 @@ def remote_config(tmp_path: Path) -> Path:
 
 def the_remote_card_is_the_forwarded_one(server_side: list[psutil.Process], socket: str) -> None:
     """The remote app's card process: p11-kit-client.so on the forwarded socket, no SoftHSM."""
-    [card] = [p for p in server_side if "tui.core.card.process" in p.cmdline()]
+    [card] = [p for p in server_side if "tui.core.card.process" in cmdline(p)]
     environ = card.environ()
     assert environ["P11_KIT_SERVER_ADDRESS"] == f"unix:path={socket}"
     assert "SOFTHSM2_CONF" not in environ
@@ -198,9 +200,7 @@ def test_ctrl_c_while_ssh_connects_ends_it_all(sshd, demo_card, tmp_path):
         terminal.type(line)
         terminal.send("Enter")
         wait_until(
-            lambda: (
-                {"p11-kit-server", "ssh", "sleep"} <= {p.name() for p in local_processes(tmpdir)}
-            )
+            lambda: {"p11-kit-server", "ssh", "sleep"} <= {name(p) for p in local_processes(tmpdir)}
         )
         terminal.send("C-c")
         terminal.wait_for("EXIT=130", timeout=30)

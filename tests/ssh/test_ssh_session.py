@@ -24,8 +24,10 @@ from tests.sshd import (
     Sshd,
     assert_nothing_left,
     client_module,
+    cmdline,
     gone,
     local_processes,
+    name,
     remote_session,
     remote_sockets,
     wait_until,
@@ -115,12 +117,12 @@ def _start_waiting_session(
 
 
 def _p11kit(processes: list[psutil.Process]) -> list[psutil.Process]:
-    return [p for p in processes if p.name().startswith("p11-kit")]
+    return [p for p in processes if name(p).startswith("p11-kit")]
 
 
 def _with_card_process(processes: list[psutil.Process]) -> list[psutil.Process]:
     """`processes` once the remote eonay has started its card process (and so used the socket)."""
-    if any("tui.core.card.process" in p.cmdline() for p in processes):
+    if any("tui.core.card.process" in cmdline(p) for p in processes):
         return processes
     return []
 
