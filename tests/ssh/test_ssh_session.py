@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -53,10 +54,13 @@ def eonay_ssh(
 
 
 def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """This side's environment: its temporary files under `tmp_path/tmp`, so they can be counted."""
+    """This side's environment: its temporary files under `tmp_path/tmp`, so they can be
+    counted; no XDG_RUNTIME_DIR (as in a `su` shell, a container), which it does not need."""
     tmp = tmp_path / "tmp"
     tmp.mkdir(exist_ok=True)
-    return {**os.environ, "TMPDIR": str(tmp), "LANG": "C.UTF-8", **extra}
+    env = {**os.environ, "TMPDIR": str(tmp), "LANG": "C.UTF-8", **extra}
+    env.pop("XDG_RUNTIME_DIR", None)
+    return env
 
 
 def the_listing(softhsm_card) -> dict[str, str]:
@@ -113,6 +117,9 @@ def _start_waiting_session(
     server_side = wait_until(lambda: _with_card_process(remote_session(remote)))
     # p11-kit server, and the child it started to serve the remote eonay's connection
     wait_until(lambda: len(_p11kit(local_processes(tmp_path / "tmp"))) >= 2)
+    [private] = (tmp_path / "tmp").iterdir()  # from mkdtemp: the user's alone
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert (private / "card.sock").is_socket()
     return session, remote, server_side
 
 
