@@ -206,3 +206,40 @@ def test_the_remote_command_says_which_part_is_missing(tmp_path):
     while sock.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not sock.exists()  # removed once the command it exec'd has ended
+
+
+def test_the_remote_command_says_when_the_client_module_is_missing(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    sock = tmp_path / "eonay-x.sock"
+    sock.write_bytes(b"")
+    command = remote_command(str(sock), ["certs"], "/bin/echo", client_dirs=[str(tmp_path)])
+    got = _run_remote(command, env)
+    assert got.returncode == EXIT_NO_CLIENT_MODULE
+    assert got.stdout == ""  # eonay was not run
+    assert not sock.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (EXIT_NO_EONAY, ["eonay, ali@server üzerinde kurulu değil", "pip install eonay"]),
+        (EXIT_NO_CLIENT_MODULE, ["p11-kit-client.so, ali@server üzerinde kurulu değil",
+                                 "apt-get install p11-kit-modules"]),
+        (255, ["ssh, ali@server sunucusuna bağlanamadı"]),
+    ],
+)  # fmt: skip
+def test_each_remote_failure_has_its_message_in_turkish(status, words):
+    from tui.commands.ssh import failure_message
+    from tui.i18n import current_language, set_language
+
+    before = current_language()
+    set_language("tr")
+    try:
+        message = failure_message(status, "ali@server")
+    finally:
+        set_language(before)
+    assert message is not None
+    for word in words:
+        assert word in message
+    assert failure_message(0, "ali@server") is None
+    assert failure_message(1, "ali@server") is None  # eonay's own errors, said by eonay

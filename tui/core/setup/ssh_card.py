@@ -184,7 +184,7 @@ def remote_socket_path() -> str:
 # socket is removed by a watcher started just before, which outlives the hang-up
 # and removes it once eonay has ended, however it ended; its files are
 # /dev/null, so it holds neither the terminal nor the session open.
-_REMOTE_SCRIPT = (
+_REMOTE_SCRIPT_TEMPLATE = (
     's=$1; e=$2; shift 2; PATH="$PATH:$HOME/.local/bin"; '
     f'command -v "$e" >/dev/null 2>&1 || {{ rm -f "$s"; exit {EXIT_NO_EONAY}; }}; '
     "c=; for d in {dirs}; do "
@@ -193,17 +193,21 @@ _REMOTE_SCRIPT = (
     '(trap "" HUP INT; while kill -0 $$ 2>/dev/null; do sleep 1; done; rm -f "$s") '
     "</dev/null >/dev/null 2>&1 & "
     'export P11_KIT_SERVER_ADDRESS="unix:path=$s"; exec "$e" --module "$c" "$@"'
-).replace("{dirs}", " ".join(REMOTE_CLIENT_DIRS))
+)
 
 
 def remote_command(
-    socket_path: str, eonay_args: Sequence[str], remote_eonay: str = REMOTE_EONAY
+    socket_path: str,
+    eonay_args: Sequence[str],
+    remote_eonay: str = REMOTE_EONAY,
+    client_dirs: Sequence[str] = REMOTE_CLIENT_DIRS,
 ) -> str:
     """The command line ssh gives the server's login shell (sh, bash, zsh, fish alike).
 
     `exec`, so that sh, then eonay, takes the login shell's place. `remote_eonay`
     is a name looked up in the PATH, or a path on the server; `~/` is the home
-    directory, where the command starts.
+    directory, where the command starts. `client_dirs` (globs, not quoted) are
+    where p11-kit-client.so is looked for; tests pass their own.
     """
     if remote_eonay.startswith("~/"):
         remote_eonay = remote_eonay[2:]
@@ -211,7 +215,7 @@ def remote_command(
         "exec",
         "sh",
         "-c",
-        _REMOTE_SCRIPT,
+        _REMOTE_SCRIPT_TEMPLATE.replace("{dirs}", " ".join(client_dirs)),
         "eonay-ssh",
         socket_path,
         remote_eonay,
