@@ -243,3 +243,14 @@ def test_each_remote_failure_has_its_message_in_turkish(status, words):
         assert word in message
     assert failure_message(0, "ali@server") is None
     assert failure_message(1, "ali@server") is None  # eonay's own errors, said by eonay
+
+
+def test_the_remote_command_reads_the_same_in_any_login_shell():
+    """No backslash, quote or newline inside the script: fish and csh read a single-quoted
+    word as sh does only then; the words after it are sh-quoted one by one."""
+    from tui.core.setup.ssh_card import REMOTE_SCRIPT
+
+    for character in ("\\", "'", "\n", "!"):
+        assert character not in REMOTE_SCRIPT
+    command = remote_command("/tmp/eonay-x.sock", ["--portal", "https://p.example/?a=1&b=2"])
+    assert shlex.split(command)[-2:] == ["--portal", "https://p.example/?a=1&b=2"]

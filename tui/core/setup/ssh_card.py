@@ -184,7 +184,7 @@ def remote_socket_path() -> str:
 # socket is removed by a watcher started just before, which outlives the hang-up
 # and removes it once eonay has ended, however it ended; its files are
 # /dev/null, so it holds neither the terminal nor the session open.
-_REMOTE_SCRIPT_TEMPLATE = (
+REMOTE_SCRIPT = (
     's=$1; e=$2; shift 2; PATH="$PATH:$HOME/.local/bin"; '
     f'command -v "$e" >/dev/null 2>&1 || {{ rm -f "$s"; exit {EXIT_NO_EONAY}; }}; '
     "c=; for d in {dirs}; do "
@@ -215,7 +215,7 @@ def remote_command(
         "exec",
         "sh",
         "-c",
-        _REMOTE_SCRIPT_TEMPLATE.replace("{dirs}", " ".join(client_dirs)),
+        REMOTE_SCRIPT.replace("{dirs}", " ".join(client_dirs)),
         "eonay-ssh",
         socket_path,
         remote_eonay,
