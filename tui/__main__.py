@@ -231,7 +231,7 @@ def _set_aside_ssh_words(arguments: list[str]) -> tuple[list[str], object]:
     try:
         line = split_arguments(arguments[at + 1 :], GLOBAL_VALUE_OPTIONS)
     except SshUsageError as err:
-        sub = Parser(prog="eonay ssh", usage=importlib.import_module("tui.commands.ssh").USAGE)
+        sub = Parser(prog="eonay ssh", usage=_(importlib.import_module("tui.commands.ssh").USAGE))
         sub.error(str(err))
     return [*arguments[: at + 1], *line.local_options], line
 

@@ -72,7 +72,7 @@ def the_listing(softhsm_card) -> dict[str, str]:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    return {c["id"]: c["fingerprint_sha256"] for c in json.loads(proc.stdout)}
+    return {c["id"]: c["fingerprint_sha256"] for c in json.loads(proc.stdout)["certificates"]}
 
 
 def test_the_certificates_come_through_the_forwarded_socket(sshd, softhsm_card, tmp_path):
@@ -85,7 +85,7 @@ def test_the_certificates_come_through_the_forwarded_socket(sshd, softhsm_card, 
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    listed = json.loads(proc.stdout)
+    listed = json.loads(proc.stdout)["certificates"]
     assert {c["module"] for c in listed} == {client_module()}  # p11-kit-client.so, on the server
     assert {c["id"]: c["fingerprint_sha256"] for c in listed} == the_listing(softhsm_card)
     assert {c["token"] for c in listed} == set(softhsm_card.tokens)
@@ -175,7 +175,7 @@ def test_a_leftover_remote_socket_does_not_block_the_next_login(sshd, softhsm_ca
             timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
-        assert {c["id"] for c in json.loads(proc.stdout)} == set(the_listing(softhsm_card))
+        assert {c["id"] for c in json.loads(proc.stdout)["certificates"]} == set(the_listing(softhsm_card))
         assert_nothing_left(tmp_path / "tmp", before | {remote})
     finally:
         if session.poll() is None:

@@ -15,9 +15,9 @@ import os
 import sys
 from dataclasses import replace
 
-from tui.i18n import _
+from tui.i18n import N_, _
 
-USAGE = "eonay ssh [ssh options] USER@HOST [-- EONAY-ARGS]"
+USAGE = N_("eonay ssh [ssh options] USER@HOST [-- EONAY-ARGS]")
 EXIT_USAGE = 2
 EXIT_NO_MODULE = 2
 EXIT_SERVER_FAILED = 1
@@ -27,7 +27,7 @@ log = logging.getLogger("eonay.ssh")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """No flags of its own: the ssh options and the destination are set aside before argparse."""
-    parser.usage = USAGE
+    parser.usage = _(USAGE)
     parser.description = _(
         "Run eonay on a server over SSH with the card in this computer: p11-kit server "
         "serves the card's module on a private socket, ssh -R forwards it to the server "
@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--remote-eonay",
-        metavar="COMMAND",
+        metavar=_("COMMAND"),
         default="eonay",
         help=_(
             "eonay on the server: a name in its PATH or a path there, e.g. ~/venv/bin/eonay "
