@@ -175,7 +175,9 @@ def test_a_leftover_remote_socket_does_not_block_the_next_login(sshd, softhsm_ca
             timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
-        assert {c["id"] for c in json.loads(proc.stdout)["certificates"]} == set(the_listing(softhsm_card))
+        assert {c["id"] for c in json.loads(proc.stdout)["certificates"]} == set(
+            the_listing(softhsm_card)
+        )
         assert_nothing_left(tmp_path / "tmp", before | {remote})
     finally:
         if session.poll() is None:
