@@ -140,6 +140,23 @@ def _pair(certs: list[RawObject], privs: list[RawObject], pubs: list[RawObject])
     return [_Found(c, match(c, privs), match(c, pubs)) for c in certs]
 
 
+@dataclass(frozen=True)
+class _Held:
+    """The session a PIN screen opened for its signature, with the certificate found in it.
+
+    Opened while the person reads the text and types the PIN, so Enter costs only
+    what safety needs (the token's flags, the certificate's value by its handle)
+    and the signature itself. Always closed by the signature, whatever its end,
+    and by anything that leaves the PIN screen; see `Pkcs11Card.prepare`.
+    """
+
+    module: Pkcs11Module
+    token: RawToken
+    session: Pkcs11Session
+    cert: CertificateInfo
+    found: RawObject
+
+
 @dataclass
 class _View:
     """What the card service last saw: each module's slots, the tokens, their listing."""
@@ -184,6 +201,7 @@ class Pkcs11Card:
         self._checked_at = float("-inf")
         self._turn = 0
         self._unsettled_until = float("-inf")
+        self._held: _Held | None = None
 
     # --- modules and tokens -------------------------------------------------
 
@@ -292,8 +310,10 @@ class Pkcs11Card:
             return False
 
     def _forget(self) -> None:
-        """The card is not what the last answer says: the next question reads it again."""
+        """The card is not what the last answer says: the next question reads it again,
+        and a session held for a signature goes (the signature finds the card anew)."""
         self._view = None
+        self.release()
 
     # --- certificates ------------------------------------------------------
 
@@ -351,6 +371,7 @@ class Pkcs11Card:
         return out
 
     def certificates(self) -> list[CertificateInfo]:
+        self.release()  # asked by the certificate screen: no PIN screen is open
         try:
             view = self._current()
             if view.certificates is None:
@@ -399,11 +420,14 @@ class Pkcs11Card:
     def pin_state(self, cert: CertificateInfo) -> PinState:
         """Asked when a PIN screen opens and after a wrong PIN, never by an idle screen:
         always read from the card."""
+        return self._located(cert)[1].pin_state
+
+    def _located(self, cert: CertificateInfo) -> tuple[Pkcs11Module, RawToken]:
         try:
             module, raw = self._locate(cert.token)
             if self._view is not None and (module, raw) not in self._view.tokens:
                 self._forget()  # moved, or new flags: the kept answer is out of date
-            return raw.pin_state
+            return module, raw
         except CkError as err:
             self._forget()
             raise map_ck_error(err) from None
@@ -411,13 +435,59 @@ class Pkcs11Card:
             self._forget()
             raise
 
+    def prepare(self, cert: CertificateInfo) -> PinState:
+        """`pin_state`, and a session opened on the token for the signature to come, with
+        the certificate checked in it; asked when a PIN screen opens and after a wrong PIN.
+
+        A certificate that changed on the card holds no session: the signature then
+        reads the card anew, and says so, before any PIN is used.
+        """
+        self.release()
+        module, raw = self._located(cert)
+        state = raw.pin_state
+        if state.locked:
+            return state
+        try:
+            self._mechanisms(module, raw)  # asked now, not after Enter
+            session = module.open_session(raw.slot_id)
+        except CkError as err:
+            self._forget()
+            raise map_ck_error(err) from None
+        try:
+            found = _reread(session, cert).cert
+        except (CkError, CertificateChangedError) as err:
+            log.info("no session held for %s: %s", cert.token.label, err)
+            _close_quietly(session)
+            return state
+        self._held = _Held(module, raw, session, cert, found)
+        return state
+
+    def release(self) -> None:
+        """Close the session `prepare` opened, if no signature has used it."""
+        held, self._held = self._held, None
+        if held is not None:
+            _close_quietly(held.session)
+
     # --- signing -----------------------------------------------------------
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
+    def sign(
+        self,
+        cert: CertificateInfo,
+        pin: Pin,
+        text: SignableText,
+        nonce: bytes,
+        *,
+        on_signed: Callable[[Signature], None] | None = None,
+    ) -> Signature:
         """The one place the PIN is used (C_Login, and the context-specific login of a
-        key that asks for one): wiped here, however the signature ends."""
+        key that asks for one): wiped here, however the signature ends.
+
+        `on_signed` is handed the signature as soon as the card made it, before
+        C_Logout and C_CloseSession: the card process answers the app then, and
+        ends the session while the app moves on.
+        """
         try:
-            signature = self._sign(cert, pin, text, nonce)
+            signature = self._sign(cert, pin, text, nonce, on_signed)
             self._unsettled_until = float("-inf")  # the person chose, and it held
             return signature
         except CertificateChangedError:
@@ -435,13 +505,31 @@ class Pkcs11Card:
         finally:
             pin.wipe()
 
-    def _sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
-        module, raw = self._locate(cert.token)
-        if raw.pin_state.locked:
-            raise PinLockedError()
-        session = module.open_session(raw.slot_id)
+    def _sign(
+        self,
+        cert: CertificateInfo,
+        pin: Pin,
+        text: SignableText,
+        nonce: bytes,
+        on_signed: Callable[[Signature], None] | None,
+    ) -> Signature:
+        held, self._held = self._held, None
+        if held is not None and held.cert != cert:
+            _close_quietly(held.session)
+            held = None
+        if held is None:
+            module, raw = self._locate(cert.token)
+            session = module.open_session(raw.slot_id)
+        else:
+            module, raw, session = held.module, _still_there(held), held.session
         try:
-            return self._sign_in(session, module, raw, cert, pin, text, nonce)
+            if held is None:
+                current = _reread(session, cert)
+            else:
+                current = _Found(_same_certificate(session, held.found, cert), None, None)
+            if raw.pin_state.locked:
+                raise PinLockedError()
+            return self._sign_in(session, module, raw, cert, current, pin, text, nonce, on_signed)
         finally:
             _close_quietly(session)
 
@@ -451,11 +539,12 @@ class Pkcs11Card:
         module: Pkcs11Module,
         raw: RawToken,
         cert: CertificateInfo,
+        current: _Found,
         pin: Pin,
         text: SignableText,
         nonce: bytes,
+        on_signed: Callable[[Signature], None] | None,
     ) -> Signature:
-        current = _reread(session, cert)
         fresh = self._describe(self._token_info(module, raw), current, listed=cert)
         if fresh.reason == reasons.PIN_LOCKED:
             raise PinLockedError()
@@ -480,6 +569,13 @@ class Pkcs11Card:
                 chain=cert.chain,
                 pss=plan.pss is not None,
             )
+            pin.wipe()  # used: C_Sign has returned
+            signature = Signature(
+                cms=cms, signing_time=signing_time, certificate_fingerprint=cert.fingerprint_sha256
+            )
+            if on_signed is not None:
+                on_signed(signature)
+            return signature
         except CkError as err:
             if err.rv == CKR_PIN_INCORRECT:  # the context-specific login
                 raise self._wrong_pin(module, raw) from None
@@ -488,9 +584,6 @@ class Pkcs11Card:
             raise
         finally:
             _logout_quietly(session)
-        return Signature(
-            cms=cms, signing_time=signing_time, certificate_fingerprint=cert.fingerprint_sha256
-        )
 
     def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
         """The token's mechanisms, asked once per token (by module, serial and label)."""
@@ -537,6 +630,7 @@ class Pkcs11Card:
         """
         self._view = None  # the last listing is the previous person's too
         self._unsettled_until = float("-inf")
+        self.release()
         for module in list(self._modules.values()):
             try:
                 slots = module.slot_ids()
@@ -551,6 +645,7 @@ class Pkcs11Card:
 
     def close(self) -> None:
         self._view = None
+        self.release()
         modules, self._modules = self._modules, {}
         for module in modules.values():
             module.close()
@@ -641,12 +736,40 @@ def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
     return found
 
 
+def _still_there(held: _Held) -> RawToken:
+    """The held session's token, still in its slot (one call: the slot list)?
+
+    A card pulled out, or put back (which may give it another slot id), costs no
+    PIN try, and its held session is not touched, not even closed: the removal
+    ended it (a handle from before, used now, is stale). A card swapped in the same slot
+    ended the held session with the removal (the certificate's re-read says so),
+    and a PIN locked meanwhile answers C_Login with CKR_PIN_LOCKED, at no cost.
+    """
+    if held.token.slot_id not in held.module.slot_ids():
+        raise CardRemovedError(f"token {held.token.label!r} left slot {held.token.slot_id}")
+    return held.token
+
+
+def _same_certificate(session: Pkcs11Session, found: RawObject, cert: CertificateInfo) -> RawObject:
+    """The certificate the held session found, read again by its handle (one call):
+    CertificateChangedError unless it is still byte-identical to the chosen one."""
+    try:
+        current = session.object_again(found)
+    except CkError as err:
+        if err.rv in _REMOVED:
+            raise
+        raise CertificateChangedError("the certificate on the card changed") from None
+    if current.id != cert.id or current.value != cert.der:
+        raise CertificateChangedError("the certificate on the card changed")
+    return current
+
+
 def _key_for(session: Pkcs11Session, object_class: int, cert: RawObject) -> RawObject | None:
     """The key object paired with `cert`, as `_pair` pairs them: CKA_ID, else CKA_LABEL."""
     if cert.id:
-        same_id = session.objects(object_class, cka_id=cert.id)
-        if same_id:
-            return same_id[0]
+        key = session.first_object(object_class, cert.id)
+        if key is not None:
+            return key
     if not cert.label:
         return None
     # No key under the certificate's CKA_ID: pair by label, as `_pair` does.
