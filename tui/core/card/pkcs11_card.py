@@ -3,8 +3,10 @@
 `Pkcs11Card` implements `tui.core.services.CardService`. What idle screens
 ask (tokens, certificates) is kept and checked with one cheap call a second,
 so a pulled or swapped card is seen within a second or two and the card is
-re-listed only when it changed; no handle is kept, so none is ever stale.
-Signing and the PIN state always ask the card.
+re-listed only when it changed; the listing keeps no handle, so none goes stale.
+Signing and the PIN state always ask the card. The one handle kept is a PIN
+screen's (`prepare`): a session, and the certificate found in it, held until
+the signature, so Enter costs only the checks safety needs and the signature.
 The PIN meets the card in exactly one C_Login per signature (plus the
 context-specific one a key with CKA_ALWAYS_AUTHENTICATE demands) and is wiped
 when `sign` returns or raises.
