@@ -30,11 +30,13 @@ PER_TOKEN = 1 + 3 * 4 + 1
 # C_SignInit, C_Sign, C_Logout, C_CloseSession: 17 (was 32).
 # The first on a token also asks the mechanisms (2).
 SIGNATURE = 1 + 1 + 1 + 5 + 1 + 4 + 1 + 1 + 1 + 1
-# After `prepare` (the PIN screen opened): is the token still in its slot (C_GetSlotList),
-# the certificate's value by the handle the held session found it with, C_Login, the
-# private key (3 + its flags), C_SignInit, C_Sign; then C_Logout and C_CloseSession.
+# After `prepare` (the PIN screen opened): is the token still in its slot, with which flags
+# (C_GetSlotList, C_GetTokenInfo), the certificate's value by the handle the held session
+# found it with, C_Login, the private key (3 + its flags), C_SignInit, C_Sign; then
+# C_Logout and C_CloseSession.
 PREPARED_SIGNATURE = {
     "C_GetSlotList": 1,
+    "C_GetTokenInfo": 1,
     "C_GetAttributeValue": 2,
     "C_Login": 1,
     "C_FindObjectsInit": 1,

@@ -739,17 +739,26 @@ def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
 
 
 def _still_there(held: _Held) -> RawToken:
-    """The held session's token, still in its slot (one call: the slot list)?
+    """The held session's token, still in its slot, with its flags as they are now (two
+    calls: the slot list, the token's info).
 
     A card pulled out, or put back (which may give it another slot id), costs no
     PIN try, and its held session is not touched, not even closed: the removal
-    ended it (a handle from before, used now, is stale). A card swapped in the same slot
-    ended the held session with the removal (the certificate's re-read says so),
-    and a PIN locked meanwhile answers C_Login with CKR_PIN_LOCKED, at no cost.
+    ended it (a handle from before, used now, is stale). Another token in the slot,
+    or a PIN locked meanwhile (by another program), is refused before C_Login.
     """
+    label = held.token.label
     if held.token.slot_id not in held.module.slot_ids():
-        raise CardRemovedError(f"token {held.token.label!r} left slot {held.token.slot_id}")
-    return held.token
+        raise CardRemovedError(f"token {label!r} left slot {held.token.slot_id}")
+    try:
+        raw = held.module.token(held.token.slot_id)
+    except CkError as err:
+        if err.rv in _REMOVED:
+            raise CardRemovedError(str(err)) from None
+        raise
+    if (raw.serial, raw.label) != (held.token.serial, label):
+        raise CardRemovedError(f"another token in slot {held.token.slot_id}")
+    return raw
 
 
 def _same_certificate(session: Pkcs11Session, found: RawObject, cert: CertificateInfo) -> RawObject:
