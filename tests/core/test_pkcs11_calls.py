@@ -121,8 +121,15 @@ def test_a_prepared_signature_crosses_only_for_safety_and_the_signature(counted,
     (module,) = modules
     for _ in range(2):  # the E-Onay signature is prepared again, on its own PIN screen
         module.calls.clear()
-        state = card.prepare(cert)
+        told: dict[str, int] = {}
+
+        def state_read(_state: object, seen: dict[str, int] = told) -> None:
+            seen.update(module.calls)
+
+        state = card.prepare(cert, on_state=state_read)
         assert not state.locked
+        # The PIN screen has its answer after the token's info; the session opens after it.
+        assert told == {"C_GetSlotList": 1, "C_GetTokenInfo": 1}
         assert module.calls["C_OpenSession"] == 1 and "C_Login" not in module.calls
         module.calls.clear()
         at_answer: dict[str, int] = {}

@@ -437,32 +437,42 @@ class Pkcs11Card:
             self._forget()
             raise
 
-    def prepare(self, cert: CertificateInfo) -> PinState:
+    def prepare(
+        self, cert: CertificateInfo, *, on_state: Callable[[PinState], None] | None = None
+    ) -> PinState:
         """`pin_state`, and a session opened on the token for the signature to come, with
         the certificate checked in it; asked when a PIN screen opens and after a wrong PIN.
 
-        A certificate that changed on the card holds no session: the signature then
-        reads the card anew, and says so, before any PIN is used.
+        `on_state` is handed the PIN state as soon as it is read, before the session
+        is opened: the card process answers the PIN screen then, and makes the
+        signature ready while the person types. Making it ready is best effort: what
+        fails there (a certificate changed, a card pulled) is met again, and told,
+        by the signature, which then reads the card anew before any PIN is used.
         """
         self.release()
         module, raw = self._located(cert)
         state = raw.pin_state
-        if state.locked:
-            return state
+        if on_state is not None:
+            on_state(state)
+        if not state.locked:
+            self._hold(module, raw, cert)
+        return state
+
+    def _hold(self, module: Pkcs11Module, raw: RawToken, cert: CertificateInfo) -> None:
         try:
             self._mechanisms(module, raw)  # asked now, not after Enter
             session = module.open_session(raw.slot_id)
         except CkError as err:
+            log.info("no session held for %s: %s", cert.token.label, err)
             self._forget()
-            raise map_ck_error(err) from None
+            return
         try:
             found = _reread(session, cert).cert
         except (CkError, CertificateChangedError) as err:
             log.info("no session held for %s: %s", cert.token.label, err)
             _close_quietly(session)
-            return state
+            return
         self._held = _Held(module, raw, session, cert, found)
-        return state
 
     def release(self) -> None:
         """Close the session `prepare` opened, if no signature has used it."""

@@ -46,7 +46,6 @@ from tui.core.pin import Pin
 
 if TYPE_CHECKING:
     from tui.core.card.pkcs11_card import Pkcs11Card
-    from tui.core.card_info import Signature
 
 log = logging.getLogger("eonay.card_process")
 
@@ -95,8 +94,12 @@ def answer(
     card: Pkcs11Card,
     request: Request,
     pin: Pin | None,
-    on_signed: Callable[[Signature], None] | None = None,
+    early: Callable[[ReplyValue], None] | None = None,
 ) -> ReplyValue:
+    """What `request` asks of the card. `early`, when given, sends the answer of a
+    signature or a preparation as soon as the card has it; the card's own work
+    (C_Logout and C_CloseSession; opening the session the signature will use) goes
+    on after it, and the next request waits for it."""
     if isinstance(request, ListTokens):
         return card.tokens()
     if isinstance(request, ListCertificates):
@@ -104,14 +107,14 @@ def answer(
     if isinstance(request, ReadPinState):
         return card.pin_state(request.cert)
     if isinstance(request, PrepareSignature):
-        return card.prepare(request.cert)
+        return card.prepare(request.cert, on_state=early)
     if isinstance(request, ReleaseSession):
         card.release()
         return None
     if isinstance(request, SignText):
         assert pin is not None
-        # wipes the PIN; `on_signed` answers before the session is ended
-        return card.sign(request.cert, pin, request.text, request.nonce, on_signed=on_signed)
+        # wipes the PIN
+        return card.sign(request.cert, pin, request.text, request.nonce, on_signed=early)
     if isinstance(request, ResetSessions):
         card.reset()
         return None
@@ -123,16 +126,17 @@ def answer(
 
 
 class _Answer:
-    """One request's answer, sent once: early for a signature (see `signed`)."""
+    """One request's answer, sent once: early for a signature or a preparation."""
 
     def __init__(self, sock: socket.socket, card: Pkcs11Card, request: Request) -> None:
         self.sock, self.card, self.request = sock, card, request
         self.sent = False
 
-    def signed(self, signature: Signature) -> None:
-        """The signature goes back as soon as the card made it: C_Logout and
-        C_CloseSession follow while the app moves on, before the next request."""
-        self.send(encode_reply(self.request, signature, self.card.load_errors))
+    def early(self, value: ReplyValue) -> None:
+        """The answer, as soon as the card has it: the app moves on while the card
+        process finishes (C_Logout and C_CloseSession; the session a PIN screen's
+        signature will use), before it reads the next request."""
+        self.send(encode_reply(self.request, value, self.card.load_errors))
 
     def send(self, reply: bytes) -> None:
         self.sent = True
@@ -165,7 +169,7 @@ def _serve_one(sock: socket.socket, card: Pkcs11Card, request: Request) -> bool:
             except ValueError:
                 raise TokenError("the PIN is longer than the card process accepts") from None
         # `Pkcs11Card.sign` wipes the PIN once C_Login (and C_Sign) have used it.
-        value = answer(card, request, pin, answer_.signed)
+        value = answer(card, request, pin, answer_.early)
         reply = encode_reply(request, value, card.load_errors)
     except EOFError:
         return False
