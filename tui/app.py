@@ -28,7 +28,7 @@ from tui.resources import stylesheet
 from tui.screens.base import FlowScreen
 from tui.screens.code_entry import CodeEntryScreen
 from tui.step_screens import ERROR, HELP, screen_for
-from tui.steps import Step
+from tui.steps import PIN_STEPS, Step
 from tui.terminal_size import HORIZONTAL_BREAKPOINTS, VERTICAL_BREAKPOINTS, big_enough
 from tui.widgets.code_field import CodeField
 
@@ -292,6 +292,12 @@ class EonayApp(App[int], inherit_bindings=False):
         return home
 
     def show_step(self, step: Step, state: FlowState) -> None:
+        if self.step in PIN_STEPS and step not in PIN_STEPS:
+            # A PIN screen made the card ready for its signature: it lets go now
+            # (after a signature it holds nothing, and this costs no card call).
+            self.run_worker(
+                self.ops.release_card, name="card-release", thread=True, exit_on_error=False
+            )
         self.step, self.state = step, state
         if step is Step.CODE_ENTRY:
             self._go_home(state.message)

@@ -7,6 +7,7 @@ cryptography, httpx) load in the background after the first screen is drawn.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from tui.core.text import check_allowed
 from tui.flow import AlreadyActive, EOnayDone, EOnayStarted, LoginDone
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,24 @@ class Operations:
         card = self._card.get()
         with self._card_lock:
             return card.pin_state(cert)
+
+    def prepare_signature(self, cert: CertificateInfo) -> PinState:
+        """The PIN state as a PIN screen opens; the card makes the signature ready."""
+        card = self._card.get()
+        with self._card_lock:
+            return card.prepare(cert)
+
+    def release_card(self) -> None:
+        """The PIN screen was left: the card lets go of what it made ready.
+        A card service not built yet holds nothing, and is not built for this."""
+        with self._card_lock:
+            card = self._card.loaded()
+            if card is None:
+                return
+            try:
+                card.release()
+            except EonayError as error:  # a card process that ended holds nothing
+                log.info("releasing the card: %s", error)
 
     def sign(self, challenge: Challenge, cert: CertificateInfo, pin: Pin) -> Signature:
         """Sign the challenge's text; refuses once its time is over.

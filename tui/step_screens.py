@@ -98,7 +98,7 @@ def _pin_entry(screen: type[PinEntryScreen], app: EonayApp, state: FlowState) ->
         cert,
         sign=partial(ops.sign, challenge, cert),
         submit=submit,
-        pin_state=partial(ops.pin_state, cert),
+        pin_state=partial(ops.prepare_signature, cert),
         card_present=partial(ops.certificate_present, cert),
         poll_interval=app.poll_interval,
         # A new order each time the PIN screen opens, against shoulder surfing.

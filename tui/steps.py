@@ -31,6 +31,7 @@ class Step(Enum):
 
 
 STEP_COUNT = len(Step)
+PIN_STEPS = frozenset({Step.LOGIN_PIN, Step.E_ONAY_PIN})  # the two that ask for the PIN
 
 _GUIDE_STEPS = {
     Step.CODE_ENTRY: "2-4",  # the Doğrulama Kodu typed into the app

@@ -60,6 +60,26 @@ def test_it_signs_and_wipes_the_pin(client, softhsm_card):
     assert len(wrong) == 0
 
 
+def test_a_prepared_signature_is_answered_and_its_session_ended_before_the_next(
+    client, softhsm_card
+):
+    """`prepare` holds a session in the card process; the signature comes back before
+    C_Logout, and each later request finds it logged out and closed: a second prepared
+    signature (E-Onay), a wrong PIN, and a release with nothing held all behave."""
+    cert = usable(client.certificates())
+    for nonce in (b"nonce-1", b"nonce-2"):
+        assert client.prepare(cert) == client.pin_state(cert)
+        signature = client.sign(cert, Pin.from_str(softhsm_card.pin), LOGIN_TEXT, nonce)
+        assert openssl_verify(signature.cms, softhsm_card.root_pem) == LOGIN_TEXT.encode()
+    client.prepare(cert)
+    with pytest.raises(PinIncorrectError):  # checked by the card, as the first
+        client.sign(cert, Pin.from_str("739147"), LOGIN_TEXT, b"nonce-3")
+    client.prepare(cert)
+    client.release()
+    client.release()
+    assert client.pid is not None
+
+
 def test_a_module_that_does_not_load_is_told_like_in_process(softhsm_card, tmp_path):
     missing = str(tmp_path / "libnothing.so")
     both = CardProcessClient([missing, softhsm_card.module_path])

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 import PyKCS11
 import pytest
 
+from tests.conftest import openssl_verify
 from tui.core.card.pkcs11 import Pkcs11Module
 from tui.core.card.pkcs11_card import Pkcs11Card
 from tui.core.pin import Pin
 from tui.core.text import LOGIN_TEXT
+from tui.sim.pki import default_root_pem
 
 pytestmark = pytest.mark.softhsm
 
@@ -24,9 +26,27 @@ pytestmark = pytest.mark.softhsm
 PER_TOKEN = 1 + 3 * 4 + 1
 # A signature after the first on a token: C_GetSlotList, C_GetTokenInfo, C_OpenSession,
 # the certificate by CKA_ID (a search of 4 calls, and its value), C_Login, the private key
-# by CKA_ID (the same 5), C_SignInit, C_Sign, C_Logout, C_CloseSession: 18 (was 32).
+# by CKA_ID (a search that ends with the first batch holding it: 3, and its flags),
+# C_SignInit, C_Sign, C_Logout, C_CloseSession: 17 (was 32).
 # The first on a token also asks the mechanisms (2).
-SIGNATURE = 1 + 1 + 1 + 5 + 1 + 5 + 1 + 1 + 1 + 1
+SIGNATURE = 1 + 1 + 1 + 5 + 1 + 4 + 1 + 1 + 1 + 1
+# After `prepare` (the PIN screen opened): is the token still in its slot, with which flags
+# (C_GetSlotList, C_GetTokenInfo), the certificate's value by the handle the held session
+# found it with, C_Login, the private key (3 + its flags), C_SignInit, C_Sign; then
+# C_Logout and C_CloseSession.
+PREPARED_SIGNATURE = {
+    "C_GetSlotList": 1,
+    "C_GetTokenInfo": 1,
+    "C_GetAttributeValue": 2,
+    "C_Login": 1,
+    "C_FindObjectsInit": 1,
+    "C_FindObjects": 1,
+    "C_FindObjectsFinal": 1,
+    "C_SignInit": 1,
+    "C_Sign": 1,
+    "C_Logout": 1,
+    "C_CloseSession": 1,
+}
 
 
 @pytest.fixture
@@ -90,3 +110,60 @@ def test_a_signature_re_reads_only_what_safety_needs(counted, softhsm_card):
         assert calls["C_GetAttributeValue"] == 2  # the certificate's value, the key's flags
         assert calls.get("C_GetMechanismList", 0) == (2 if first else 0)
         assert sum(calls.values()) <= SIGNATURE + (2 if first else 0), calls
+
+
+def test_a_prepared_signature_crosses_only_for_safety_and_the_signature(counted, softhsm_card):
+    """The PIN screen's `prepare` holds a session with the certificate found in it: Enter
+    then costs the checks safety needs and the signature, and the session is let go."""
+    card, modules = counted
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    cert = next(c for c in card.certificates() if c.id.hex() == holder.cert_id)
+    (module,) = modules
+    for _ in range(2):  # the E-Onay signature is prepared again, on its own PIN screen
+        module.calls.clear()
+        told: dict[str, int] = {}
+
+        def state_read(_state: object, seen: dict[str, int] = told) -> None:
+            seen.update(module.calls)
+
+        state = card.prepare(cert, on_state=state_read)
+        assert not state.locked
+        # The PIN screen has its answer after the token's info; the session opens after it.
+        assert told == {"C_GetSlotList": 1, "C_GetTokenInfo": 1}
+        assert module.calls["C_OpenSession"] == 1 and "C_Login" not in module.calls
+        module.calls.clear()
+        at_answer: dict[str, int] = {}
+
+        def answered(_signature: object, seen: dict[str, int] = at_answer) -> None:
+            seen.update(module.calls)
+
+        nonce = secrets.token_bytes(32)
+        signature = card.sign(
+            cert,
+            Pin.from_str(softhsm_card.pin),
+            LOGIN_TEXT,
+            nonce,
+            on_signed=answered,
+        )
+        assert dict(module.calls) == PREPARED_SIGNATURE
+        # The answer goes before the session is ended: C_Logout and C_CloseSession follow it.
+        assert at_answer == {
+            k: v for k, v in PREPARED_SIGNATURE.items() if k not in ("C_Logout", "C_CloseSession")
+        }
+        assert openssl_verify(signature.cms, default_root_pem()) == LOGIN_TEXT.encode()
+
+
+def test_a_prepared_session_is_let_go_when_no_signature_comes(counted, softhsm_card):
+    card, modules = counted
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    cert = next(c for c in card.certificates() if c.id.hex() == holder.cert_id)
+    (module,) = modules
+    for leave in (card.release, card.certificates, card.reset):
+        module.calls.clear()
+        card.prepare(cert)
+        leave()
+        assert module.calls["C_OpenSession"] == 1
+        assert module.calls["C_CloseSession"] + module.calls["C_CloseAllSessions"] >= 1, leave
+        module.calls.clear()
+        card.release()  # nothing held any more: nothing to close twice
+        assert "C_CloseSession" not in module.calls

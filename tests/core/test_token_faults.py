@@ -74,6 +74,12 @@ class SpySession:
     def objects_with_id(self, cka_id):
         return self.inner.objects_with_id(cka_id)
 
+    def first_object(self, object_class, cka_id):
+        return self.inner.first_object(object_class, cka_id)
+
+    def object_again(self, found):
+        return self.inner.object_again(found)
+
     def login(self, pin, *, context_specific=False):
         self.spy.calls.append(("login", context_specific))
         if self.spy.login_rv is not None:

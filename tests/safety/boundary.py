@@ -156,6 +156,19 @@ class WatchedSession:
         self._enter("C_FindObjects", object_class)
         return self._seen(self.inner.objects(object_class, **narrowed))
 
+    def first_object(self, object_class: int, cka_id: bytes) -> RawObject | None:
+        self._enter("C_FindObjects", object_class)
+        found = self.inner.first_object(object_class, cka_id)
+        seen = self._seen([found] if found is not None else [])
+        return seen[0] if seen else None
+
+    def object_again(self, found: RawObject) -> RawObject:
+        self._enter("C_GetAttributeValue", found.object_class)
+        if id(found.handle) not in self.handles:
+            self.boundary.stale_use("C_GetAttributeValue with a handle found in another session")
+            raise CkError(0x082, "C_GetAttributeValue")  # CKR_OBJECT_HANDLE_INVALID
+        return self._seen([self.inner.object_again(found)])[0]
+
     def objects_with_id(self, cka_id: bytes) -> list[RawObject]:
         self._enter("C_FindObjects", cka_id)
         return self._seen(self.inner.objects_with_id(cka_id))

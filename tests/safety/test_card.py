@@ -20,7 +20,7 @@ from tests.safety import drive
 from tests.safety.boundary import PULLED, PUT_BACK, Boundary
 from tests.safety.conftest import HOLDER
 from tests.screen_text import screen_text
-from tui.core.errors import CardRemovedError
+from tui.core.errors import CardRemovedError, CertificateChangedError
 from tui.core.pin import Pin
 from tui.core.text import LOGIN_TEXT
 from tui.screens.certificate_select import CertificateSelectScreen
@@ -133,6 +133,46 @@ async def test_a_card_pulled_out_during_signing(rig, softhsm_card):
     assert signed_after(r.boundary, PUT_BACK, CARD_1)
     assert r.boundary.stale == []
     assert len(r.http.posts("/signature")) == 1
+
+
+@pytest.mark.parametrize("moved", ["pulled", "put back", "certificate rewritten"])
+def test_a_session_held_for_the_pin_is_never_used_past_a_change(
+    softhsm_card, openssl_verify, moved
+):
+    """The PIN screen's `prepare` holds a session; when the card went out (and maybe came back
+    at another slot id) or its certificate changed while the PIN was typed, Enter costs no PIN
+    try and touches no stale handle; the next prepared signature goes through."""
+    boundary = Boundary()
+    card = boundary.card(softhsm_card.module_path)
+    chosen = softhsm_card.holder(HOLDER)
+    try:
+        cert = next(c for c in card.certificates() if c.holder == HOLDER and c.usable)
+        card.prepare(cert)
+        if moved == "certificate rewritten":
+            boundary.swapped[chosen.cert_id_bytes] = der_of(softhsm_card.holder("MEHMET ÖZTÜRK"))
+        else:
+            boundary.pull(CARD_1)
+            if moved == "put back":
+                boundary.put_back(CARD_1)
+        error = CertificateChangedError if moved == "certificate rewritten" else CardRemovedError
+        with pytest.raises(error):
+            card.sign(cert, Pin.from_str(softhsm_card.pin), LOGIN_TEXT, secrets.token_bytes(32))
+        assert boundary.count("C_Login") == 0
+        assert boundary.stale == []
+        if moved == "certificate rewritten":  # the held session was let go
+            assert boundary.count("C_CloseSession") == boundary.count("C_OpenSession")
+
+        boundary.swapped.clear()
+        if moved == "pulled":
+            boundary.put_back(CARD_1)
+        again = next(c for c in card.certificates() if c.holder == HOLDER and c.usable)
+        card.prepare(again)
+        signature = card.sign(again, Pin.from_str(softhsm_card.pin), LOGIN_TEXT, bytes(32))
+        assert openssl_verify(signature.cms, softhsm_card.root_pem) == LOGIN_TEXT.encode()
+        assert boundary.count("C_Login") == 1
+        assert boundary.stale == []
+    finally:
+        card.close()
 
 
 async def test_a_card_pulled_out_after_signing_before_the_portal_answered(rig, softhsm_card):

@@ -45,6 +45,14 @@ class FaultyCard:
             raise CardRemovedError("token pulled out")
         return self.pin_flags if self.pin_flags is not None else self.real.pin_state(cert)
 
+    def prepare(self, cert: CertificateInfo) -> PinState:
+        state = self.pin_state(cert)
+        real = self.real.prepare(cert)
+        return state if self.pin_flags is not None else real
+
+    def release(self) -> None:
+        self.real.release()
+
     def sign(self, cert: CertificateInfo, pin: Pin, text: str, nonce: bytes) -> Signature:
         self.sign_calls += 1
         if cert.token.label in self.pulled:

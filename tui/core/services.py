@@ -41,6 +41,16 @@ class CardService(Protocol):
         """Re-read the PIN flags of the certificate's token."""
         ...
 
+    def prepare(self, cert: CertificateInfo) -> PinState:
+        """`pin_state`, when a PIN screen opens or after a wrong PIN: the card may also
+        make ready now (a session, the certificate found) what the signature needs,
+        so Enter costs only the signature. Until `sign`, `release` or `reset`."""
+        ...
+
+    def release(self) -> None:
+        """Let go of what `prepare` made ready: the PIN screen was left unsigned."""
+        ...
+
     def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         """Log in once, sign `text` as CAdES-BES bound to `nonce`, log out; wipes `pin`.
 

@@ -299,7 +299,7 @@ class PlainSteps:
         if challenge.expired():
             return self._expired()
         try:
-            pin_state = self.ops.pin_state(cert)
+            pin_state = self.ops.prepare_signature(cert)
         except CardRemovedError as error:
             return CardGone(error.user_message())
         except EonayError as error:
@@ -307,6 +307,7 @@ class PlainSteps:
             pin_state = PinState()
         signature = self._signature(challenge, cert, pin_state)
         if not isinstance(signature, Signature):
+            self.ops.release_card()  # the card lets go of what it made ready for a PIN
             return signature
         return self._submit(challenge, state, signature)
 
@@ -368,7 +369,7 @@ class PlainSteps:
 
     def _pin_state_again(self, cert: CertificateInfo, before: PinState) -> PinState:
         try:
-            return self.ops.pin_state(cert)
+            return self.ops.prepare_signature(cert)
         except EonayError:
             return before
 

@@ -30,8 +30,10 @@ from tui.core.card.protocol import (
     CloseCard,
     ListCertificates,
     ListTokens,
+    PrepareSignature,
     ProtocolViolation,
     ReadPinState,
+    ReleaseSession,
     Reply,
     Request,
     ResetSessions,
@@ -193,6 +195,16 @@ class CardProcessClient:
 
     def pin_state(self, cert: CertificateInfo) -> PinState:
         return cast("PinState", self._call(ReadPinState(cert), self.deadlines.pin_state).value)
+
+    def prepare(self, cert: CertificateInfo) -> PinState:
+        request = PrepareSignature(cert)
+        return cast("PinState", self._call(request, self.deadlines.pin_state).value)
+
+    def release(self) -> None:
+        """The held session ends; a process not running holds none."""
+        if self._conn is None or self._conn.process.poll() is not None:
+            return
+        self._call(ReleaseSession(), self.deadlines.reset)
 
     def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
         """The PIN goes from its own buffer to the card process; wiped here when done."""

@@ -188,9 +188,9 @@ class Pkcs11Session:
         native.assign(self._handle)
         return native
 
-    def _find(self, template: list[tuple[int, Any]]) -> list[Any]:
+    def _find(self, template: list[tuple[int, Any]], *, first: bool = False) -> list[Any]:
         found: list[Any] = []
-        for value in self._f.find(self._handle, template):
+        for value in self._f.find(self._handle, template, first=first):
             handle = LowLevel.CK_OBJECT_HANDLE()  # one object per find: see RawObject
             handle.assign(value)
             found.append(handle)
@@ -213,6 +213,23 @@ class Pkcs11Session:
         if cka_id is not None:
             template.append((PyKCS11.CKA_ID, cka_id))
         return [self._read(handle, object_class) for handle in self._find(template)]
+
+    def first_object(self, object_class: int, cka_id: bytes) -> RawObject | None:
+        """The first object of `object_class` under `cka_id`: the search ends with the
+        first batch that holds one (a signature takes the first match anyway)."""
+        handles = self._find(
+            [(PyKCS11.CKA_CLASS, object_class), (PyKCS11.CKA_ID, cka_id)], first=True
+        )
+        return self._read(handles[0], object_class) if handles else None
+
+    def object_again(self, found: RawObject) -> RawObject:
+        """`found` read again by its handle, in the session that found it: one call.
+
+        What a certificate is now, when the session that found it stayed open
+        (a handle is the session's while the object exists): rewritten in place,
+        it shows its new value; deleted, the token answers CKR_OBJECT_HANDLE_INVALID.
+        """
+        return self._read(found.handle, found.object_class)
 
     def objects_with_id(self, cka_id: bytes) -> list[RawObject]:
         """Every certificate (X.509) and key under one CKA_ID, in one search."""
@@ -662,8 +679,11 @@ class FunctionList:
         finally:
             del digits  # let the PIN's buffer go (it refuses resizing while viewed)
 
-    def find(self, session: int, template: list[tuple[int, Any]]) -> list[int]:
-        """C_FindObjectsInit, C_FindObjects until it has no more, C_FindObjectsFinal."""
+    def find(
+        self, session: int, template: list[tuple[int, Any]], *, first: bool = False
+    ) -> list[int]:
+        """C_FindObjectsInit, C_FindObjects until it has no more (with `first`: until a
+        batch holds any), C_FindObjectsFinal."""
         attrs = (_Attribute * len(template))()
         keep: list[Any] = []
         for attr, (kind, value) in zip(attrs, template, strict=True):
@@ -687,6 +707,8 @@ class FunctionList:
                 if count.value == 0:
                     break
                 found.extend(int(batch[i]) for i in range(count.value))
+                if first:
+                    break
         finally:
             self.call("C_FindObjectsFinal", session)
         return found

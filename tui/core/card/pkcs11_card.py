@@ -3,8 +3,10 @@
 `Pkcs11Card` implements `tui.core.services.CardService`. What idle screens
 ask (tokens, certificates) is kept and checked with one cheap call a second,
 so a pulled or swapped card is seen within a second or two and the card is
-re-listed only when it changed; no handle is kept, so none is ever stale.
-Signing and the PIN state always ask the card.
+re-listed only when it changed; the listing keeps no handle, so none goes stale.
+Signing and the PIN state always ask the card. The one handle kept is a PIN
+screen's (`prepare`): a session, and the certificate found in it, held until
+the signature, so Enter costs only the checks safety needs and the signature.
 The PIN meets the card in exactly one C_Login per signature (plus the
 context-specific one a key with CKA_ALWAYS_AUTHENTICATE demands) and is wiped
 when `sign` returns or raises.
@@ -140,6 +142,23 @@ def _pair(certs: list[RawObject], privs: list[RawObject], pubs: list[RawObject])
     return [_Found(c, match(c, privs), match(c, pubs)) for c in certs]
 
 
+@dataclass(frozen=True)
+class _Held:
+    """The session a PIN screen opened for its signature, with the certificate found in it.
+
+    Opened while the person reads the text and types the PIN, so Enter costs only
+    what safety needs (the token's flags, the certificate's value by its handle)
+    and the signature itself. Always closed by the signature, whatever its end,
+    and by anything that leaves the PIN screen; see `Pkcs11Card.prepare`.
+    """
+
+    module: Pkcs11Module
+    token: RawToken
+    session: Pkcs11Session
+    cert: CertificateInfo
+    found: RawObject
+
+
 @dataclass
 class _View:
     """What the card service last saw: each module's slots, the tokens, their listing."""
@@ -184,6 +203,7 @@ class Pkcs11Card:
         self._checked_at = float("-inf")
         self._turn = 0
         self._unsettled_until = float("-inf")
+        self._held: _Held | None = None
 
     # --- modules and tokens -------------------------------------------------
 
@@ -292,8 +312,10 @@ class Pkcs11Card:
             return False
 
     def _forget(self) -> None:
-        """The card is not what the last answer says: the next question reads it again."""
+        """The card is not what the last answer says: the next question reads it again,
+        and a session held for a signature goes (the signature finds the card anew)."""
         self._view = None
+        self.release()
 
     # --- certificates ------------------------------------------------------
 
@@ -351,6 +373,7 @@ class Pkcs11Card:
         return out
 
     def certificates(self) -> list[CertificateInfo]:
+        self.release()  # asked by the certificate screen: no PIN screen is open
         try:
             view = self._current()
             if view.certificates is None:
@@ -399,11 +422,14 @@ class Pkcs11Card:
     def pin_state(self, cert: CertificateInfo) -> PinState:
         """Asked when a PIN screen opens and after a wrong PIN, never by an idle screen:
         always read from the card."""
+        return self._located(cert)[1].pin_state
+
+    def _located(self, cert: CertificateInfo) -> tuple[Pkcs11Module, RawToken]:
         try:
             module, raw = self._locate(cert.token)
             if self._view is not None and (module, raw) not in self._view.tokens:
                 self._forget()  # moved, or new flags: the kept answer is out of date
-            return raw.pin_state
+            return module, raw
         except CkError as err:
             self._forget()
             raise map_ck_error(err) from None
@@ -411,13 +437,69 @@ class Pkcs11Card:
             self._forget()
             raise
 
+    def prepare(
+        self, cert: CertificateInfo, *, on_state: Callable[[PinState], None] | None = None
+    ) -> PinState:
+        """`pin_state`, and a session opened on the token for the signature to come, with
+        the certificate checked in it; asked when a PIN screen opens and after a wrong PIN.
+
+        `on_state` is handed the PIN state as soon as it is read, before the session
+        is opened: the card process answers the PIN screen then, and makes the
+        signature ready while the person types. Making it ready is best effort: what
+        fails there (a certificate changed, a card pulled) is met again, and told,
+        by the signature, which then reads the card anew before any PIN is used.
+        """
+        self.release()
+        module, raw = self._located(cert)
+        state = raw.pin_state
+        if on_state is not None:
+            on_state(state)
+        if not state.locked:
+            self._hold(module, raw, cert)
+        return state
+
+    def _hold(self, module: Pkcs11Module, raw: RawToken, cert: CertificateInfo) -> None:
+        try:
+            self._mechanisms(module, raw)  # asked now, not after Enter
+            session = module.open_session(raw.slot_id)
+        except CkError as err:
+            log.info("no session held for %s: %s", cert.token.label, err)
+            self._forget()
+            return
+        try:
+            found = _reread(session, cert).cert
+        except (CkError, CertificateChangedError) as err:
+            log.info("no session held for %s: %s", cert.token.label, err)
+            _close_quietly(session)
+            return
+        self._held = _Held(module, raw, session, cert, found)
+
+    def release(self) -> None:
+        """Close the session `prepare` opened, if no signature has used it."""
+        held, self._held = self._held, None
+        if held is not None:
+            _close_quietly(held.session)
+
     # --- signing -----------------------------------------------------------
 
-    def sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
+    def sign(
+        self,
+        cert: CertificateInfo,
+        pin: Pin,
+        text: SignableText,
+        nonce: bytes,
+        *,
+        on_signed: Callable[[Signature], None] | None = None,
+    ) -> Signature:
         """The one place the PIN is used (C_Login, and the context-specific login of a
-        key that asks for one): wiped here, however the signature ends."""
+        key that asks for one): wiped here, however the signature ends.
+
+        `on_signed` is handed the signature as soon as the card made it, before
+        C_Logout and C_CloseSession: the card process answers the app then, and
+        ends the session while the app moves on.
+        """
         try:
-            signature = self._sign(cert, pin, text, nonce)
+            signature = self._sign(cert, pin, text, nonce, on_signed)
             self._unsettled_until = float("-inf")  # the person chose, and it held
             return signature
         except CertificateChangedError:
@@ -435,13 +517,31 @@ class Pkcs11Card:
         finally:
             pin.wipe()
 
-    def _sign(self, cert: CertificateInfo, pin: Pin, text: SignableText, nonce: bytes) -> Signature:
-        module, raw = self._locate(cert.token)
-        if raw.pin_state.locked:
-            raise PinLockedError()
-        session = module.open_session(raw.slot_id)
+    def _sign(
+        self,
+        cert: CertificateInfo,
+        pin: Pin,
+        text: SignableText,
+        nonce: bytes,
+        on_signed: Callable[[Signature], None] | None,
+    ) -> Signature:
+        held, self._held = self._held, None
+        if held is not None and held.cert != cert:
+            _close_quietly(held.session)
+            held = None
+        if held is None:
+            module, raw = self._locate(cert.token)
+            session = module.open_session(raw.slot_id)
+        else:
+            module, raw, session = held.module, _still_there(held), held.session
         try:
-            return self._sign_in(session, module, raw, cert, pin, text, nonce)
+            if held is None:
+                current = _reread(session, cert)
+            else:
+                current = _Found(_same_certificate(session, held.found, cert), None, None)
+            if raw.pin_state.locked:
+                raise PinLockedError()
+            return self._sign_in(session, module, raw, cert, current, pin, text, nonce, on_signed)
         finally:
             _close_quietly(session)
 
@@ -451,11 +551,12 @@ class Pkcs11Card:
         module: Pkcs11Module,
         raw: RawToken,
         cert: CertificateInfo,
+        current: _Found,
         pin: Pin,
         text: SignableText,
         nonce: bytes,
+        on_signed: Callable[[Signature], None] | None,
     ) -> Signature:
-        current = _reread(session, cert)
         fresh = self._describe(self._token_info(module, raw), current, listed=cert)
         if fresh.reason == reasons.PIN_LOCKED:
             raise PinLockedError()
@@ -480,6 +581,13 @@ class Pkcs11Card:
                 chain=cert.chain,
                 pss=plan.pss is not None,
             )
+            pin.wipe()  # used: C_Sign has returned
+            signature = Signature(
+                cms=cms, signing_time=signing_time, certificate_fingerprint=cert.fingerprint_sha256
+            )
+            if on_signed is not None:
+                on_signed(signature)
+            return signature
         except CkError as err:
             if err.rv == CKR_PIN_INCORRECT:  # the context-specific login
                 raise self._wrong_pin(module, raw) from None
@@ -488,9 +596,6 @@ class Pkcs11Card:
             raise
         finally:
             _logout_quietly(session)
-        return Signature(
-            cms=cms, signing_time=signing_time, certificate_fingerprint=cert.fingerprint_sha256
-        )
 
     def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
         """The token's mechanisms, asked once per token (by module, serial and label)."""
@@ -537,6 +642,7 @@ class Pkcs11Card:
         """
         self._view = None  # the last listing is the previous person's too
         self._unsettled_until = float("-inf")
+        self.release()
         for module in list(self._modules.values()):
             try:
                 slots = module.slot_ids()
@@ -551,6 +657,7 @@ class Pkcs11Card:
 
     def close(self) -> None:
         self._view = None
+        self.release()
         modules, self._modules = self._modules, {}
         for module in modules.values():
             module.close()
@@ -641,12 +748,49 @@ def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
     return found
 
 
+def _still_there(held: _Held) -> RawToken:
+    """The held session's token, still in its slot, with its flags as they are now (two
+    calls: the slot list, the token's info).
+
+    A card pulled out, or put back (which may give it another slot id), costs no
+    PIN try, and its held session is not touched, not even closed: the removal
+    ended it (a handle from before, used now, is stale). Another token in the slot,
+    or a PIN locked meanwhile (by another program), is refused before C_Login.
+    """
+    label = held.token.label
+    if held.token.slot_id not in held.module.slot_ids():
+        raise CardRemovedError(f"token {label!r} left slot {held.token.slot_id}")
+    try:
+        raw = held.module.token(held.token.slot_id)
+    except CkError as err:
+        if err.rv in _REMOVED:
+            raise CardRemovedError(str(err)) from None
+        raise
+    if (raw.serial, raw.label) != (held.token.serial, label):
+        raise CardRemovedError(f"another token in slot {held.token.slot_id}")
+    return raw
+
+
+def _same_certificate(session: Pkcs11Session, found: RawObject, cert: CertificateInfo) -> RawObject:
+    """The certificate the held session found, read again by its handle (one call):
+    CertificateChangedError unless it is still byte-identical to the chosen one."""
+    try:
+        current = session.object_again(found)
+    except CkError as err:
+        if err.rv in _REMOVED:
+            raise
+        raise CertificateChangedError("the certificate on the card changed") from None
+    if current.id != cert.id or current.value != cert.der:
+        raise CertificateChangedError("the certificate on the card changed")
+    return current
+
+
 def _key_for(session: Pkcs11Session, object_class: int, cert: RawObject) -> RawObject | None:
     """The key object paired with `cert`, as `_pair` pairs them: CKA_ID, else CKA_LABEL."""
     if cert.id:
-        same_id = session.objects(object_class, cka_id=cert.id)
-        if same_id:
-            return same_id[0]
+        key = session.first_object(object_class, cert.id)
+        if key is not None:
+            return key
     if not cert.label:
         return None
     # No key under the certificate's CKA_ID: pair by label, as `_pair` does.

@@ -17,15 +17,17 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tui.core.card.protocol import (
     CloseCard,
     ListCertificates,
     ListTokens,
+    PrepareSignature,
     ProtocolViolation,
     ReadPinState,
+    ReleaseSession,
     ReplyValue,
     Request,
     ResetSessions,
@@ -88,16 +90,31 @@ def _receive_pin(sock: socket.socket, length: int) -> Pin:
     return pin
 
 
-def answer(card: Pkcs11Card, request: Request, pin: Pin | None) -> ReplyValue:
+def answer(
+    card: Pkcs11Card,
+    request: Request,
+    pin: Pin | None,
+    early: Callable[[ReplyValue], None] | None = None,
+) -> ReplyValue:
+    """What `request` asks of the card. `early`, when given, sends the answer of a
+    signature or a preparation as soon as the card has it; the card's own work
+    (C_Logout and C_CloseSession; opening the session the signature will use) goes
+    on after it, and the next request waits for it."""
     if isinstance(request, ListTokens):
         return card.tokens()
     if isinstance(request, ListCertificates):
         return card.certificates()
     if isinstance(request, ReadPinState):
         return card.pin_state(request.cert)
+    if isinstance(request, PrepareSignature):
+        return card.prepare(request.cert, on_state=early)
+    if isinstance(request, ReleaseSession):
+        card.release()
+        return None
     if isinstance(request, SignText):
         assert pin is not None
-        return card.sign(request.cert, pin, request.text, request.nonce)  # wipes the PIN
+        # wipes the PIN
+        return card.sign(request.cert, pin, request.text, request.nonce, on_signed=early)
     if isinstance(request, ResetSessions):
         card.reset()
         return None
@@ -106,6 +123,24 @@ def answer(card: Pkcs11Card, request: Request, pin: Pin | None) -> ReplyValue:
         card.close()
         return None
     raise ProtocolViolation(f"no handler for {request!r}")
+
+
+class _Answer:
+    """One request's answer, sent once: early for a signature or a preparation."""
+
+    def __init__(self, sock: socket.socket, card: Pkcs11Card, request: Request) -> None:
+        self.sock, self.card, self.request = sock, card, request
+        self.sent = False
+
+    def early(self, value: ReplyValue) -> None:
+        """The answer, as soon as the card has it: the app moves on while the card
+        process finishes (C_Logout and C_CloseSession; the session a PIN screen's
+        signature will use), before it reads the next request."""
+        self.send(encode_reply(self.request, value, self.card.load_errors))
+
+    def send(self, reply: bytes) -> None:
+        self.sent = True
+        send_frame(self.sock, reply)
 
 
 def serve(sock: socket.socket, card: Pkcs11Card) -> None:
@@ -119,27 +154,41 @@ def serve(sock: socket.socket, card: Pkcs11Card) -> None:
         except (EOFError, ProtocolViolation) as err:  # the app is gone, or out of step
             log.warning("card process: %s", err)
             return
-        pin: Pin | None = None
-        try:
-            if isinstance(request, SignText):
-                try:
-                    pin = _receive_pin(sock, request.pin_length)
-                except ValueError:
-                    raise TokenError("the PIN is longer than the card process accepts") from None
-            # `Pkcs11Card.sign` wipes the PIN once C_Login (and C_Sign) have used it.
-            reply = encode_reply(request, answer(card, request, pin), card.load_errors)
-        except EOFError:
+        if not _serve_one(sock, card, request) or isinstance(request, CloseCard):
             return
-        except Exception as err:  # each error goes back typed; a bug is told as unexpected
-            if not isinstance(err, TokenError):
-                log.exception("card process: %s failed", request.op)
-            reply = encode_failure(err)
-        try:
-            send_frame(sock, reply)
-        except OSError:
-            return
-        if isinstance(request, CloseCard):
-            return
+
+
+def _serve_one(sock: socket.socket, card: Pkcs11Card, request: Request) -> bool:
+    """Answer `request`; False once the app is gone."""
+    answer_ = _Answer(sock, card, request)
+    pin: Pin | None = None
+    try:
+        if isinstance(request, SignText):
+            try:
+                pin = _receive_pin(sock, request.pin_length)
+            except ValueError:
+                raise TokenError("the PIN is longer than the card process accepts") from None
+        # `Pkcs11Card.sign` wipes the PIN once C_Login (and C_Sign) have used it.
+        value = answer(card, request, pin, answer_.early)
+        reply = encode_reply(request, value, card.load_errors)
+    except EOFError:
+        return False
+    except Exception as err:  # each error goes back typed; a bug is told as unexpected
+        if answer_.sent:  # the app has its signature: what failed after is only logged
+            if isinstance(err, OSError):  # the app is gone
+                return False
+            log.exception("card process: after answering %s", request.op)
+            return True
+        if not isinstance(err, TokenError):
+            log.exception("card process: %s failed", request.op)
+        reply = encode_failure(err)
+    if answer_.sent:
+        return True
+    try:
+        answer_.send(reply)
+    except OSError:
+        return False
+    return True
 
 
 def prefetch(card: Pkcs11Card) -> None:

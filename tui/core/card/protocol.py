@@ -364,6 +364,21 @@ class ReadPinState:
 
 
 @dataclass(frozen=True)
+class PrepareSignature:
+    """The PIN state, and a session held for the signature to come (`Pkcs11Card.prepare`)."""
+
+    op = "prepare"
+    cert: CertificateInfo
+
+
+@dataclass(frozen=True)
+class ReleaseSession:
+    """Close the session held for a signature that will not come."""
+
+    op = "release"
+
+
+@dataclass(frozen=True)
 class SignText:
     """Sign `text` bound to `nonce`; `pin_length` PIN bytes follow the frame."""
 
@@ -387,13 +402,20 @@ class CloseCard:
 
 
 Request: TypeAlias = (
-    ListTokens | ListCertificates | ReadPinState | SignText | ResetSessions | CloseCard
+    ListTokens
+    | ListCertificates
+    | ReadPinState
+    | PrepareSignature
+    | ReleaseSession
+    | SignText
+    | ResetSessions
+    | CloseCard
 )
 
 
 def encode_request(request: Request) -> bytes:
     message: dict[str, Json] = {"op": request.op}
-    if isinstance(request, ReadPinState):
+    if isinstance(request, ReadPinState | PrepareSignature):
         message["cert"] = certificate_to_wire(request.cert)
     elif isinstance(request, SignText):
         if not 0 <= request.pin_length <= MAX_PIN_BYTES:
@@ -417,6 +439,10 @@ def decode_request(payload: bytes) -> Request:
             return ListCertificates()
         if op == ReadPinState.op:
             return ReadPinState(certificate_from_wire(message["cert"]))
+        if op == PrepareSignature.op:
+            return PrepareSignature(certificate_from_wire(message["cert"]))
+        if op == ReleaseSession.op:
+            return ReleaseSession()
         if op == SignText.op:
             pin_length = int(message["pin_length"])
             if not 0 <= pin_length <= MAX_PIN_BYTES:
@@ -478,7 +504,7 @@ def _value_to_wire(request: Request, value: ReplyValue) -> Json:
         return [token_to_wire(t) for t in cast("list[TokenInfo]", value)]
     if isinstance(request, ListCertificates):
         return [certificate_to_wire(c) for c in cast("list[CertificateInfo]", value)]
-    if isinstance(request, ReadPinState):
+    if isinstance(request, ReadPinState | PrepareSignature):
         assert isinstance(value, PinState)
         return pin_state_to_wire(value)
     if isinstance(request, SignText):
@@ -492,7 +518,7 @@ def _value_from_wire(request: Request, data: Json) -> ReplyValue:
         return [token_from_wire(t) for t in data]
     if isinstance(request, ListCertificates):
         return [certificate_from_wire(c) for c in data]
-    if isinstance(request, ReadPinState):
+    if isinstance(request, ReadPinState | PrepareSignature):
         return pin_state_from_wire(data)
     if isinstance(request, SignText):
         return signature_from_wire(data)
