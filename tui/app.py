@@ -78,6 +78,8 @@ IDLE_NOTICE = N_(
 # Queue.put, the writer in Queue.get), leaving an eonay with no terminal that
 # still held the card: past this grace the process ends anyway.
 HANGUP_GRACE_SECONDS = 10.0
+SCREEN_READER = "-screen-reader"
+"""The app's class in screen-reader mode; the countdown's stylesheet shows its words for it."""
 
 
 def _exit_if_still_running(grace: float, code: int) -> None:
@@ -156,6 +158,8 @@ class EonayApp(App[int], inherit_bindings=False):
             # With this set, Textual lets ctrl+c, ctrl+z and ctrl+\ send signals: never in a kiosk.
             os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
         super().__init__()
+        # Screen-reader mode: the stylesheets say what changes (the countdown in words).
+        self.set_class(self.settings.screen_reader, SCREEN_READER)
         if self.settings.kiosk:
             # No mouse selection (drag, double or triple click) on any screen or widget, so
             # there is nothing to copy: the receipt and the holder's name stay on the screen.
