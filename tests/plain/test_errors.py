@@ -219,3 +219,21 @@ def test_too_many_wrong_codes_say_the_wait_and_the_portal_is_not_asked_before_it
     run.answer("11111111111111")
     run.expect(r"Wait 1[45] seconds and try again\.\r\nVerification code: ")
     assert run.output().count("Looking up the code at the portal…".encode()) == lookups
+
+
+def test_the_portal_down_when_e_onay_is_asked_for_says_so_and_asks_again(plain) -> None:
+    run = plain()
+    to_pin(run)
+    run.answer(run.pin)
+    run.expect(r"E-ONAY Operations \[Y/n\]: ")
+    run.answer("")
+    run.expect(r"Continue \[Y/n\]: ")
+    run.sim.faults.fail_next(20, 503)
+    run.answer("")
+    run.expect("Asking the portal for the E-Onay text…\r\n")
+    run.expect(r"([^\r\n]+)\r\nContinue \[Y/n\]: ")  # one line, then the same question
+    assert "portal" in run.child.match.group(1).decode().lower()
+    run.sim.faults.reset()
+    run.answer("")
+    run.expect("Step 5/6 · PIN")
+    run.expect(PROMPT_PIN)
