@@ -129,3 +129,25 @@ def test_screen_reader_mode_from_the_flag_the_file_or_the_variable(sim, sleeps, 
     services = ServiceFactories(card=no_card, portal=lambda: client, clock=SystemClock())  # type: ignore[arg-type]
     assert EonayApp(services, Settings(screen_reader=True)).has_class(SCREEN_READER)
     assert not EonayApp(services, Settings()).has_class(SCREEN_READER)
+
+
+async def test_the_terminal_cursor_follows_the_highlighted_certificate(faulty_card, sim):
+    """Up and down the list, scrolled too: the cursor on the highlighted one's first line."""
+    from tests.screens.test_certificate_select import host, listing
+
+    with PortalClient(sim.url) as client:
+        app = host(faulty_card, client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            certificates = listing(app)
+            certificates.focus()
+            seen = []
+            for key in ["down"] * 9 + ["up"] * 3:
+                await pilot.press(key)
+                await pilot.pause()
+                cert = certificates.certificates[certificates.highlighted]
+                at = app.cursor_position
+                row = screen_text(app).splitlines()[at.y]
+                assert row[at.x :].startswith(cert.holder), (key, at, row)
+                seen.append(at.y)
+            assert len(set(seen)) > 2  # it moved, and with a scrolled list too
