@@ -157,7 +157,9 @@ class EonayApp(App[int], inherit_bindings=False):
         if self.settings.kiosk:
             # With this set, Textual lets ctrl+c, ctrl+z and ctrl+\ send signals: never in a kiosk.
             os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
-        super().__init__()
+        # NO_COLOR: Textual's filter then drops every colour (the terminal's own are kept),
+        # rather than turning each into a grey of its own that overrides them.
+        super().__init__(ansi_color=True if os.environ.get("NO_COLOR") is not None else None)
         # Screen-reader mode: the stylesheets say what changes (the countdown in words).
         self.set_class(self.settings.screen_reader, SCREEN_READER)
         if self.settings.kiosk:
