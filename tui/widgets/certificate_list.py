@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from textual.binding import Binding
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.geometry import Offset
 from textual.visual import visualize
 from textual.widgets import OptionList
@@ -114,9 +116,10 @@ class CertificateList(OptionList):
         region = self.scrollable_content_region
         padding = self.get_component_styles("option-list--option").padding
         width = region.width - padding.width
+        rules = cast(RulesMap, self.styles)  # as OptionList measures its options
         line = 0
         for option in self.options[: self.highlighted]:
-            line += visualize(self, option.prompt, markup=False).get_height(self.styles, width) + 1
+            line += visualize(self, option.prompt, markup=False).get_height(rules, width) + 1
         y = region.y + line - round(self.scroll_offset.y)
         if not region.y <= y < region.bottom:
             return None
