@@ -14,10 +14,13 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tui import __version__
 from tui.i18n import N_, _, language_from_environment, set_language
+
+if TYPE_CHECKING:
+    from tui.commands import UsageFailed
 
 # subcommand -> (module under tui.commands, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -85,8 +88,10 @@ class Parser(argparse.ArgumentParser):
         return _translated_headings(super().format_help())
 
     def error(self, message: str) -> NoReturn:
+        from tui.commands import usage_failed
+
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: {_translate_argparse_error(message)}\n")
+        usage_failed(_translate_argparse_error(message), self.prog)
 
 
 def _translated_headings(text: str) -> str:
@@ -149,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         title=_("commands"),
         dest="command",
-        metavar="COMMAND",
+        metavar=_("COMMAND"),
         action=_SubcommandsConfiguredWhenChosen,
         parser_class=Parser,
     )
@@ -206,14 +211,36 @@ def use_asked_log_level(args: argparse.Namespace) -> None:
         log_to_stderr(level)
 
 
+def answer_in_json(arguments: Sequence[str], failure: UsageFailed) -> None:
+    """`--json` promises JSON on stdout: also when the command line stops the command."""
+    if "--json" not in arguments:
+        return
+    chosen = next((a for a in arguments if a in SUBCOMMANDS), None)
+    if chosen is None:
+        return
+    command = importlib.import_module(f"tui.commands.{SUBCOMMANDS[chosen][0]}")
+    json_failure = getattr(command, "json_failure", None)
+    if json_failure is not None:
+        import json
+
+        json.dump(json_failure(failure.message), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from tui.commands import UsageFailed
+
     arguments = _attach_dash_values(sys.argv[1:] if argv is None else argv)
     use_preferred_language(arguments)
-    args = build_parser().parse_args(arguments)
-    if args.command in LOG_TO_STDERR:
-        use_asked_log_level(args)
-    module = SUBCOMMANDS[args.command][0] if args.command else "app"
-    code: int = importlib.import_module(f"tui.commands.{module}").run(args)
+    try:
+        args = build_parser().parse_args(arguments)
+        if args.command in LOG_TO_STDERR:
+            use_asked_log_level(args)
+        module = SUBCOMMANDS[args.command][0] if args.command else "app"
+        code: int = importlib.import_module(f"tui.commands.{module}").run(args)
+    except UsageFailed as failure:
+        answer_in_json(arguments, failure)
+        raise
     return code
 
 

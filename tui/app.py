@@ -238,7 +238,18 @@ class EonayApp(App[int], inherit_bindings=False):
             for step in self._after_first_paint:
                 step()
         finally:
+            self._tell_setting_problems()
             self.ops.warm_up()  # the flow's modules too are imported here, off the event loop
+
+    def _tell_setting_problems(self) -> None:
+        """Settings that cannot work, on the first screen before a code is typed."""
+        try:
+            problems = self.ops.setting_problems()
+        except Exception as error:  # a bug: logged; the lookup meets it again and says so
+            log_bug(error, "settings-check")
+            return
+        if problems:
+            self.call_from_thread(self.home.show_setting_problems, problems)
 
     def _fetch_challenge(self, code: str) -> Challenge:
         return self.ops.fetch_challenge(code)

@@ -19,6 +19,7 @@ from tui.core.pin import Pin
 from tui.core.results import EOnayStatus, Session
 from tui.core.services import ServiceFactories
 from tui.core.settings import Settings
+from tui.core.setup.settings_check import SettingProblem, SettingsError
 from tui.core.text import check_allowed
 from tui.flow import AlreadyActive, EOnayDone, EOnayStarted, LoginDone
 
@@ -76,6 +77,7 @@ class Operations:
         self.clock = services.clock
         self.settings = settings
         self._module_paths = services.module_paths
+        self._setting_problems = Lazy(lambda: tuple(services.check_settings()))
 
     # --- loading and closing ----------------------------------------------
 
@@ -117,7 +119,16 @@ class Operations:
 
     # --- steps --------------------------------------------------------------
 
+    def setting_problems(self) -> tuple[SettingProblem, ...]:
+        """Settings that cannot work; checked once (a look at the address and the drivers)."""
+        return self._setting_problems.get()
+
     def fetch_challenge(self, code: str) -> Challenge:
+        """The code's challenge; never asked for while a setting cannot work, so the code
+        is not spent on a flow that would fail later."""
+        problems = self.setting_problems()
+        if problems:
+            raise SettingsError(problems)
         return self.accept_challenge(self._portal.get().get_challenge(code))
 
     def module_paths(self) -> list[str]:

@@ -306,6 +306,7 @@ def _at_rtt(cfg: Config, app: AppEnv, remote: RemoteCard, rtt: int) -> list[Figu
         "bare_calls": median([float(c) for c in bare_sign_calls]),
         "bare_by_name": bare_sign_by_name,
     }
+
     def signature(key: str, label: str, shows: str, portal_part: str) -> Figure:
         name = f"{key}_signature"
         return Figure(
@@ -423,7 +424,7 @@ def _cli_counts(cfg: Config, app: AppEnv, link: Link, bare: dict[str, Any]) -> l
     t1 = time.perf_counter()
     if certs.returncode != 0:
         raise RuntimeError(f"eonay certs --json failed: {certs.stderr.strip()[-2000:]}")
-    listed = json.loads(certs.stdout)
+    listed = json.loads(certs.stdout)["certificates"]
     certs_by_name = link.by_name(t0, t1)
     text = cfg.workdir / "remote-text.txt"
     text.write_text("Uzaktaki kart ile imza.\n", encoding="utf-8")

@@ -68,7 +68,9 @@ def run_sign(
 def test_certs_json_lists_every_certificate_with_the_documented_keys(softhsm_card):
     proc = eonay(softhsm_card, "certs", "--module", softhsm_card.module_path, "--json")
     assert proc.returncode == 0, proc.stderr
-    listed = json.loads(proc.stdout)
+    answer = json.loads(proc.stdout)
+    assert answer["schema"] == 1 and answer["ok"] is True and answer["errors"] == []
+    listed = answer["certificates"]
     assert {item["id"] for item in listed} == {h.cert_id for h in softhsm_card.holders}
     usable = [item["usable"] for item in listed]
     assert usable == sorted(usable, reverse=True)
@@ -102,9 +104,133 @@ def test_certs_table_for_people(softhsm_card):
 
 def test_certs_with_a_missing_module_names_it(softhsm_card, tmp_path):
     missing = str(tmp_path / "libnothere.so")
+    proc = eonay(softhsm_card, "certs", "--module", missing)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr == f"eonay: The card driver could not be loaded: {missing}\n"
+
+
+def test_certs_json_with_a_bad_module_answers_in_json_and_fails(softhsm_card, tmp_path):
+    """A script reading `--json` gets an answer on stdout that says what failed, and exit 1."""
+    missing = str(tmp_path / "libnothere.so")
     proc = eonay(softhsm_card, "certs", "--module", missing, "--json")
     assert proc.returncode == 1
-    assert missing in proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer == {
+        "schema": 1,
+        "ok": False,
+        "certificates": [],
+        "errors": [
+            {
+                "code": "module_load",
+                "message": f"The card driver could not be loaded: {missing}",
+                "module": missing,
+            }
+        ],
+    }
+
+
+def test_certs_json_beside_a_bad_module_lists_the_good_one_and_names_the_bad(
+    softhsm_card, tmp_path
+):
+    missing = str(tmp_path / "libnothere.so")
+    proc = eonay(
+        softhsm_card, "certs", "--module", softhsm_card.module_path, "--module", missing, "--json"
+    )
+    assert proc.returncode == 0, proc.stderr  # a certificate can sign
+    answer = json.loads(proc.stdout)
+    assert answer["ok"] is True
+    assert len(answer["certificates"]) == len(softhsm_card.holders)
+    assert [(e["code"], e["module"]) for e in answer["errors"]] == [("module_load", missing)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "unknown arguments: --bogus"),
+        (
+            ["--log-level", "loud"],
+            "--log-level: expected one of: DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'loud')",
+        ),
+    ],
+)
+def test_certs_json_stopped_by_its_command_line_still_answers_in_json(softhsm_card, args, message):
+    proc = eonay(softhsm_card, "certs", "--json", "--module", softhsm_card.module_path, *args)
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout) == {
+        "schema": 1,
+        "ok": False,
+        "certificates": [],
+        "errors": [{"code": "usage", "message": message, "module": None}],
+    }
+    assert proc.stderr.splitlines()[-1] == f"eonay: {message}"
+
+
+def test_doctor_json_stopped_by_its_command_line_still_answers_in_json(softhsm_card):
+    proc = eonay(softhsm_card, "doctor", "--json", "--bogus")
+    assert proc.returncode == 2
+    answer = json.loads(proc.stdout)
+    assert answer["schema"] == 1 and answer["ok"] is False
+    ((check),) = answer["checks"]
+    assert check["id"] == "usage" and check["status"] == "error" and check["ok"] is False
+    assert check["title"] == "unknown arguments: --bogus"
+
+
+@pytest.fixture(scope="module")
+def unusable_card(tmp_path_factory):
+    """A card whose only certificate has expired: nothing on it can sign."""
+    from tui.sim.pki import HolderSpec
+    from tui.sim.softhsm import provision_card
+
+    holder = HolderSpec("GÖKHAN YILDIZ", "31826459752", "EC-P256", validity="expired")
+    return provision_card(tmp_path_factory.mktemp("unusable"), [holder])
+
+
+def test_certs_with_no_usable_certificate_fails(unusable_card):
+    proc = eonay(unusable_card, "certs", "--module", unusable_card.module_path)
+    assert proc.returncode == 3
+    assert "GÖKHAN YILDIZ" in proc.stdout and "the certificate has expired" in proc.stdout
+    assert proc.stderr == (
+        "eonay: No certificate on the card can sign: each one's reason is in the list.\n"
+    )
+    proc = eonay(unusable_card, "certs", "--module", unusable_card.module_path, "--json")
+    assert proc.returncode == 3
+    answer = json.loads(proc.stdout)
+    assert answer["ok"] is False
+    assert [c["reason"] for c in answer["certificates"]] == ["expired"]
+    assert [e["code"] for e in answer["errors"]] == ["no_usable_certificate"]
+
+
+def test_certs_with_no_certificate_at_all_fails(tmp_path):
+    """A module with no token in it: nothing to list, nothing can sign."""
+    from tui.sim.softhsm import softhsm_module, write_conf
+
+    conf = write_conf(tmp_path)  # an empty token directory
+    card = type("Card", (), {"env": {"SOFTHSM2_CONF": str(conf)}})()
+    proc = eonay(card, "certs", "--module", softhsm_module())
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert "No certificates found" in proc.stderr
+    proc = eonay(card, "certs", "--module", softhsm_module(), "--json")
+    assert proc.returncode == 3
+    assert json.loads(proc.stdout)["errors"][0]["code"] == "no_usable_certificate"
+
+
+def test_sign_that_cannot_write_its_output_says_so_and_fails(softhsm_card, tmp_path):
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    text_file = tmp_path / "text.txt"
+    text_file.write_text(LOGIN_TEXT, encoding="utf-8")
+    out = tmp_path / "no-such-dir" / "sig.p7s"
+    proc = eonay(
+        softhsm_card,
+        "sign", "--module", softhsm_card.module_path, "--cert-id", holder.cert_id,
+        "--text-file", str(text_file), "--nonce", b64url(b"n" * 32), "--out", str(out),
+        "--pin-stdin",
+        stdin=softhsm_card.pin + "\n",
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"eonay: cannot write {out}: ")
+    assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -188,7 +314,7 @@ def test_the_demo_card_has_one_usable_certificate(tmp_path):
     demo = provision_demo_card(tmp_path / "demo")  # in subprocesses: our SoftHSM is untouched
     proc = eonay(demo, "certs", "--module", demo.module_path, "--json")
     assert proc.returncode == 0, proc.stderr
-    (item,) = json.loads(proc.stdout)
+    (item,) = json.loads(proc.stdout)["certificates"]
     (holder,) = demo.holders
     assert item["holder"] == holder.name == "TEVFİK EDİS"
     assert item["usable"] is True and item["id"] == holder.cert_id

@@ -249,6 +249,7 @@ def test_an_unknown_key_names_the_key_and_the_file(
         ('[ui]\ntheme = "no such; theme"\n', "ui.theme"),
         ('[portal]\nurl = "ftp://portal.example/"\n', "portal.url"),
         ('[portal]\nurl = "https://"\n', "portal.url"),
+        ('[portal]\nurl = "https://portal.example:port/"\n', "portal.url"),
         ('[portal]\nca_bundle = "/no/such/bundle.pem"\n', "portal.ca_bundle"),
         ('[card]\nmodules = "/usr/lib/libakisp11.so"\n', "card.modules"),
         ("[card]\nmodules = []\n", "card.modules"),

@@ -212,6 +212,10 @@ def test_help_follows_the_chosen_language_and_lists_every_log_level(tmp_path, co
         assert "seçenekler:" in turkish.stdout and "options:" not in turkish.stdout
         assert "bu yardımı göster" in turkish.stdout
         assert "CRITICAL" in turkish.stdout
+        # the placeholders too: `--module YOL`, as the Turkish messages write it
+        assert "--module YOL" in turkish.stdout and "PATH" not in turkish.stdout
+        assert "--log-level DÜZEY" in turkish.stdout and "LEVEL" not in turkish.stdout
+    assert "--module PATH" in english.stdout and "--log-level LEVEL" in english.stdout
 
 
 @pytest.mark.parametrize(
@@ -250,3 +254,32 @@ def test_the_log_level_applies_to_the_simulator(tmp_path):
         process.wait(timeout=30)
     assert lines[0].startswith("Portal simulator ready.")
     assert lines[1].startswith("INFO:") and "Started server process" in lines[1]
+
+
+def test_a_trusted_root_that_cannot_be_read_is_named_once_with_its_flag(tmp_path):
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    missing = tmp_path / "missing.pem"
+    done = eonay(tmp_path, "--lang", "en", "portal-sim", "--trust", str(missing))
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"eonay portal-sim: --trust: cannot read {missing}: No such file or directory\n"
+    )
+    done = eonay(tmp_path, "portal-sim", "--trust", str(junk), "--lang", "en")
+    assert done.stderr == f"eonay portal-sim: --trust: {junk} holds no PEM certificate\n"
+    done = eonay(tmp_path, "portal-sim", "--trust", str(junk))  # LANG is Turkish
+    assert done.returncode == 2
+    assert done.stderr.startswith("eonay portal-sim: --trust: ") and "PEM sertifika" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["--lang", "en", "demo"], ["demo", "--lang", "en"]], ids=["before", "after"]
+)
+def test_the_demo_speaks_the_language_of_its_flag(tmp_path, args):
+    """`eonay --lang en demo` and `eonay demo --lang en`: English from the first line on
+    (the screens: tests/e2e/test_demo_language.py)."""
+    done = eonay(tmp_path, *args, "--ttl", "0")  # stopped by its own flag, in English
+    assert (
+        done.stderr.splitlines()[-1]
+        == "eonay demo: --ttl: expected seconds from 1 to 900 (got '0')"
+    )

@@ -111,7 +111,7 @@ def test_certs_and_doctor_see_the_remote_card(
         timeout=60,
     )
     assert certs.returncode == 0, certs.stderr
-    listed = json.loads(certs.stdout)
+    listed = json.loads(certs.stdout)["certificates"]
     assert {c["id"] for c in listed} == {h.cert_id for h in softhsm_card.holders}
     assert all(c["module"].endswith("/p11-kit-client.so") for c in listed)
 

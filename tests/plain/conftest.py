@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pexpect.fdpexpect
 import pytest
@@ -91,11 +92,15 @@ class _Recorder:
 
 @pytest.fixture
 def plain(softhsm_card, sim) -> Iterator[Callable[..., PlainRun]]:  # noqa: F811
-    """`plain(settings=None, portal_url=None, poll=0.2)`: start the flow; English unless said."""
+    """`plain(settings=None, portal_url=None, poll=0.2, check_settings=None)`: start the flow;
+    English unless said. `check_settings` replaces the start-up check (none by default)."""
     started: list[tuple[PlainRun, int, int]] = []
 
     def start(
-        settings: Settings | None = None, portal_url: str | None = None, poll: float = 0.2
+        settings: Settings | None = None,
+        portal_url: str | None = None,
+        poll: float = 0.2,
+        check_settings: Callable[[], Any] | None = None,
     ) -> PlainRun:
         settings = settings or Settings(language="en")
         set_language(settings.language or "en")
@@ -108,6 +113,7 @@ def plain(softhsm_card, sim) -> Iterator[Callable[..., PlainRun]]:  # noqa: F811
             portal=lambda: portal,
             clock=clock,
             module_paths=(softhsm_card.module_path,),
+            check_settings=check_settings or (lambda: ()),
         )
         ops = Operations(services, settings)
         master, slave = os.openpty()

@@ -237,3 +237,29 @@ def test_the_portal_down_when_e_onay_is_asked_for_says_so_and_asks_again(plain) 
     run.answer("")
     run.expect("Step 5/6 · PIN")
     run.expect(PROMPT_PIN)
+
+
+def test_settings_that_cannot_work_are_said_before_the_code_and_block_its_lookup(plain) -> None:
+    """As on the app's first screen: the problem and its fix come before the code's prompt,
+    and a code typed anyway is refused without a lookup, and stays good at the portal."""
+    from tui.core.setup.modules import ModuleCandidate, Source
+    from tui.core.setup.settings_check import settings_problems
+
+    missing = ModuleCandidate("/nonexistent/libakisp11.so", Source.FLAG, "--module", False)
+    run = plain(check_settings=lambda: settings_problems("http://portal.example/", [missing]))
+    run.expect(PROMPT_CODE)
+    said = run.output().decode()
+    assert (
+        "This setting cannot work: The portal address http://portal.example/ uses plain http:// "
+        "to another computer.\r\n→ Plain http:// is allowed only for this computer" in said
+    )
+    assert (
+        "This setting cannot work: The card driver /nonexistent/libakisp11.so does not exist. "
+        "(given with --module)\r\n→ Give the path of your card's driver" in said
+    )
+    code = run.new_code()
+    run.answer(code)
+    run.expect(re.escape("The code was not looked up, so it is still good") + r"[^\r\n]*\r\n")
+    run.expect(PROMPT_CODE)
+    assert "Looking up the code" not in run.output().decode()
+    assert run.sim.state.get_challenge(code, "test")["code"] == code  # still unused, still good

@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from tui.core.clock import Clock
     from tui.core.services import ServiceFactories
     from tui.core.settings import Settings
+    from tui.core.setup.settings_check import SettingProblem
 
 
 def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
@@ -40,7 +42,7 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
     group.add_argument("--portal", metavar="URL", default=default, help=_("the portal's base URL"))
     group.add_argument(
         "--module",
-        metavar="PATH",
+        metavar=_("PATH"),
         action="append",
         default=default,
         help=_("PKCS#11 module of the card (may be repeated)"),
@@ -55,7 +57,7 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
         "--ca-bundle", metavar="PEM", default=default, help=_("CA bundle for the portal's TLS")
     )
     group.add_argument(
-        "--config", metavar="PATH", default=default, help=_("configuration file (TOML)")
+        "--config", metavar=_("PATH"), default=default, help=_("configuration file (TOML)")
     )
     group.add_argument(
         "--kiosk",
@@ -80,7 +82,7 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
     )
     group.add_argument(
         "--log-level",
-        metavar="LEVEL",
+        metavar=_("LEVEL"),
         default=default,
         help=_("how much goes into the log: {levels}").format(levels=", ".join(LOG_LEVELS)),
     )
@@ -91,14 +93,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
     A configuration error ends the command here, naming the key and the file.
     """
+    from tui.commands import usage_failed
     from tui.core.errors import ConfigError
     from tui.core.setup.config import load_settings
 
     try:
         return load_settings(args, os.environ)
     except ConfigError as err:
-        print(f"eonay: {err.user_message()}", file=sys.stderr)
-        raise SystemExit(2) from None
+        usage_failed(err.user_message())
 
 
 def discovered_modules(settings: Settings) -> list[str]:
@@ -119,9 +121,11 @@ def build_services(
     """
     from tui.core.clock import SystemClock
     from tui.core.services import ServiceFactories
+    from tui.core.setup.modules import discover_for, module_paths
 
     clock = clock or SystemClock()
-    modules = discovered_modules(settings)
+    candidates = discover_for(settings, os.environ)
+    modules = module_paths(candidates)
     portal_url = settings.portal_url or ""
     ca_bundle = settings.ca_bundle
     text_scripts = settings.text_scripts  # the scripts a text to sign may use: checked on arrival
@@ -136,7 +140,18 @@ def build_services(
 
         return PortalClient(portal_url, ca_bundle=ca_bundle, clock=clock, text_scripts=text_scripts)
 
-    return ServiceFactories(card=card, portal=portal, clock=clock, module_paths=tuple(modules))  # type: ignore[arg-type]
+    def check_settings() -> Sequence[SettingProblem]:
+        from tui.core.setup.settings_check import settings_problems
+
+        return settings_problems(portal_url, candidates)
+
+    return ServiceFactories(
+        card=card,  # type: ignore[arg-type]
+        portal=portal,  # type: ignore[arg-type]
+        clock=clock,
+        module_paths=tuple(modules),
+        check_settings=check_settings,
+    )
 
 
 def log_file(settings: Settings) -> Path | None:

@@ -1,8 +1,14 @@
 """`eonay certs`: the certificates on every token of the card's PKCS#11 module(s).
 
-Human output is a table; `--json` prints a list of objects for scripts, with
-the keys id (CKA_ID, hex), token, holder, serial_masked, issuer, not_after
-(RFC 3339), key, qualified, valid_now, usable and reason (null when usable).
+Human output is a table; `--json` prints one object for scripts, always, also
+when something fails: `{"schema": 1, "ok": ..., "certificates": [...],
+"errors": [...]}`. Each certificate has the keys id (CKA_ID, hex), token,
+holder, serial_masked, issuer, not_after (RFC 3339), key, qualified,
+valid_now, usable and reason (null when usable); each error a code, a message
+for people and the module it is about (or null).
+
+Exit status: 0 a certificate can sign; 1 the card or its driver failed;
+2 bad usage (no module); 3 no certificate on the card can sign.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NONE_USABLE = 3
+JSON_SCHEMA = 1
 
 
 def modules_from(args: argparse.Namespace) -> list[str]:
@@ -103,32 +112,80 @@ def _table(certs: list[CertificateInfo]) -> str:
     return "\n".join(lines)
 
 
+def json_answer(
+    certs: list[CertificateInfo], errors: list[dict[str, str | None]], code: int
+) -> dict[str, Any]:
+    """The one object `--json` prints, whatever happened; `ok` says what the exit code says."""
+    return {
+        "schema": JSON_SCHEMA,
+        "ok": code == EXIT_OK,
+        "certificates": [as_json(c) for c in certs],
+        "errors": errors,
+    }
+
+
+def json_error(code: str, message: str, module: str | None = None) -> dict[str, str | None]:
+    return {"code": code, "message": message, "module": module}
+
+
+def json_failure(message: str) -> dict[str, Any]:
+    """The answer when the command line or the settings stopped the command (`tui.__main__`)."""
+    return json_answer([], [json_error("usage", message)], EXIT_USAGE)
+
+
+def print_json(data: dict[str, Any]) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    print()
+
+
 def run(args: argparse.Namespace) -> int:
     from tui.core.card.client import CardProcessClient
     from tui.core.errors import EonayError
 
+    want_json = bool(getattr(args, "json", False))
     modules = modules_from(args)
     if not modules:
-        print(_("eonay: give the card's PKCS#11 module with --module PATH"), file=sys.stderr)
-        return 2
+        message = _("give the card's PKCS#11 module with --module PATH")
+        print(f"eonay: {message}", file=sys.stderr)
+        if want_json:
+            print_json(json_answer([], [json_error("no_module", message)], EXIT_USAGE))
+        return EXIT_USAGE
     card = CardProcessClient(modules)  # the driver runs in a card process of its own
+    errors: list[dict[str, str | None]] = []
+    certs: list[CertificateInfo] = []
+    failed = False
     try:
         certs = card.certificates()
     except EonayError as err:
-        print(f"eonay: {err.user_message()}", file=sys.stderr)
-        return EXIT_ERROR
+        failed = True
+        errors.append(json_error(err.code, err.user_message(), getattr(err, "path", None)))
     finally:
         card.close()
     for path, error in card.load_errors.items():
-        print(f"eonay: {path}: {error.user_message()}", file=sys.stderr)
-    if args.json:
-        json.dump([as_json(c) for c in certs], sys.stdout, ensure_ascii=False, indent=2)
-        print()
-        return EXIT_OK
-    if not certs:
-        print(_("No certificates found. Is the card inserted, and is this its driver?"))
+        if not any(e["module"] == path for e in errors):
+            errors.append(json_error(error.code, error.user_message(), path))
+    if failed:
+        code = EXIT_ERROR
+    elif any(c.usable for c in certs):
+        code = EXIT_OK
+    elif not certs and errors:  # nothing was read and a driver failed: that is the cause
+        code = EXIT_ERROR
+    else:
+        code = EXIT_NONE_USABLE
+        errors.append(json_error("no_usable_certificate", _no_usable_message(certs)))
+    for problem in errors:
+        print(f"eonay: {problem['message']}", file=sys.stderr)
+    if want_json:
+        print_json(json_answer(certs, errors, code))
+    elif certs:
+        print(_table(certs))
+    elif code == EXIT_NONE_USABLE:
         for path in modules:
-            print(f"  --module {path}")
-        return EXIT_OK
-    print(_table(certs))
-    return EXIT_OK
+            print(f"  --module {path}", file=sys.stderr)
+    return code
+
+
+def _no_usable_message(certs: list[CertificateInfo]) -> str:
+    if not certs:
+        return _("No certificates found. Is the card inserted, and is this its driver?")
+    return _("No certificate on the card can sign: each one's reason is in the list.")

@@ -32,6 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--ttl",
+        metavar=_("SECONDS"),
         type=code_lifetime,
         default=300.0,
         help=_("seconds a verification code lives, up to 900 (300)"),

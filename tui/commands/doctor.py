@@ -28,6 +28,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help=_("print the report as JSON"))
 
 
+def json_failure(message: str) -> dict[str, object]:
+    """The report when the command line stopped doctor before any check (`tui.__main__`)."""
+    check = {
+        "id": "usage",
+        "ok": False,
+        "status": "error",
+        "title": message,
+        "detail": "",
+        "hint": None,
+        "subject": None,
+    }
+    return {"schema": 1, "ok": False, "checks": [check]}
+
+
 def _marks(stream: TextIO) -> dict[str, str]:
     encoding = getattr(stream, "encoding", None) or "ascii"
     try:

@@ -32,10 +32,16 @@ def code_lifetime(value: str) -> float:
 def configure(parser: argparse.ArgumentParser) -> None:
     from tui.sim.faults import HOSTILE_TEXTS  # light: the names of the hostile texts
 
-    parser.add_argument("--host", default="127.0.0.1", help=_("address to listen on (127.0.0.1)"))
+    parser.add_argument(
+        "--host",
+        metavar=_("ADDRESS"),
+        default="127.0.0.1",
+        help=_("address to listen on (127.0.0.1)"),
+    )
     parser.add_argument("--port", type=int, default=0, help=_("port; 0 picks a free one (0)"))
     parser.add_argument(
         "--ttl",
+        metavar=_("SECONDS"),
         type=code_lifetime,
         default=300.0,
         help=_("seconds a verification code lives, up to 900 (300)"),
@@ -90,11 +96,24 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print(_("eonay: --tls-cert and --tls-key go together"), file=sys.stderr)
         return 2
-    try:
-        roots = default_trust_roots() + load_trust_roots(args.trust)
-    except (OSError, ValueError) as exc:
-        print(_("eonay: cannot read a trusted root: {error}").format(error=exc), file=sys.stderr)
-        return 2
+    roots = default_trust_roots()
+    for path in args.trust:  # each file on its own, so the message names the one that failed
+        try:
+            roots += load_trust_roots([path])
+        except OSError as exc:
+            print(
+                _("eonay portal-sim: --trust: cannot read {path}: {error}").format(
+                    path=path, error=exc.strerror or exc
+                ),
+                file=sys.stderr,
+            )
+            return 2
+        except ValueError:
+            print(
+                _("eonay portal-sim: --trust: {path} holds no PEM certificate").format(path=path),
+                file=sys.stderr,
+            )
+            return 2
     if not is_loopback(args.host):
         print(
             _("eonay: warning: the simulator is listening beyond this computer ({host})").format(

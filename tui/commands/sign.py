@@ -1,6 +1,6 @@
 """`eonay sign`: one CAdES-BES signature with the card, for scripts and checks.
 
-    eonay sign --module PATH --cert-id HEX --text-file F --nonce B64URL --out FILE [--pin-stdin]
+    eonay sign --module PATH --cert-id HEX --text-file FILE --nonce B64URL --out FILE [--pin-stdin]
 
 The text file is UTF-8; one final newline, if present, is not part of the
 text (so `echo TEXT > F` works). The PIN is read from the terminal without
@@ -40,12 +40,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--cert-id", metavar="HEX", required=True, help=_("CKA_ID of the certificate")
     )
     parser.add_argument(
-        "--text-file", metavar="F", required=True, type=Path, help=_("the text to sign (UTF-8)")
+        "--text-file",
+        metavar=_("FILE"),
+        required=True,
+        type=Path,
+        help=_("the text to sign (UTF-8)"),
     )
     parser.add_argument(
         "--nonce", metavar="B64URL", required=True, help=_("the challenge nonce, base64url")
     )
-    parser.add_argument("--out", metavar="FILE", required=True, type=Path, help=_("DER CMS output"))
+    parser.add_argument(
+        "--out", metavar=_("FILE"), required=True, type=Path, help=_("DER CMS output")
+    )
     parser.add_argument(
         "--pin-stdin", action="store_true", help=_("read the PIN from the first line of stdin")
     )
@@ -151,7 +157,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         text = read_text(args.text_file)
     except OSError as err:
-        return _fail(_("cannot read {path}: {error}").format(path=args.text_file, error=err), 2)
+        return _fail(
+            _("cannot read {path}: {error}").format(path=args.text_file, error=err.strerror or err),
+            EXIT_USAGE,
+        )
     except UnicodeDecodeError:
         return _fail(_("{path} is not UTF-8").format(path=args.text_file), EXIT_USAGE)
 
@@ -161,7 +170,9 @@ def run(args: argparse.Namespace) -> int:
         signable = check_signable(text)  # the one check of the text, before the card is asked
         matches = [c for c in card.certificates() if c.id == cert_id]
         if not matches:
-            return _fail(_("no certificate with id {id} on the card").format(id=cert_id.hex()), 3)
+            return _fail(
+                _("no certificate with id {id} on the card").format(id=cert_id.hex()), EXIT_REFUSED
+            )
         if len(matches) > 1:
             return _fail(
                 _("{n} certificates have id {id}; remove the other cards").format(
@@ -191,8 +202,15 @@ def run(args: argparse.Namespace) -> int:
         card.close()
 
     tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_bytes(signature.cms)
-    tmp.replace(args.out)
+    try:
+        tmp.write_bytes(signature.cms)
+        tmp.replace(args.out)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        return _fail(
+            _("cannot write {path}: {error}").format(path=args.out, error=err.strerror or err),
+            EXIT_ERROR,
+        )
     print(
         _("signed with {holder} ({key}): {path}, {n} bytes").format(
             holder=cert.holder, key=cert.key, path=args.out, n=len(signature.cms)

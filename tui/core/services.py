@@ -7,7 +7,7 @@ Every method blocks: screens call them from Textual thread workers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the app builds `ServiceFactories` before its first screen: 
     from tui.core.clock import Clock
     from tui.core.pin import Pin
     from tui.core.results import EOnayAccepted, EOnayStatus, LoginAccepted, Session
+    from tui.core.setup.settings_check import SettingProblem
     from tui.core.text import SignableText
 
 
@@ -79,3 +80,6 @@ class ServiceFactories:
     portal: Callable[[], PortalService]
     clock: Clock
     module_paths: tuple[str, ...] = ()  # shown in "card not found" hints before the card loads
+    # Settings that cannot work (`tui.core.setup.settings_check`): run once, after the first
+    # paint; a code is not looked up while there are any.
+    check_settings: Callable[[], Sequence[SettingProblem]] = lambda: ()

@@ -184,6 +184,10 @@ class PlainSteps:
                     ]
                 )
             )
+        for problem in self.ops.setting_problems():  # before a code is typed, as in the app
+            self.term.say(
+                _("This setting cannot work:") + " " + problem.problem, "→ " + problem.fix
+            )
         wait: Deadline | None = None  # the portal said to wait (429) until then
         while True:
             line = self.term.ask(_("Verification code") + ": ")
@@ -199,7 +203,8 @@ class PlainSteps:
             if left > 0:  # as the app: the portal is not asked again before its wait is over
                 self.term.say(RateLimitedError(retry_after=left).user_message())
                 continue
-            self.term.say(_("Looking up the code at the portal…"))
+            if not self.ops.setting_problems():  # else the lookup is refused, without a word
+                self.term.say(_("Looking up the code at the portal…"))  # of looking anything up
             try:
                 return self.ops.fetch_challenge(code)
             except RateLimitedError as error:

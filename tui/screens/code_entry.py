@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from tui.core.challenge import Challenge
+    from tui.core.setup.settings_check import SettingProblem
 
 FETCH = "fetch"
 
@@ -98,6 +99,13 @@ class CodeEntryScreen(FlowScreen):
         self._update_count("")
         if self._message:
             self._say(self._message, "error")
+
+    def show_setting_problems(self, problems: Sequence[SettingProblem]) -> None:
+        """Settings that cannot work (found after the first paint): said above the field."""
+        from tui.widgets.settings_notice import SettingsNotice
+
+        self.query("#settings-notice").remove()
+        self.mount(SettingsNotice(problems), before=self.query_one(CodeIntro))
 
     def start_over(self, *, message: str | None = None, banner: str | None = None) -> None:
         """Ready for a new code: nothing typed, the step not left, and why (if anyone said)."""

@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -424,7 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     fill = sub.add_parser("fill-token", help="(internal) fill one token from a JSON job file")
     fill.add_argument("job", type=Path)
-    prov = sub.add_parser("provision", help="make a throwaway SoftHSM2 card directory")
+    prov = sub.add_parser(
+        "provision",
+        help="make a throwaway SoftHSM2 card in a directory; prints the shell lines that "
+        "point eonay at it (SOFTHSM2_CONF, EONAY_PKCS11_MODULE), the PIN and each certificate",
+    )
     prov.add_argument("workdir", type=Path)
     prov.add_argument("--demo", action="store_true", help="the demo's one-holder card")
     prov.add_argument("--pin", default=DEFAULT_PIN)
@@ -438,7 +443,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         card = provision_demo_card(args.workdir, pin=args.pin)
     else:
         card = provision_card(args.workdir, pin=args.pin)
-    print(f"export SOFTHSM2_CONF={card.conf_path}")
+    # Lines for `eval "$(python -m tui.sim.softhsm provision DIR)"`: eonay then finds the card.
+    print(f"export SOFTHSM2_CONF={shlex.quote(str(card.conf_path))}")
+    print(f"export EONAY_PKCS11_MODULE={shlex.quote(card.module_path)}")
+    print(f"# PIN: {card.pin}")
+    root = card.workdir / "root.pem"  # what `openssl cms -verify -CAfile` needs, beside the card
+    shutil.copyfile(card.root_pem, root)
+    print(f"# the test PKI's root: {root}")
     for h in card.holders:
         state = "usable" if h.usable else "not usable"
         print(f"# {h.token}: {h.name} {h.key} id={h.cert_id} ({state})")

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ipaddress
 import json
 import logging
 import socket
@@ -56,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from tui import __version__
 from tui.core.card_info import Signature
@@ -74,6 +74,7 @@ from tui.core.errors import (
     ServerError,
     TLSError,
 )
+from tui.core.portal.address import AddressProblem, address_problem
 from tui.core.portal.httpx_without_cli import httpx
 from tui.core.portal.wire import (
     check_json_content_type,
@@ -117,31 +118,34 @@ class RetryPolicy:
             pause *= 2
 
 
-def _is_loopback(host: str) -> bool:
-    if host.rstrip(".").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_base_url(url: str) -> httpx.URL:
-    """The portal's base URL, normalised to end with `/`; http only for loopback."""
+    """The portal's base URL, normalised to end with `/`; the rule is `tui.core.portal.address`'s.
+
+    The app checks the same rule at start-up (`tui.core.setup.settings_check`), before a
+    code is typed; here it is kept for every other way a client is made.
+    """
+    problem = address_problem(url) if isinstance(url, str) else AddressProblem.NOT_A_URL
+    if problem is AddressProblem.PLAIN_HTTP:
+        host = urlsplit(url).hostname
+        raise InsecureURLError(f"plain http:// refused for non-loopback host {host}")
+    if problem is not None:
+        raise ConfigError(_ADDRESS_PROBLEMS[problem], key="portal_url")
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
         raise ConfigError(f"the portal URL is not a URL: {exc}", key="portal_url") from None
-    if parsed.scheme not in ("https", "http") or not parsed.host:
-        raise ConfigError("the portal URL must be https://host/...", key="portal_url")
-    if parsed.userinfo:
-        raise ConfigError("the portal URL must not contain a user name or password", "portal_url")
-    if parsed.query or parsed.fragment:
-        raise ConfigError("the portal URL must not have a query or a fragment", key="portal_url")
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
-        raise InsecureURLError(f"plain http:// refused for non-loopback host {parsed.host}")
+    if not parsed.host:
+        raise ConfigError(_ADDRESS_PROBLEMS[AddressProblem.SCHEME_OR_HOST], key="portal_url")
     path = parsed.path if parsed.path.endswith("/") else parsed.path + "/"
     return parsed.copy_with(path=path)
+
+
+_ADDRESS_PROBLEMS: Final = {
+    AddressProblem.NOT_A_URL: "the portal URL is not a URL",
+    AddressProblem.SCHEME_OR_HOST: "the portal URL must be https://host/...",
+    AddressProblem.USERINFO: "the portal URL must not contain a user name or password",
+    AddressProblem.QUERY_OR_FRAGMENT: "the portal URL must not have a query or a fragment",
+}
 
 
 def _tls_context(ca_bundle: Path | str | None, scheme: str) -> ssl.SSLContext | bool:

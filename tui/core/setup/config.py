@@ -30,9 +30,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from tui.core.errors import ConfigError, UnsafeTextError, unsafe_reason_text
+from tui.core.portal.address import AddressProblem, address_problem
 from tui.core.settings import DEFAULT_ALLOWLIST, Settings
 from tui.core.text import check_signable, script_known
 from tui.i18n import _
@@ -101,9 +101,11 @@ def _bool(value: object) -> bool:
 
 
 def _url(value: object) -> str:
+    """Not a web address at all: refused here. What the portal client would refuse of a
+    web address (plain http:// to another computer, a user name, a query) is shown on the
+    app's first screen (`tui.core.setup.settings_check`), by the same rule."""
     url = _text(value)
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    if address_problem(url) in (AddressProblem.NOT_A_URL, AddressProblem.SCHEME_OR_HOST):
         raise BadValue(_("expected an https:// URL with a host name"))
     return url
 
