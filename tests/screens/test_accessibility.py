@@ -151,3 +151,16 @@ async def test_the_terminal_cursor_follows_the_highlighted_certificate(faulty_ca
                 assert row[at.x :].startswith(cert.holder), (key, at, row)
                 seen.append(at.y)
             assert len(set(seen)) > 2  # it moved, and with a scrolled list too
+
+
+async def test_the_time_in_words_is_turkish_by_default(make, fake_clock):  # noqa: F811
+    s = make("tr")
+    s.app.set_class(True, SCREEN_READER)
+    async with s.app.run_test() as pilot:
+        await settle(pilot)
+        assert "Kalan süre: 5 dakika" in screen_text(s.app)
+        fake_clock.advance(240)
+        s.app.screen.query_one(Countdown).tick()
+        await pilot.pause()
+        assert "Kalan süre: 1 dakika" in screen_text(s.app)
+        assert "1:00" not in screen_text(s.app)
