@@ -8,10 +8,12 @@ import argparse
 import pytest
 from textual.geometry import Offset
 
+from tests.screens import values
 from tests.screens.harness import screen_text, settle
 from tests.screens.test_pin_entry import fake_clock, make, pin_field, portal  # noqa: F401
+from tests.screens.test_widgets import Host
 from tui.app import SCREEN_READER, EonayApp
-from tui.core.clock import SystemClock
+from tui.core.clock import Deadline, SystemClock
 from tui.core.portal.client import PortalClient
 from tui.core.services import ServiceFactories
 from tui.core.settings import Settings
@@ -164,3 +166,28 @@ async def test_the_time_in_words_is_turkish_by_default(make, fake_clock):  # noq
         await pilot.pause()
         assert "Kalan süre: 1 dakika" in screen_text(s.app)
         assert "1:00" not in screen_text(s.app)
+
+
+@pytest.mark.parametrize(("left", "first"), [(45, "45 seconds"), (61, "1 minute 1 second")])
+async def test_the_time_in_words_starts_from_the_time_left_when_shown(left, first):
+    """A PIN screen shown late says the time as it is, then only the moments still ahead."""
+    clock = values.fake_clock()
+    countdown = Countdown(Deadline.in_seconds(left, clock).remaining, interval=3600)
+    app = Host(countdown)
+    app.set_class(True, SCREEN_READER)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        said = [screen_text(app).splitlines()[0].strip()]
+        while countdown.seconds > 0:
+            clock.advance(1)
+            countdown.tick()
+            await pilot.pause()
+            line = screen_text(app).splitlines()[0].strip()
+            if line != said[-1]:
+                said.append(line)
+    ahead = [
+        f"Time left: {t}"
+        for t in ("1 minute", "30 seconds", "10 seconds")
+        if left > 60 or t != "1 minute"
+    ]
+    assert said == [f"Time left: {first}", *ahead, "Time left: 0 seconds"]

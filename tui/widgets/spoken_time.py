@@ -26,10 +26,17 @@ class SpokenTime(Static):
         self._line = ""
 
     def on_mount(self) -> None:
-        self._announcer.announce_now()
+        if not self._line:
+            self._announcer.announce_now()
 
     def tick(self) -> None:
-        """Cheap and silent between the moments; the time over is said once."""
+        """Cheap and silent between the moments; the time over is said once.
+
+        The first call says the time as it is (whichever of this and `on_mount`
+        comes first): a screen shown with 45 seconds left says 45, not 60.
+        """
+        if not self._line:
+            self._announcer.announce_now()
         if self._announcer.tick() is TimeAnnouncer.EXPIRED:
             self._say(time_left_line(0))
 
