@@ -90,3 +90,35 @@ def test_each_text_is_printed_exactly_between_its_lines_and_the_receipt_ends_it(
     assert re.search(r"^Reference: EONAY-\S+\r$", receipt, re.M)
     assert re.search(r"^Activated: \d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d\r$", receipt, re.M)
     assert "\x1b" not in said
+
+
+def test_every_pin_typed_is_wiped_once_its_signature_is_done(plain, monkeypatch) -> None:
+    """Each PIN prompt fills one real Pin a byte at a time (echo off): a wrong PIN's, the
+    login's and one half-typed when the time ran out are zero in their whole buffer after."""
+    from tests.safety.secrets_watch import WatchedPin, held_digits
+
+    WatchedPin.made.clear()
+    monkeypatch.setattr("tui.plain.steps.Pin", WatchedPin)
+    run = plain()
+    run.expect(PROMPT_CODE)
+    run.answer(run.new_code())
+    run.expect(PROMPT_CERT)
+    run.answer("")
+    run.expect(PROMPT_PIN)
+    run.answer("000000")
+    run.expect("Wrong PIN.")
+    run.expect(PROMPT_PIN)
+    run.answer(run.pin)
+    run.expect(r"E-ONAY Operations \[Y/n\]: ")
+    run.answer("")
+    run.expect(r"Continue \[Y/n\]: ")
+    run.answer("")
+    run.expect(PROMPT_PIN)
+    run.child.send(run.pin[:3].encode())  # typed, never sent: the time runs out meanwhile
+    run.clock.advance(3600)
+    run.expect("Press Enter to start again with a new code: ")
+    run.child.send(b"\x04")  # the input ends
+    assert run.exit_code() == 1
+    typed = held_digits()
+    assert [pin.peak for pin in typed] == [6, len(run.pin), 3]
+    assert all(pin.wiped for pin in typed), [bytes(pin.store) for pin in typed]
