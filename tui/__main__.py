@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "portal-sim": ("portal_sim", N_("run the portal simulator")),
     "demo": ("demo", N_("run the whole flow on a throwaway card and the simulator")),
     "doctor": ("doctor", N_("check the card, its driver and the portal, with fixes")),
+    "ssh": ("ssh", N_("run eonay on a server over SSH with this computer's card")),
 }
 
 # argparse's own words: its headings, and the errors it makes up (Python 3.11's wording).
@@ -198,7 +199,41 @@ def use_preferred_language(argv: Sequence[str]) -> None:
 
 # The commands that print to the terminal rather than draw on it: their log goes to stderr
 # when a level is asked for (the app and the demo keep theirs in the log file).
-LOG_TO_STDERR = ("certs", "sign", "doctor")
+LOG_TO_STDERR = ("certs", "sign", "doctor", "ssh")
+
+# The global flags that take a value, to find the command word past them
+# (`eonay --lang en ssh …`) and to tell them from ssh's options after it.
+GLOBAL_VALUE_OPTIONS = ("--portal", "--module", "--lang", "--ca-bundle", "--config", "--log-level")
+
+
+def _command_index(arguments: Sequence[str]) -> int | None:
+    """Where the subcommand's name is, past the global flags before it."""
+    i = 0
+    while i < len(arguments):
+        word = arguments[i]
+        if word == "--":
+            return None
+        if word.startswith("-"):
+            takes_value = word in GLOBAL_VALUE_OPTIONS
+            i += 2 if takes_value else 1
+            continue
+        return i
+    return None
+
+
+def _set_aside_ssh_words(arguments: list[str]) -> tuple[list[str], object]:
+    """`eonay ssh`'s words are ssh's and the remote eonay's: argparse sees only eonay's flags."""
+    at = _command_index(arguments)
+    if at is None or arguments[at] != "ssh":
+        return arguments, None
+    from tui.core.setup.ssh_card import SshUsageError, split_arguments
+
+    try:
+        line = split_arguments(arguments[at + 1 :], GLOBAL_VALUE_OPTIONS)
+    except SshUsageError as err:
+        sub = Parser(prog="eonay ssh", usage=importlib.import_module("tui.commands.ssh").USAGE)
+        sub.error(str(err))
+    return [*arguments[: at + 1], *line.local_options], line
 
 
 def use_asked_log_level(args: argparse.Namespace) -> None:
@@ -233,7 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _attach_dash_values(sys.argv[1:] if argv is None else argv)
     use_preferred_language(arguments)
     try:
-        args = build_parser().parse_args(arguments)
+        parser = build_parser()
+        arguments, ssh_line = _set_aside_ssh_words(arguments)
+        args = parser.parse_args(arguments)
+        if ssh_line is not None:
+            args.ssh_line = ssh_line
         if args.command in LOG_TO_STDERR:
             use_asked_log_level(args)
         module = SUBCOMMANDS[args.command][0] if args.command else "app"

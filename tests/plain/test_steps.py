@@ -81,6 +81,7 @@ def test_each_text_is_printed_exactly_between_its_lines_and_the_receipt_ends_it(
     run.expect(PROMPT_PIN)
     run.answer(run.pin)
     run.expect("Step 6/6 · Done")
+    run.expect(re.escape("Keep the reference for your records.") + "\r\n")  # the last line
     assert run.exit_code() == 0
     # The texts, each with the one line end that closes it: the bytes that were signed.
     assert text_between_lines(run.output()) == [LOGIN_TEXT + "\n", E_ONAY_TEXT + "\n"]

@@ -78,9 +78,7 @@ class CertificateList(OptionList):
         for cert in self.certificates:
             if options:
                 options.append(None)  # a separator line between certificates
-            options.append(
-                Option(option_content(cert), id=cert.list_id, disabled=not cert.usable)
-            )
+            options.append(Option(option_content(cert), id=cert.list_id, disabled=not cert.usable))
         self.set_options(options)
         usable = [c for c in self.certificates if c.usable]
         target = next(
@@ -89,9 +87,7 @@ class CertificateList(OptionList):
         )
         if target is None and len(usable) == 1:
             target = usable[0]
-        self.highlighted = (
-            self.get_option_index(target.list_id) if target is not None else None
-        )
+        self.highlighted = self.get_option_index(target.list_id) if target is not None else None
         return True
 
     def chosen(self) -> CertificateInfo | None:
