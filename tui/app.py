@@ -78,6 +78,8 @@ IDLE_NOTICE = N_(
 # Queue.put, the writer in Queue.get), leaving an eonay with no terminal that
 # still held the card: past this grace the process ends anyway.
 HANGUP_GRACE_SECONDS = 10.0
+SCREEN_READER = "-screen-reader"
+"""The app's class in screen-reader mode; the countdown's stylesheet shows its words for it."""
 
 
 def _exit_if_still_running(grace: float, code: int) -> None:
@@ -155,7 +157,11 @@ class EonayApp(App[int], inherit_bindings=False):
         if self.settings.kiosk:
             # With this set, Textual lets ctrl+c, ctrl+z and ctrl+\ send signals: never in a kiosk.
             os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)
-        super().__init__()
+        # NO_COLOR: Textual's filter then drops every colour (the terminal's own are kept),
+        # rather than turning each into a grey of its own that overrides them.
+        super().__init__(ansi_color=True if os.environ.get("NO_COLOR") is not None else None)
+        # Screen-reader mode: the stylesheets say what changes (the countdown in words).
+        self.set_class(self.settings.screen_reader, SCREEN_READER)
         if self.settings.kiosk:
             # No mouse selection (drag, double or triple click) on any screen or widget, so
             # there is nothing to copy: the receipt and the holder's name stay on the screen.

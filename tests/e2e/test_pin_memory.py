@@ -152,3 +152,46 @@ def test_no_copy_of_the_pin_after_a_kiosk_reset(terminal, portal, demo_card, tmp
     assert time.monotonic() - started >= 9  # the reset came from idleness
     terminal.wait_for("0/14 digits")
     _assert_nowhere(pid, typed)  # the login's PIN starts with these digits too
+
+
+def _wait_for_prompt(terminal: Terminal, prompt: str) -> None:
+    """Until the last line written is `prompt` (plain mode: a prompt waits at the bottom)."""
+    terminal.wait_until(lambda rows: [r for r in rows if r.strip()][-1] == prompt.rstrip())
+
+
+def _type_unseen(terminal: Terminal, digits: str) -> None:
+    """Each digit alone, read before the next (echo is off: nothing shows to wait for)."""
+    for digit in digits:
+        terminal.send(digit)
+        terminal.wait_until_read()
+
+
+def test_no_copy_of_the_pin_in_plain_mode(terminal, portal, demo_card, tmp_path):
+    """`eonay --plain` reads the PIN a byte at a time into the Pin, never a str: after a
+    wrong PIN and the login's signature, neither is anywhere in its processes."""
+    pid_file = tmp_path / "app.pid"
+    command = eonay_command(
+        portal.url, demo_card.module_path, "--lang", "en", "--plain", pid_file=pid_file
+    )
+    terminal.type(command)
+    terminal.send("Enter")
+    _wait_for_prompt(terminal, "Verification code: ")
+    pid = int(pid_file.read_text())
+    terminal.type(portal.new_login().code)
+    terminal.send("Enter")
+    _wait_for_prompt(terminal, "Certificate number (Enter: 1): ")
+    terminal.send("Enter")
+    _wait_for_prompt(terminal, "PIN: ")
+    _type_unseen(terminal, WRONG_PIN)
+    terminal.send("Enter")
+    terminal.wait_for("Wrong PIN.")
+    _wait_for_prompt(terminal, "PIN: ")
+    _assert_nowhere(pid, WRONG_PIN)
+    _type_unseen(terminal, demo_card.pin)
+    held = memory.search_process(pid, demo_card.pin)  # typed, not yet sent: in the Pin alone
+    assert [hit.form for hit in held] == ["ascii"], [str(hit) for hit in held]
+    terminal.send("Enter")
+    _wait_for_prompt(terminal, "E-ONAY Operations [Y/n]: ")
+    _assert_nowhere(pid, demo_card.pin, WRONG_PIN)
+    terminal.send("C-d")
+    terminal.wait_for("EXIT=1")

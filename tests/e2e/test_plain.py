@@ -126,20 +126,36 @@ def pin_of_demo(child: pexpect.spawn) -> str:
 
 
 def test_plain_mode_in_english_on_the_token_and_the_simulator(tmp_path, portal, demo_card):
-    code = portal.new_login().code
-    argv = [
-        *(sys.executable, "-m", "tui", "--plain", "--lang", "en"),
-        *("--portal", portal.url, "--module", demo_card.module_path),
-    ]
-    child = spawn(argv, environment(tmp_path, demo_card.env))
-    status, transcript = run_whole_flow(child, code, demo_card.pin, ENGLISH)
-    assert status == 0
-    assert b"\x1b" not in transcript
-    assert demo_card.pin.encode() not in transcript
+    transcript = whole_run_on_the_token(tmp_path, portal, demo_card, "en", ENGLISH)
     assert b"Your E-Onay is now active." in transcript
     assert re.search(rb"Time left: (5 minutes|4 minutes [0-9]+ seconds)\r\n", transcript)
     text = b"--- Text to sign: start ---\r\n"
     assert transcript.count(text) == 2  # the login text and the E-Onay text, each between lines
+
+
+def test_plain_mode_in_turkish_on_the_token_and_the_simulator(tmp_path, portal, demo_card):
+    """No --lang: Turkish is the default."""
+    transcript = whole_run_on_the_token(tmp_path, portal, demo_card, None, TURKISH)
+    assert "E-Onay'ınız artık etkin.".encode() in transcript
+    assert re.search("Kalan süre: (5 dakika|4 dakika [0-9]+ saniye)\r\n".encode(), transcript)
+    text = "--- İmzalanacak metnin başı ---\r\n".encode()
+    assert transcript.count(text) == 2
+
+
+def whole_run_on_the_token(tmp_path, portal, demo_card, lang, words) -> bytes:
+    """`eonay --plain` with the token's module and the simulator's URL, answered to the end:
+    exit 0, not one ESC, the PIN never echoed."""
+    code = portal.new_login().code
+    argv = [
+        *(sys.executable, "-m", "tui", "--plain", *(["--lang", lang] if lang else [])),
+        *("--portal", portal.url, "--module", demo_card.module_path),
+    ]
+    child = spawn(argv, environment(tmp_path, demo_card.env))
+    status, transcript = run_whole_flow(child, code, demo_card.pin, words)
+    assert status == 0
+    assert b"\x1b" not in transcript
+    assert demo_card.pin.encode() not in transcript
+    return transcript
 
 
 def test_term_dumb_picks_plain_mode_without_textual_or_pykcs11(tmp_path, portal, demo_card):

@@ -221,6 +221,24 @@ def test_too_many_wrong_codes_say_the_wait_and_the_portal_is_not_asked_before_it
     assert run.output().count("Looking up the code at the portal…".encode()) == lookups
 
 
+def test_the_portal_down_when_e_onay_is_asked_for_says_so_and_asks_again(plain) -> None:
+    run = plain()
+    to_pin(run)
+    run.answer(run.pin)
+    run.expect(r"E-ONAY Operations \[Y/n\]: ")
+    run.answer("")
+    run.expect(r"Continue \[Y/n\]: ")
+    run.sim.faults.fail_next(20, 503)
+    run.answer("")
+    run.expect("Asking the portal for the E-Onay text…\r\n")
+    run.expect(r"([^\r\n]+)\r\nContinue \[Y/n\]: ")  # one line, then the same question
+    assert "portal" in run.child.match.group(1).decode().lower()
+    run.sim.faults.reset()
+    run.answer("")
+    run.expect("Step 5/6 · PIN")
+    run.expect(PROMPT_PIN)
+
+
 def test_settings_that_cannot_work_are_said_before_the_code_and_block_its_lookup(plain) -> None:
     """As on the app's first screen: the problem and its fix come before the code's prompt,
     and a code typed anyway is refused without a lookup, and stays good at the portal."""

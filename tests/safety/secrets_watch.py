@@ -36,6 +36,10 @@ class WatchedPin(Pin):
         super().append(digit)
         self.peak = max(self.peak, len(self))
 
+    def append_byte(self, byte: int) -> None:
+        super().append_byte(byte)
+        self.peak = max(self.peak, len(self))
+
     @property
     def wiped(self) -> bool:
         """Empty now, and every byte of its buffer (the whole capacity) is zero."""

@@ -72,6 +72,15 @@ def configure(parser: argparse.ArgumentParser, *, suppress: bool = False) -> Non
         help=_("plain lines of text, for screen readers and braille displays (also TERM=dumb)"),
     )
     group.add_argument(
+        "--screen-reader",
+        action="store_true",
+        default=default,
+        help=_(
+            "full-screen app: the time left in words, changed only when it is said "
+            "(at the PIN, then at 60, 30 and 10 seconds)"
+        ),
+    )
+    group.add_argument(
         "--log-level",
         metavar=_("LEVEL"),
         default=default,

@@ -91,6 +91,7 @@ def _run_in(workdir: Path, language: str, ttl: float, chosen: Settings) -> int:
             language=language,
             theme=chosen.theme,
             plain=chosen.plain,
+            screen_reader=chosen.screen_reader,
             log_level=chosen.log_level,
             log_file=workdir / "eonay.log",
             kiosk=chosen.kiosk,

@@ -101,6 +101,15 @@ class Pin:
         self._buf[self._length] = ord(digit)
         self._length += 1
 
+    def append_byte(self, byte: int) -> None:
+        """One digit as the terminal sent it (an ASCII code): no str is made of it at all."""
+        if byte not in _DIGITS:
+            raise ValueError("a PIN holds digits only")
+        if self._length >= len(self._buf):
+            raise ValueError("the PIN is longer than any card takes")
+        self._buf[self._length] = byte
+        self._length += 1
+
     def pop(self) -> None:
         if self._length:
             self._length -= 1

@@ -25,6 +25,7 @@ class Settings:
     language: str | None = None  # tr or en; None means from LANG, Turkish by default
     theme: str = "textual-dark"
     plain: bool = False  # line mode for screen readers, braille displays and dumb terminals
+    screen_reader: bool = False  # the full-screen app's countdown in words, said at moments
     kiosk: bool = False
     kiosk_idle_seconds: int = 120
     shuffle_keypad: bool = False

@@ -9,6 +9,7 @@ catalogs); only the way they reach the person differs. A step returns a
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -48,7 +49,7 @@ from tui.plain.terminal import Interrupted, LineTerminal
 from tui.steps import STEP_COUNT, Step
 
 CODE_LENGTH = 14
-SEPARATORS = frozenset(" -")
+MINUS_SIGN = "\u2212"  # a dash to a reader, Unicode's "Sm" to the character database
 YES = frozenset({"", "e", "evet", "y", "yes"})
 NO = frozenset({"h", "hayır", "hayir", "n", "no"})
 TITLES = {  # the app's screen titles; both PIN steps are "PIN", what is signed comes next
@@ -82,8 +83,17 @@ def confirm_prompt(label: str) -> str:
 
 
 def typed_code(line: str) -> str:
-    """The code as typed or pasted, its spaces and dashes dropped (as in the app)."""
-    return "".join(ch for ch in line.strip() if ch not in SEPARATORS)
+    """The code as typed or pasted, its spaces and dashes dropped (as in the app).
+
+    Any space (a tab, a no-break space from a web page) and any dash (a hyphen,
+    an en dash a word processor made of it): what a person cannot tell apart
+    from " " and "-" on the screen, or hear apart from them.
+    """
+    return "".join(ch for ch in line if not _separator(ch))
+
+
+def _separator(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) == "Pd" or ch == MINUS_SIGN
 
 
 @dataclass

@@ -147,7 +147,7 @@ class LineTerminal:
                     elif byte == END_OF_INPUT and not len(pin):
                         raise Closed
                     elif byte in DIGITS and len(pin) < pin.capacity:
-                        pin.append(chr(byte))  # chr of an ASCII digit: a str CPython shares
+                        pin.append_byte(byte)  # the byte as it came: never a str
         finally:
             one[0] = 0
             if not done:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from textual.binding import Binding
 from textual.content import Content
+from textual.css.styles import RulesMap
+from textual.geometry import Offset
+from textual.visual import visualize
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -13,6 +17,7 @@ from tui.core.card_info import CertificateInfo
 from tui.core.reasons import reason_text
 from tui.display import date, shown
 from tui.i18n import N_, _
+from tui.widgets.terminal_cursor import follow
 
 
 def option_content(cert: CertificateInfo) -> Content:
@@ -92,3 +97,29 @@ class CertificateList(OptionList):
         option_id = self.get_option_at_index(self.highlighted).id
         cert = next((c for c in self.certificates if c.list_id == option_id), None)
         return cert if cert is not None and cert.usable else None
+
+    # --- the terminal's cursor on the highlighted certificate (a braille display reads there)
+
+    @property
+    def cursor_screen_offset(self) -> Offset | None:
+        """The highlighted certificate's first line on the screen; None when none is shown.
+
+        Each option is as high as its lines at the list's width, and a separator
+        line follows each but the last (`show` builds the list that way).
+        """
+        if self.highlighted is None:
+            return None
+        region = self.scrollable_content_region
+        padding = self.get_component_styles("option-list--option").padding
+        width = region.width - padding.width
+        rules = cast(RulesMap, self.styles)  # as OptionList measures its options
+        line = 0
+        for option in self.options[: self.highlighted]:
+            line += visualize(self, option.prompt, markup=False).get_height(rules, width) + 1
+        y = region.y + line - round(self.scroll_offset.y)
+        if not region.y <= y < region.bottom:
+            return None
+        return Offset(region.x + padding.left, y)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.call_after_refresh(follow, self)  # once scrolled to it

@@ -3,6 +3,12 @@
 The number is derived from the deadline on every tick (never decremented),
 so a slow or paused event loop cannot make it lie. Only the small digits
 widget refreshes each second; the words around it are drawn once.
+
+In screen-reader mode (the app's `-screen-reader` class, `--screen-reader`)
+the digits give way to the time in words (`SpokenTime`), which changes only
+when the PIN screen appears, at 60, 30 and 10 seconds and at the end: a
+screen reader reads every change on the screen, and would otherwise say the
+time every second.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.i18n import _
+from tui.widgets.spoken_time import SpokenTime
 
 URGENT_SECONDS = 30
 
@@ -50,10 +57,16 @@ class Seconds(Widget):
 class Countdown(Horizontal):
     """Shows the seconds left until `remaining()` reaches zero, then posts `Expired`."""
 
+    SCOPED_CSS = False  # a rule starts at the app's class; each still names Countdown
     DEFAULT_CSS = """
     Countdown { height: 1; width: 100%; }
     Countdown > Static { width: auto; }
     Countdown > Seconds { width: auto; margin-left: 1; }
+    Countdown > SpokenTime { display: none; }
+    .-screen-reader Countdown > SpokenTime { display: block; }
+    .-screen-reader Countdown > .countdown-label, .-screen-reader Countdown > Seconds {
+        display: none;
+    }
     """
 
     class Expired(Message):
@@ -75,6 +88,7 @@ class Countdown(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static(_("Time left:"), classes="countdown-label", markup=False)
         yield Seconds()
+        yield SpokenTime(self._remaining)
 
     def on_mount(self) -> None:
         self.tick()
@@ -87,7 +101,10 @@ class Countdown(Horizontal):
         if seconds == self.seconds:
             return
         self.seconds = seconds
-        self.query_one(Seconds).value = seconds
+        digits = self.query_one(Seconds)
+        if digits.display:  # hidden in screen-reader mode: nothing to lay out again
+            digits.value = seconds
+        self.query_one(SpokenTime).tick()
         self.set_class(seconds <= URGENT_SECONDS, "-urgent")
         if seconds == 0:
             self.set_class(True, "-expired")

@@ -10,7 +10,7 @@ The file is TOML; its layout (see the README):
 
     [portal]  url, ca_bundle
     [card]    modules
-    [ui]      language, theme, plain
+    [ui]      language, theme, plain, screen_reader
     [kiosk]   enabled, idle_seconds, shuffle_keypad
     [text]    strict, scripts, and [text.allowlist] with a list of texts per purpose
     [log]     level, file
@@ -241,6 +241,7 @@ KEYS: tuple[Key, ...] = (
     Key("ui", "language", "language", _language, env_aliases=("EONAY_LANG",)),
     Key("ui", "theme", "theme", _theme),
     Key("ui", "plain", "plain", _bool),
+    Key("ui", "screen_reader", "screen_reader", _bool),
     Key("kiosk", "enabled", "kiosk", _bool, env_aliases=("EONAY_KIOSK",)),
     Key("kiosk", "idle_seconds", "kiosk_idle_seconds", _idle_seconds),
     Key("kiosk", "shuffle_keypad", "shuffle_keypad", _bool),
@@ -357,6 +358,8 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
         values["kiosk"] = True
     if getattr(args, "plain", None):
         values["plain"] = True
+    if getattr(args, "screen_reader", None):
+        values["screen_reader"] = True
     return values
 
 
