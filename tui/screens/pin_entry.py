@@ -318,8 +318,8 @@ class PinEntryScreen(FlowScreen):
     def _sign_now(self) -> None:
         pin = self.query_one(PinField).take()
         self._pending_pin = pin
-        self._set_phase(Phase.SIGNING)
-        self._say(_("Signing on the card…"), "busy")
+        # The card first: the screen's own changes (the keypad disabled, the status)
+        # are drawn while it works, not before it starts.
         self.run_task(
             lambda: self._sign(self._hand_over(pin)),
             self._signed,
@@ -327,6 +327,8 @@ class PinEntryScreen(FlowScreen):
             failed=self._sign_failed,
             crashed=self._not_sent,
         )
+        self._set_phase(Phase.SIGNING)
+        self._say(_("Signing on the card…"), "busy")
 
     def _hand_over(self, pin: Pin) -> Pin:
         """From here `sign` owns the PIN: it, or the card service, wipes it once used."""
@@ -337,15 +339,15 @@ class PinEntryScreen(FlowScreen):
         signature = self.signature
         if signature is None:
             return
-        self._set_phase(Phase.SUBMITTING)
-        self._say(_("Signed. Sending the signature to the portal…"), "busy")
-        self.run_task(
+        self.run_task(  # the portal first, as the card above
             lambda: self._submit(signature),
             self._submitted,
             name=SUBMIT,
             failed=self._submit_failed,
             crashed=self._not_sent,
         )
+        self._set_phase(Phase.SUBMITTING)
+        self._say(_("Signed. Sending the signature to the portal…"), "busy")
 
     # --- results from the workers ---------------------------------------------
 
