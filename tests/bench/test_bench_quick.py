@@ -94,7 +94,10 @@ def test_every_figure_has_a_baseline_from_the_same_run(quick_run):
         assert f["status"] == "ok", (fid, f.get("error"), f.get("log"))
         assert f["unit"] == unit, fid
         assert f["baseline_name"], fid
-        assert isinstance(f["value"], float) and f["value"] > 0, fid
+        # A count may be 0 (a listing inside the second after the card's last check
+        # crosses the link not at all); a time never is.
+        assert isinstance(f["value"], float), fid
+        assert f["value"] > 0 or (f["unit"].startswith("calls") and f["value"] == 0), fid
         assert isinstance(f["baseline"], float) and f["baseline"] > 0, fid
         assert math.isclose(f["ratio"], f["value"] / f["baseline"]), fid
     for fid, (kind, limit) in TARGETS.items():
