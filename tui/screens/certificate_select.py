@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 
 from tui.card_hints import no_card_hints
-from tui.core.errors import EonayError
+from tui.core.errors import CertificateNotUsableError, EonayError
 from tui.i18n import N_, _
 from tui.operations import CardView
 from tui.resources import stylesheet
@@ -112,9 +112,15 @@ class CertificateSelectScreen(FlowScreen):
         if not listing.display:
             listing.display = True
             listing.focus()
-        listing.show(certs, self._prefer)
+        if listing.show(certs, self._prefer):
+            self._show_guidance()
+
+    def _show_guidance(self) -> None:
+        """What to do with the list as it is (replacing a refusal that is no longer news)."""
+        certs = self.query_one(CertificateList).certificates
         usable = sum(1 for c in certs if c.usable)
         status = self.query_one("#card-status", Static)
+        status.set_class(False, "-warning")
         if usable == 0:
             status.update(_("None of these certificates can sign; the reasons are shown."))
         elif usable == 1:
@@ -133,8 +139,27 @@ class CertificateSelectScreen(FlowScreen):
 
     # --- choosing -------------------------------------------------------------
 
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show_guidance()
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        chosen = self.query_one(CertificateList).chosen()
+        listing = self.query_one(CertificateList)
+        chosen = listing.chosen()
         if chosen is not None:
             self.leave(chosen)
+            return
+        refused = listing.highlighted_certificate()
+        if refused is not None:  # a click on a certificate that cannot sign
+            self.on_certificate_list_refused(CertificateList.Refused(refused))
+
+    def on_certificate_list_refused(self, event: CertificateList.Refused) -> None:
+        """Enter on a certificate that cannot sign: say why, and what to do instead."""
+        event.stop()
+        status = self.query_one("#card-status", Static)
+        text = CertificateNotUsableError(event.certificate.reason or "").user_message()
+        if any(c.usable for c in self.query_one(CertificateList).certificates):
+            text += " " + _("Choose a usable certificate with ↑ ↓.")
+        status.update(Content(text))
+        status.set_class(True, "-warning")
