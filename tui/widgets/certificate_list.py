@@ -99,9 +99,7 @@ class CertificateList(OptionList):
             or next((c for c in self.certificates if c.usable), None)
             or next(iter(self.certificates), None)
         )
-        self.highlighted = (
-            self.get_option_index(target.list_id) if target is not None else None
-        )
+        self.highlighted = self.get_option_index(target.list_id) if target is not None else None
         self.refresh_bindings()
         return True
 
