@@ -176,12 +176,16 @@ def advance(step: Step, state: FlowState, outcome: Outcome) -> Transition:
 
 
 def _back(step: Step, state: FlowState) -> Transition:
+    """One step back as the person sees the steps (1 code, 2 certificate, 3 PIN, 4 E-Onay,
+    5 PIN, 6 done); never to a step already signed (3, once logged in), so 4 and 6 stay."""
     if step is Step.CERTIFICATE_SELECT:
         if state.login is not None:  # choosing again for the E-Onay signature
             return Transition(Step.E_ONAY_CONFIRM, replace(state, e_onay_challenge=None))
         return Transition(Step.CODE_ENTRY, replace(state, login_challenge=None))
-    if step in (Step.LOGIN_PIN, Step.E_ONAY_PIN):
+    if step is Step.LOGIN_PIN:
         return Transition(Step.CERTIFICATE_SELECT, state)
+    if step is Step.E_ONAY_PIN:  # logged in: the step before is E-Onay's own, step 4
+        return Transition(Step.E_ONAY_CONFIRM, replace(state, e_onay_challenge=None))
     # Code entry has nothing before it; after login, going back is not safe.
     return Transition(step, state)
 
@@ -203,4 +207,5 @@ def _holder_name(state: FlowState) -> str:
 
 
 BACK_ALLOWED = frozenset({Step.CERTIFICATE_SELECT, Step.LOGIN_PIN, Step.E_ONAY_PIN})
-"""Steps where Escape goes back (the footer shows it only there)."""
+"""Steps where Escape goes back to another step (the key bar shows "Esc Back" there; on
+step 4 Esc only folds the "Devam Et" panel away, within the step)."""

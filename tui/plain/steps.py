@@ -320,7 +320,7 @@ class PlainSteps:
         announced = False
         while True:
             if pin_state.locked:
-                return self._locked()
+                return self._locked(challenge.purpose)
             if pin_state.final_try:
                 self.term.say(_("Last try: a wrong PIN now locks the card."))
             elif pin_state.tries is PinTries.LOW:
@@ -350,7 +350,7 @@ class PlainSteps:
                     pin_state = self._pin_state_again(cert, pin_state)
                     continue
                 except PinLockedError:
-                    return self._locked()
+                    return self._locked(challenge.purpose)
                 except CodeExpiredError:
                     return self._expired()
                 except (CardRemovedError, CertificateChangedError) as error:
@@ -402,9 +402,13 @@ class PlainSteps:
         self.term.ask(_("Press Enter to start again with a new code") + ": ")
         return Expired(_(TIME_OVER))
 
-    def _locked(self) -> Outcome:
+    def _locked(self, purpose: str) -> Outcome:
+        """Back one step, as Esc in the app: to choosing (login) or to E-Onay's step 4."""
         self.term.say(PinLockedError().user_message())
-        self.term.ask(_("Press Enter to choose a certificate again") + ": ")
+        if purpose == "login":
+            self.term.ask(_("Press Enter to choose a certificate again") + ": ")
+        else:
+            self.term.ask(_("Press Enter to go back to E-Onay") + ": ")
         return Back()
 
     # --- step 4 -----------------------------------------------------------------
