@@ -156,7 +156,9 @@ async def test_escape_steps_back_and_f1_helps(sim, one_holder_card):
         await on(pilot, CertificateSelectScreen)
 
 
-async def test_escape_after_login_goes_back_one_step_as_numbered(sim, one_holder_card, softhsm_card):
+async def test_escape_after_login_goes_back_one_step_as_numbered(
+    sim, one_holder_card, softhsm_card
+):
     """Issue 16, point 3: Esc on step 5 is step 4 (not choosing a certificate again); on
     step 4 Esc folds "Continue" away, and goes no further back than the signed login."""
     record = sim.new_login()
