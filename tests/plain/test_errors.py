@@ -47,19 +47,19 @@ def test_an_expired_code_says_so_and_asks_for_a_new_one(plain, sim_clock) -> Non
     sim_clock.advance(3600)  # the portal's code ran out before it was typed
     run.answer(code)
     run.expect(r"\r\n([^\r\n]+)\r\nVerification code: ")
-    assert "expired" in run.child.match.group(1).decode().lower()
+    assert "Get a new code from the portal." in run.child.match.group(1).decode()
 
 
 def test_time_running_out_at_the_pin_offers_a_new_code(plain) -> None:
     run = plain()
     to_pin(run)
     run.clock.advance(3600)
-    run.expect("The code's time is over. Nothing was signed.")
+    run.expect("The code's time is over; nothing was signed. Get a new code from the portal.")
     run.expect("Press Enter to start again with a new code: ")
     assert not any(c.function in ("C_Login", "C_Sign") for c in run.boundary.calls)
     run.answer("")
     run.expect("Step 1/6 · Verification code")
-    run.expect("The code's time is over. Nothing was signed.")
+    run.expect("The code's time is over; nothing was signed. Get a new code from the portal.")
     run.expect(PROMPT_CODE)
 
 

@@ -199,6 +199,27 @@ async def test_escape_after_login_goes_back_one_step_as_numbered(
     assert [r.purpose for r in sim.state.answered()] == ["login", "e-onay"]
 
 
+async def test_the_time_runs_from_step_2_and_its_end_there_asks_for_a_new_code(
+    sim, one_holder_card
+):
+    """Issue 16, point 2: a short-lived code shows its time on the certificate list, and
+    when it ends there the first screen says what to do."""
+    sim.state.ttl = 3.0
+    record = sim.new_login()
+    app = make_app(one_holder_card, sim)
+    async with app.run_test() as pilot:
+        await on(pilot, CodeEntryScreen)
+        await type_code(pilot, record.code)
+        await on(pilot, CertificateSelectScreen)
+        assert re.search(r"Kalan süre: 0:0\d", screen_text(app))
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeEntryScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Kodun süresi doldu; hiçbir şey imzalanmadı." in text
+        assert "Portaldan yeni bir kod alın." in text
+    assert sim.state.answered() == []
+
+
 async def test_pulling_the_card_during_the_pin_comes_back_to_the_list(sim, one_holder_card):
     record = sim.new_login()
     app = make_app(one_holder_card, sim, language="en", poll=0.05)

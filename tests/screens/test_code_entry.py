@@ -111,7 +111,7 @@ async def test_an_expired_code(sim, sim_clock, portal):
     app, _clock = host(portal)
     async with app.run_test() as pilot:
         await submit(pilot, record.code)
-        assert "The code has expired" in screen_text(app)
+        assert "Get a new code from the portal." in screen_text(app)
     assert app.results == []
 
 

@@ -136,3 +136,20 @@ def test_restart_forgets_everything():
     move = advance(Step.DONE, LOGGED_IN, Restart("again"))
     assert move.step is Step.CODE_ENTRY
     assert move.state == FlowState(message="again")
+
+
+@pytest.mark.parametrize(
+    ("step", "state", "expected"),
+    [
+        (Step.CERTIFICATE_SELECT, FlowState(login_challenge=LOGIN), Step.CODE_ENTRY),
+        (Step.LOGIN_PIN, LOGGING_IN, Step.CODE_ENTRY),
+        (Step.CERTIFICATE_SELECT, SIGNING_E_ONAY, Step.E_ONAY_CONFIRM),
+        (Step.E_ONAY_PIN, SIGNING_E_ONAY, Step.E_ONAY_CONFIRM),
+    ],
+)
+def test_time_running_out_on_any_step_with_a_countdown_leads_to_a_new_start(step, state, expected):
+    """Issue 16, point 2: wherever the time ends, a new code (before login) or a new E-Onay
+    text (after it), with the one message the screen gave."""
+    move = advance(step, state, Expired("over"))
+    assert move.step is expected and move.state.message == "over"
+    assert move.state.pending_challenge is None

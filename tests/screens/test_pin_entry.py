@@ -15,7 +15,7 @@ from tui.core.errors import CodeExpiredError
 from tui.core.pin import Pin
 from tui.core.portal.client import PortalClient
 from tui.display import date_time
-from tui.flow import Back, CardGone, Expired, LoginDone, Restart
+from tui.flow import Back, CardGone, Expired, LoginDone
 from tui.screens.final_try import FinalTryDialog
 from tui.screens.pin_entry import Phase, PinEntryScreen
 from tui.sim.softhsm import CARD_1
@@ -196,7 +196,7 @@ async def test_the_countdown_turns_urgent_then_expires_and_nothing_is_signed(
         await pilot.pause()
         text = screen_text(s.app)
         assert "Kalan süre: 0:00" in text
-        assert "Kodun süresi doldu. Hiçbir şey imzalanmadı." in text
+        assert "Kodun süresi doldu; hiçbir şey imzalanmadı. Portaldan yeni bir kod" in text
         assert pin_field(s.app).length == 0 and pin_field(s.app).disabled
         assert s.app.screen.focused is s.app.screen.query_one("#next-action")
         await pilot.press("enter")  # "Baştan Başla"
@@ -285,17 +285,18 @@ async def test_when_the_portal_cannot_be_reached_the_same_signature_is_sent_agai
     assert isinstance(s.app.results[0], LoginDone)
 
 
-async def test_a_refusal_by_the_portal_offers_to_start_again(make, sim_clock, softhsm_card):
+async def test_the_portals_expiry_is_told_as_the_countdowns(make, sim_clock, softhsm_card):
     s = make()
     async with s.app.run_test() as pilot:
         await settle(pilot)
         sim_clock.advance(400)  # the portal's own clock says the code is over
         await pilot.press(*softhsm_card.pin, "enter")
         await settle(pilot)
-        assert "The code has expired" in screen_text(s.app)
-        assert s.app.screen.phase is Phase.FAILED
+        assert "Get a new code from the portal." in screen_text(s.app)
+        assert s.app.screen.phase is Phase.EXPIRED
         await pilot.press("enter")
-    assert s.app.results == [Restart()]
+    [outcome] = s.app.results
+    assert isinstance(outcome, Expired) and "Get a new code from the portal" in outcome.message
 
 
 async def test_escape_goes_back_to_the_certificates(make):

@@ -27,6 +27,7 @@ from tui.core.errors import (
     PinIncorrectError,
     PinLockedError,
     RateLimitedError,
+    time_over,
 )
 from tui.core.pin import Pin
 from tui.core.reasons import reason_text
@@ -61,7 +62,6 @@ TITLES = {  # the app's screen titles; both PIN steps are "PIN", what is signed 
 }
 SIGN_TITLES = {"login": N_("Sign: E-imzalı Giriş"), "e-onay": N_("Sign: E-Onay")}
 CARD_GONE = "card-gone"
-TIME_OVER = N_("The code's time is over. Nothing was signed.")
 
 
 class DemoHints(Protocol):
@@ -292,7 +292,7 @@ class PlainSteps:
         )
         self.term.say(_("--- Text to sign: end ---"))
         if challenge.expired():
-            return self._expired()
+            return self._expired(challenge.purpose)
         try:
             pin_state = self.ops.pin_state(cert)
         except CardRemovedError as error:
@@ -334,12 +334,12 @@ class PlainSteps:
                 if isinstance(stop, Interrupted):
                     if stop.reason == CARD_GONE:
                         return CardGone(CardRemovedError().user_message())
-                    return self._expired()
+                    return self._expired(challenge.purpose)
                 if len(pin) < token.min_pin or (maximum and len(pin) > maximum):
                     self.term.say(_length_hint(cert).capitalize())
                     continue
                 if challenge.expired():
-                    return self._expired()
+                    return self._expired(challenge.purpose)
                 if pin_state.final_try and not self._final_try_confirmed():
                     continue
                 self.term.say(_("Signing on the card…"))
@@ -352,7 +352,7 @@ class PlainSteps:
                 except PinLockedError:
                     return self._locked(challenge.purpose)
                 except CodeExpiredError:
-                    return self._expired()
+                    return self._expired(challenge.purpose)
                 except (CardRemovedError, CertificateChangedError) as error:
                     return CardGone(error.user_message())
                 except EonayError as error:
@@ -397,10 +397,14 @@ class PlainSteps:
                 self.term.ask(_("Press Enter to start again") + ": ")
                 return Restart()
 
-    def _expired(self) -> Outcome:
-        self.term.say(_(TIME_OVER))
-        self.term.ask(_("Press Enter to start again with a new code") + ": ")
-        return Expired(_(TIME_OVER))
+    def _expired(self, purpose: str) -> Outcome:
+        """The app's message (`time_over`); Enter goes where the app's button does."""
+        self.term.say(time_over(purpose))
+        if purpose == "login":
+            self.term.ask(_("Press Enter to start again with a new code") + ": ")
+        else:
+            self.term.ask(_("Press Enter to go back to E-Onay") + ": ")
+        return Expired(time_over(purpose))
 
     def _locked(self, purpose: str) -> Outcome:
         """Back one step, as Esc in the app: to choosing (login) or to E-Onay's step 4."""

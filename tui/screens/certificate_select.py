@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,13 +11,18 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 
 from tui.card_hints import no_card_hints
-from tui.core.errors import CertificateNotUsableError, EonayError
+from tui.core.errors import CertificateNotUsableError, EonayError, time_over
+from tui.flow import Expired
 from tui.i18n import N_, _
 from tui.operations import CardView
-from tui.resources import stylesheet
+from tui.resources import stylesheets
 from tui.screens.base import BACK, FlowScreen
 from tui.steps import Step
 from tui.widgets.certificate_list import CertificateList
+from tui.widgets.countdown import Countdown
+
+if TYPE_CHECKING:
+    from tui.core.challenge import Challenge
 
 READ = "read-card"
 
@@ -25,7 +30,7 @@ READ = "read-card"
 class CertificateSelectScreen(FlowScreen):
     """Lists certificates, re-reading the card about once a second; Enter chooses."""
 
-    CSS_PATH: ClassVar = [stylesheet("certificate_select.tcss")]  # loaded when first shown
+    CSS_PATH: ClassVar = stylesheets("countdown.tcss", "certificate_select.tcss")
 
     TITLE_TEXT = N_("Choose a certificate")
     STEP = Step.CERTIFICATE_SELECT
@@ -39,10 +44,12 @@ class CertificateSelectScreen(FlowScreen):
         *,
         prefer: str | None = None,
         message: str | None = None,
+        challenge: Challenge | None = None,
         poll_interval: float = 1.0,
         banner: str | None = None,
     ) -> None:
         super().__init__(banner=banner)
+        self.challenge = challenge  # the one the chosen certificate signs: its time runs here
         self._read_card = read_card
         self._module_paths = module_paths
         self._prefer = prefer
@@ -61,8 +68,13 @@ class CertificateSelectScreen(FlowScreen):
             with Vertical(id="no-card"):
                 yield Static(_("No card found"), id="no-card-title", markup=False)
                 yield Static("", id="no-card-detail", markup=False)
+        if self.challenge is not None:
+            yield Countdown(self.challenge.seconds_left, id="countdown")
 
     def on_mount(self) -> None:
+        if self.challenge is not None and self.challenge.expired():
+            self._expire()
+            return
         message = self.query_one("#message", Static)
         if self._message:
             message.update(Content(self._message))
@@ -147,6 +159,9 @@ class CertificateSelectScreen(FlowScreen):
         event.stop()
         listing = self.query_one(CertificateList)
         chosen = listing.chosen()
+        if chosen is not None and self.challenge is not None and self.challenge.expired():
+            self._expire()  # between two ticks: nothing is chosen for a text that is over
+            return
         if chosen is not None:
             self.leave(chosen)
             return
@@ -163,3 +178,13 @@ class CertificateSelectScreen(FlowScreen):
             text += " " + _("Choose a usable certificate with ↑ ↓.")
         status.update(Content(text))
         status.set_class(True, "-warning")
+
+    # --- the time --------------------------------------------------------------
+
+    def on_countdown_expired(self, event: Countdown.Expired) -> None:
+        event.stop()
+        self._expire()
+
+    def _expire(self) -> None:
+        assert self.challenge is not None
+        self.leave(Expired(time_over(self.challenge.purpose)))

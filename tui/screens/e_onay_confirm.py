@@ -94,9 +94,12 @@ class EOnayConfirmScreen(FlowScreen):
             yield Static("", id="status", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#continue-panel").display = False
-        if self._message:
+        if self._message:  # back from step 5 (its time ran out): "Continue" asks for a new text
+            self.query_one("#operations").display = False
+            self.query_one("#continue", Button).focus()
             self._say(self._message, "error")
+        else:
+            self.query_one("#continue-panel").display = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -31,6 +31,7 @@ from tui.core.errors import (
     EonayError,
     PinIncorrectError,
     PinLockedError,
+    time_over,
 )
 from tui.core.pin import Pin
 from tui.display import date_time, shown
@@ -68,7 +69,7 @@ class Phase(Enum):
 class PinEntryScreen(FlowScreen):
     """Shows the challenge, asks the PIN, signs and submits; dismissed with the outcome."""
 
-    CSS_PATH: ClassVar = stylesheets("buttons.tcss", "pin_entry.tcss")
+    CSS_PATH: ClassVar = stylesheets("buttons.tcss", "countdown.tcss", "pin_entry.tcss")
 
     AUTO_FOCUS = "#pin"
     ALLOW_SELECT = False  # nothing on this screen goes to the clipboard
@@ -383,6 +384,10 @@ class PinEntryScreen(FlowScreen):
     def _submit_failed(self, error: EonayError) -> None:
         if isinstance(error, AlreadyActiveError):
             self.leave(AlreadyActive(None))
+        elif isinstance(error, CodeExpiredError):  # the portal's clock: the same as ours
+            self.signature = None
+            self._set_phase(Phase.TYPING)
+            self._expire()
         elif isinstance(error, SEND_AGAIN):
             # The signature is kept (never the PIN): sending the same CMS again is safe,
             # the portal answers it like the first time (idempotent by the API).
@@ -456,8 +461,9 @@ class PinEntryScreen(FlowScreen):
         self.query_one(PinField).clear()
         self.query_one(Countdown).stop()
         self._set_phase(Phase.EXPIRED)
-        self._say(_("The code's time is over. Nothing was signed."), "error")
-        self._offer(_("Start again"))
+        self._say(time_over(self.challenge.purpose), "error")
+        # Named for where it leads: a new code (step 1), or a new E-Onay text (step 4).
+        self._offer(_("Start again") if self.challenge.purpose == "login" else _("Back to E-Onay"))
 
     def _lock(self) -> None:
         self.query_one(PinField).clear()
@@ -492,7 +498,7 @@ class PinEntryScreen(FlowScreen):
             self.query_one("#next-action").display = False
             self._send()
         elif self.phase is Phase.EXPIRED:
-            self.leave(Expired(_("The code's time is over. Nothing was signed.")))
+            self.leave(Expired(time_over(self.challenge.purpose)))
         else:
             self.leave(Restart())
 
