@@ -67,10 +67,13 @@ def test_a_wrong_pin_says_so_once_and_asks_again(plain) -> None:
     run = plain()
     to_pin(run)
     run.answer(WRONG_PIN)
-    run.expect("Wrong PIN.")
+    run.expect("Try 1: Wrong PIN.")
     run.expect(PROMPT_PIN)
     logins = [c for c in run.boundary.calls if c.function == "C_Login"]
     assert len(logins) == 1  # tried once, never again by itself
+    run.answer(WRONG_PIN)
+    run.expect("Try 2: Wrong PIN.")  # counted, as in the app: each reads as new
+    run.expect(PROMPT_PIN)
     run.answer(run.pin)
     run.expect(r"E-ONAY Operations \[Y/n\]: ")
     assert WRONG_PIN.encode() not in run.output() and run.pin.encode() not in run.output()

@@ -214,3 +214,21 @@ async def test_an_unexpected_error_is_reported_and_the_list_goes_on(faulty_card,
         await settle(pilot)
         assert [str(e) for e in app.unexpected] == ["boom"]
         assert listing(app).certificates  # the next reading worked
+
+
+async def test_why_the_list_came_back_goes_once_the_card_changes(faulty_card, portal):
+    """Issue 16, point 6: "the card was removed" stays while it is true, not after the card
+    is back in the reader."""
+    faulty_card.pulled.update({CARD_1, CARD_2})
+    faulty_card.only_holders = {"AYŞE GÜLŞEN ÇİFTÇİ"}
+    said = "The card was removed or cannot be reached. Insert it and try again."
+    app = host(faulty_card, portal, message=said, poll=0.05)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert said in " ".join(screen_text(app).split())
+        await pilot.pause(0.2)  # polls that read the same (no card) keep it
+        assert said in " ".join(screen_text(app).split())
+        faulty_card.pulled.discard(CARD_1)
+        await wait_for(pilot, lambda: "AYŞE GÜLŞEN ÇİFTÇİ" in screen_text(app))
+        await pilot.pause()
+        assert "The card was removed" not in screen_text(app)

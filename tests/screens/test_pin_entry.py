@@ -245,7 +245,31 @@ async def test_a_pin_shorter_than_the_token_allows_is_not_sent(make, faulty_card
         await pilot.press("1", "2", "enter")
         await settle(pilot)
         assert "At least 4 digits" in screen_text(s.app)
+        await pilot.press("3")  # what it said of the two digits is no longer true (issue 16)
+        await pilot.pause()
+        assert "At least 4 digits" not in screen_text(s.app)
     assert faulty_card.sign_calls == 0
+
+
+async def test_each_wrong_pin_reads_as_new(make, faulty_card, softhsm_card):
+    """Issue 16, point 6: the tries are counted, so a second wrong PIN does not look like
+    the first one still on the screen."""
+    s = make("tr")
+    async with s.app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("9", "9", "9", "9", "enter")
+        await settle(pilot)
+        first = s.app.screen.query_one("#status").render().plain
+        assert first.startswith("1. deneme: Yanlış PIN")
+        await pilot.press("1")  # typing again: the last try's result stays true, and stays
+        await pilot.pause()
+        assert "1. deneme: Yanlış PIN" in screen_text(s.app)
+        await pilot.press("9", "9", "9", "enter")
+        await settle(pilot)
+        second = s.app.screen.query_one("#status").render().plain
+        assert second.startswith("2. deneme: Yanlış PIN") and second != first
+        assert "2. deneme: Yanlış PIN" in screen_text(s.app)
+    assert faulty_card.sign_calls == 2 and s.app.results == []
 
 
 async def test_the_text_is_shown_exactly_as_received(make, softhsm_card):

@@ -97,6 +97,11 @@ class PinIncorrectError(TokenError):
         return _("Wrong PIN. Tries left: {n}.").format(n=self.tries_left)
 
 
+def counted(error: PinIncorrectError, attempt: int) -> str:
+    """A wrong PIN's message with the try's number, so that each one reads as new."""
+    return _("Try {n}: {message}").format(n=attempt, message=error.user_message())
+
+
 class PinLockedError(TokenError):
     code = "pin_locked"
 

@@ -27,6 +27,7 @@ from tui.core.errors import (
     PinIncorrectError,
     PinLockedError,
     RateLimitedError,
+    counted,
     time_over,
 )
 from tui.core.pin import Pin
@@ -318,6 +319,7 @@ class PlainSteps:
             self.poll_interval,
         )
         announced = False
+        wrong = 0  # wrong PINs at this step: each message counts them, as the app's
         while True:
             if pin_state.locked:
                 return self._locked(challenge.purpose)
@@ -346,7 +348,8 @@ class PlainSteps:
                 try:
                     signature = self.ops.sign(challenge, cert, pin)
                 except PinIncorrectError as error:
-                    self.term.say(error.user_message())
+                    wrong += 1
+                    self.term.say(counted(error, wrong))
                     pin_state = self._pin_state_again(cert, pin_state)
                     continue
                 except PinLockedError:

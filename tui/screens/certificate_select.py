@@ -56,6 +56,7 @@ class CertificateSelectScreen(FlowScreen):
         self._message = message
         self._poll_interval = poll_interval
         self._reading = False
+        self._first_contents: tuple[tuple[str, bool], ...] | None = None
         self.view: CardView | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -105,12 +106,22 @@ class CertificateSelectScreen(FlowScreen):
 
     def _card_unread(self, error: EonayError) -> None:
         self._reading_over()
+        self._card_seen(())
         self._show_no_card(error.user_message(), [])
+
+    def _card_seen(self, contents: tuple[tuple[str, bool], ...]) -> None:
+        """The message this screen opened with (the card was pulled, it changed) spoke of the
+        card as it was then: once the card reads differently, it is no longer true."""
+        if self._first_contents is None:
+            self._first_contents = contents
+        elif contents != self._first_contents:
+            self.query_one("#message").display = False
 
     def _reading_over(self) -> None:
         self._reading = False
 
     def show_view(self, view: CardView) -> None:
+        self._card_seen(tuple((c.list_id, c.usable) for c in view.certificates))
         self.view = view
         certs = view.certificates
         if not certs:

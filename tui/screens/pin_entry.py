@@ -31,6 +31,7 @@ from tui.core.errors import (
     EonayError,
     PinIncorrectError,
     PinLockedError,
+    counted,
     time_over,
 )
 from tui.core.pin import Pin
@@ -116,6 +117,8 @@ class PinEntryScreen(FlowScreen):
         # Once the text's last line was on the screen, with the screen whole; never taken back.
         self.seen_whole_text = False
         self._said = ""  # what the status line says now
+        self._said_of_field = False  # it is about the PIN typed (its length), or a paste
+        self.wrong_tries = 0  # wrong PINs on this screen: each message counts them
 
     # --- layout -------------------------------------------------------------
 
@@ -170,6 +173,7 @@ class PinEntryScreen(FlowScreen):
         self.set_interval(self._poll_interval, self._check_card)
         box = self.query_one("#text-box", VerticalScroll)
         self.watch(box, "scroll_y", self._mark_more_text, init=False)
+        self.watch(self.query_one(PinField), "length", self._pin_changed, init=False)
         self.call_after_refresh(self._mark_more_text)
 
     def on_resize(self) -> None:
@@ -237,6 +241,11 @@ class PinEntryScreen(FlowScreen):
             field.add_digit(event.key)
         field.focus()
 
+    def _pin_changed(self, length: int) -> None:
+        """A message about the PIN that was typed is no longer true once it changes."""
+        if self._said_of_field and length > 0:
+            self._say("", "")
+
     def on_pin_field_submitted(self, event: PinField.Submitted) -> None:
         event.stop()
         self.request_sign()
@@ -247,6 +256,7 @@ class PinEntryScreen(FlowScreen):
             self._say(_("Type the PIN; pasting into the PIN field is turned off."), "warning")
         else:
             self._say(_("The PIN cannot be copied."), "warning")
+        self._said_of_field = True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -304,6 +314,7 @@ class PinEntryScreen(FlowScreen):
             return
         if field.length < token.min_pin or field.length > (token.max_pin or LONG_PIN):
             self._say(self._length_hint().capitalize(), "error")
+            self._said_of_field = True
             return
         if self.pin_state.final_try:
             self.app.push_screen(FinalTryDialog(), self._final_try_answered)
@@ -370,7 +381,8 @@ class PinEntryScreen(FlowScreen):
     def _sign_failed(self, error: EonayError) -> None:
         self._set_phase(Phase.TYPING)
         if isinstance(error, PinIncorrectError):
-            self._say(error.user_message(), "error")
+            self.wrong_tries += 1
+            self._say(counted(error, self.wrong_tries), "error")
             self._read_pin_state()
         elif isinstance(error, PinLockedError):
             self._lock()
@@ -439,6 +451,8 @@ class PinEntryScreen(FlowScreen):
     def _show_pin_state(self, state: PinState) -> None:
         """The card's PIN flags, in the PIN box, beside whatever the status line says."""
         self.pin_state = state
+        if self._said == _("Reading the card's PIN state…"):
+            self._say("", "")  # read now
         tries = self.query_one("#tries", Static)
         if state.locked:
             tries.update(_("PIN locked"))
@@ -504,6 +518,7 @@ class PinEntryScreen(FlowScreen):
 
     def _say(self, text: str, kind: str) -> None:
         self._said = text
+        self._said_of_field = False
         status = self.query_one("#status", Static)
         status.update(Content(text))
-        status.set_classes(f"-{kind}")
+        status.set_classes(f"-{kind}" if kind else "")
