@@ -85,7 +85,7 @@ async def test_every_row_is_reached_by_keyboard_and_enter_says_what_it_does(faul
             seen.append(cert.list_id)
             if not cert.usable:  # its row and its reason can be read where it is shown
                 text = screen_text(app)
-                assert "Cannot be used:" in text and "Enter Why not usable" in text
+                assert "Cannot be used:" in text and "Enter Why not" in text
                 assert "Enter Continue" not in text
         assert seen[-1] == last.list_id
         # Enter on each unusable row says why, in words; on a usable one it continues.

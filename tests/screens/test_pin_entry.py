@@ -340,8 +340,11 @@ async def test_a_long_text_says_there_is_more_and_scrolls_with_page_down(make):
         last_words = "anladım; E-Onay işlemini onaylıyorum."
         assert "more below: PgDn" in screen_text(s.app)
         assert not region_text(s.app, "#text-box").endswith(last_words)
+        key_bar = screen_text(s.app).splitlines()[-1]  # Enter shows the rest first: it says so
+        assert "Enter Show the rest" in key_bar and "Enter Sign" not in key_bar
         await pilot.press("pagedown", "pagedown", "pagedown")
         await pilot.pause()
         assert region_text(s.app, "#text-box").endswith(last_words)
         assert "more below" not in screen_text(s.app)
+        assert "Enter Sign" in screen_text(s.app).splitlines()[-1]
         assert s.app.screen.focused is pin_field(s.app)  # still typing the PIN

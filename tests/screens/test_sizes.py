@@ -4,6 +4,7 @@ nothing of any screen is cut at 60x20 or at the minimum, 60x18 (issue 11, issue 
 from __future__ import annotations
 
 import pytest
+from rich.cells import cell_len
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
@@ -22,6 +23,7 @@ from tui.screens.help import HelpDialog
 from tui.screens.pin_entry import PinEntryScreen
 from tui.steps import Step
 from tui.terminal_size import MIN_HEIGHT, MIN_WIDTH
+from tui.widgets.key_bar import KeyBar
 
 CLOCK = values.fake_clock()
 
@@ -197,3 +199,7 @@ async def test_nothing_of_any_screen_is_cut_at_small_sizes(name, language, size)
                 assert needed <= inner.height, (widget, needed, inner)
         text = screen_text(app)
         assert "Make the window larger" not in text and "Pencereyi büyütün" not in text
+        # Every key of the key bar whole on its line (what Enter does included).
+        [bar] = screen.query(KeyBar)
+        cells = sum(cell_len(f" {k.display} ") + cell_len(k.description) for k in bar.keys)
+        assert cells + len(bar.keys) - 1 <= whole.width, bar.keys

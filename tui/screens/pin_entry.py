@@ -55,6 +55,7 @@ SUBMIT = "submit"
 LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
 UNSEEN = N_("Cannot sign before seeing the whole text: PgDn / End")
 SEEN = N_("That is the end of the text: Enter signs it.")
+READ_ON = N_("Show the rest")
 
 
 class Phase(Enum):
@@ -194,6 +195,8 @@ class PinEntryScreen(FlowScreen):
             self.seen_whole_text = True
             if self._said == _(UNSEEN):
                 self._say(_(SEEN), "info")  # the warning is no longer true
+        # The key bar says what Enter does: the rest of the text first, then the signature.
+        self.query_one(PinField).say_enter_does(None if self.seen_whole_text else _(READ_ON))
 
     def _whole_on_screen(self) -> bool:
         """The terminal is large enough, and this screen is laid out at its present size.

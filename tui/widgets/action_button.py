@@ -13,3 +13,10 @@ class ActionButton(Button):
 
     def __init__(self, label: str, *, id: str | None = None, variant: str = "default") -> None:
         super().__init__(label, id=id, variant=variant)  # type: ignore[arg-type]
+
+    def key_description(self, action: str) -> str | None:
+        """The key bar says what Enter does here: this button's own label."""
+        return self.label.plain if action == "press" and self.label.plain else None
+
+    def watch_label(self, label: object) -> None:
+        self.refresh_bindings()  # a new label (Send again, Start again): the key bar follows

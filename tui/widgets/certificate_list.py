@@ -54,7 +54,7 @@ class CertificateList(OptionList):
     BINDINGS = [  # noqa: RUF012
         # One of the two, as the highlighted certificate can sign or not (`check_action`).
         Binding("enter", "select", N_("Continue"), key_display="Enter"),
-        Binding("enter", "explain", N_("Why not usable"), key_display="Enter"),
+        Binding("enter", "explain", N_("Why not"), key_display="Enter"),
     ]
 
     class Refused(Message):
@@ -124,7 +124,7 @@ class CertificateList(OptionList):
 
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)
-        self.refresh_bindings()  # the key bar follows: Continue, or Why not usable
+        self.refresh_bindings()  # the key bar follows: Continue, or Why not
 
     def action_explain(self) -> None:
         cert = self.highlighted_certificate()
