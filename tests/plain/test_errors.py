@@ -54,12 +54,12 @@ def test_time_running_out_at_the_pin_offers_a_new_code(plain) -> None:
     run = plain()
     to_pin(run)
     run.clock.advance(3600)
-    run.expect("The code's time is over; nothing was signed. Get a new code from the portal.")
+    run.expect("The code's time is over. Nothing was signed. Get a new code from the portal.")
     run.expect("Press Enter to start again with a new code: ")
     assert not any(c.function in ("C_Login", "C_Sign") for c in run.boundary.calls)
     run.answer("")
     run.expect("Step 1/6 · Verification code")
-    run.expect("The code's time is over; nothing was signed. Get a new code from the portal.")
+    run.expect("The code's time is over. Nothing was signed. Get a new code from the portal.")
     run.expect(PROMPT_CODE)
 
 

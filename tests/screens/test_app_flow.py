@@ -215,7 +215,7 @@ async def test_the_time_runs_from_step_2_and_its_end_there_asks_for_a_new_code(
         await wait_for(pilot, lambda: isinstance(app.screen, CodeEntryScreen))
         await pilot.pause()
         text = screen_text(app)
-        assert "Kodun süresi doldu; hiçbir şey imzalanmadı." in text
+        assert "Kodun süresi doldu. Hiçbir şey imzalanmadı." in text
         assert "Portaldan yeni bir kod alın." in text
     assert sim.state.answered() == []
 

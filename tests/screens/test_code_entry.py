@@ -256,7 +256,7 @@ async def test_a_dripping_portal_gets_a_clear_message_and_keeps_the_code():
 async def test_a_message_about_the_code_goes_once_the_code_changes(sim, portal):
     """Issue 16, point 6: "you typed 5" stays no longer than five digits do; the same for the
     portal's refusal of a code, and for why the last code ended (on this screen's return)."""
-    app, _clock = host(portal, "tr", message="Kodun süresi doldu; hiçbir şey imzalanmadı.")
+    app, _clock = host(portal, "tr", message="Kodun süresi doldu. Hiçbir şey imzalanmadı.")
     async with app.run_test() as pilot:
         await pilot.pause()
         assert "Kodun süresi doldu" in screen_text(app)

@@ -196,7 +196,7 @@ async def test_the_countdown_turns_urgent_then_expires_and_nothing_is_signed(
         await pilot.pause()
         text = screen_text(s.app)
         assert "Kalan süre: 0:00" in text
-        assert "Kodun süresi doldu; hiçbir şey imzalanmadı. Portaldan yeni bir kod" in text
+        assert "Kodun süresi doldu. Hiçbir şey imzalanmadı. Portaldan yeni bir kod" in text
         assert pin_field(s.app).length == 0 and pin_field(s.app).disabled
         assert s.app.screen.focused is s.app.screen.query_one("#next-action")
         await pilot.press("enter")  # "Baştan Başla"

@@ -129,7 +129,7 @@ async def test_on_the_pin_screen_the_message_says_what_expired_and_the_button_wh
         await run_down(pilot, clock, countdown, 0, 59)
         await pilot.pause()
         text = screen_text(app)
-        assert time_over(purpose).split(";")[0] in text
+        assert time_over(purpose).split(".")[0] in text
         assert app.screen.query_one("#next-action").label.plain == button
         await pilot.press("enter")
     assert app.results == [Expired(time_over(purpose))]
@@ -156,3 +156,12 @@ async def test_back_on_step_4_after_the_e_onay_text_expired_the_message_lines_up
         assert "Devam Et'e basın" in screen_text(app)
         lefts = {screen.query_one(s).content_region.x for s in ("#holder", "#explain", "#status")}
         assert len(lefts) == 1, lefts
+
+
+async def test_a_challenge_already_over_when_step_2_opens_ends_it_at_once():
+    clock = values.fake_clock()
+    app = ScreenHost(select_screen(values.challenge(clock, seconds=0)), "en")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.pause()
+    assert app.results == [Expired(time_over("login"))]

@@ -344,10 +344,10 @@ def time_over(purpose: str) -> str:
     screens' countdowns, the card, the portal, plain mode): what expired, and what to do."""
     if purpose == "e-onay":  # no code at this step: the E-Onay text the portal sent
         return _(
-            "The time to sign the E-Onay text is over; nothing was signed. "
+            "The time to sign the E-Onay text is over. Nothing was signed. "
             "Press Continue for a new text."
         )
-    return _("The code's time is over; nothing was signed. Get a new code from the portal.")
+    return _("The code's time is over. Nothing was signed. Get a new code from the portal.")
 
 
 class CodeExpiredError(PortalError):

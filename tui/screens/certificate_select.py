@@ -73,9 +73,6 @@ class CertificateSelectScreen(FlowScreen):
             yield Countdown(self.challenge.seconds_left, id="countdown")
 
     def on_mount(self) -> None:
-        if self.challenge is not None and self.challenge.expired():
-            self._expire()
-            return
         message = self.query_one("#message", Static)
         if self._message:
             message.update(Content(self._message))
@@ -193,6 +190,7 @@ class CertificateSelectScreen(FlowScreen):
     # --- the time --------------------------------------------------------------
 
     def on_countdown_expired(self, event: Countdown.Expired) -> None:
+        """Also right after mount, for a challenge that arrived already over."""
         event.stop()
         self._expire()
 
