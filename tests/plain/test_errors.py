@@ -63,6 +63,20 @@ def test_time_running_out_at_the_pin_offers_a_new_code(plain) -> None:
     run.expect(PROMPT_CODE)
 
 
+def test_the_time_shows_at_the_certificate_and_its_end_there_asks_for_a_new_code(plain) -> None:
+    """Issue 16, point 2, as in the app: the time from step 2 on, one message at its end."""
+    run = plain()
+    run.expect(PROMPT_CODE)
+    run.answer(run.new_code())
+    run.expect(r"Time left: \d+ minutes?")
+    run.expect(PROMPT_CERT)
+    run.clock.advance(3600)
+    run.answer("")
+    run.expect("The code's time is over. Nothing was signed. Get a new code from the portal.")
+    run.expect("Press Enter to start again with a new code: ")
+    assert not any(c.function in ("C_Login", "C_Sign") for c in run.boundary.calls)
+
+
 def test_a_wrong_pin_says_so_once_and_asks_again(plain) -> None:
     run = plain()
     to_pin(run)

@@ -45,7 +45,7 @@ from tui.flow import (
 )
 from tui.i18n import N_, _
 from tui.operations import Operations
-from tui.plain.announcer import TimeAnnouncer
+from tui.plain.announcer import TimeAnnouncer, time_left_line
 from tui.plain.terminal import Interrupted, LineTerminal
 from tui.steps import STEP_COUNT, Step
 
@@ -220,7 +220,12 @@ class PlainSteps:
                 )
                 self._no_card(detail, view.module_paths)
                 continue
+            challenge = state.pending_challenge
+            if challenge is not None:  # the time runs from this step on, as in the app
+                self.term.say(time_left_line(max(0, math.ceil(challenge.seconds_left()))))
             chosen = self._choose(certs)
+            if chosen is not None and challenge is not None and challenge.expired():
+                return self._expired(challenge.purpose)
             if chosen is not None:
                 return chosen
 
