@@ -345,7 +345,7 @@ def time_over(purpose: str) -> str:
     if purpose == "e-onay":  # no code at this step: the E-Onay text the portal sent
         return _(
             "The time to sign the E-Onay text is over. Nothing was signed. "
-            "Press Continue for a new text."
+            "Get a new text with Continue on the E-Onay step."
         )
     return _("The code's time is over. Nothing was signed. Get a new code from the portal.")
 
