@@ -216,7 +216,7 @@ def test_nothing_in_the_app_writes_to_its_standard_output(terminal, portal, demo
     terminal.send("Enter")
     terminal.wait_for("TEVFİK EDİS")
     terminal.send("Enter")
-    terminal.wait_for("Kalan süre")
+    terminal.wait_for("İmza: E-imzalı Giriş")
     terminal.type(demo_card.pin)
     terminal.wait_for("*" * len(demo_card.pin))
     terminal.send("Enter")
