@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.content import Content
 from textual.widgets import Button
 
 from tui.i18n import N_
@@ -16,7 +17,8 @@ class ActionButton(Button):
 
     def key_description(self, action: str) -> str | None:
         """The key bar says what Enter does here: this button's own label."""
-        return self.label.plain if action == "press" and self.label.plain else None
+        label = Content.from_text(self.label).plain  # validated into Content when set
+        return label if action == "press" and label else None
 
     def watch_label(self, label: object) -> None:
         self.refresh_bindings()  # a new label (Send again, Start again): the key bar follows
