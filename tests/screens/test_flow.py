@@ -153,3 +153,34 @@ def test_time_running_out_on_any_step_with_a_countdown_leads_to_a_new_start(step
     move = advance(step, state, Expired("over"))
     assert move.step is expected and move.state.message == "over"
     assert move.state.pending_challenge is None
+
+
+def _screens():
+    from tests.screens.test_snapshots import certificates, code_entry, done, e_onay_confirm
+    from tests.screens.test_snapshots import pin_screen as pin
+
+    return {
+        Step.CODE_ENTRY: code_entry,
+        Step.CERTIFICATE_SELECT: certificates,
+        Step.LOGIN_PIN: pin("login"),
+        Step.E_ONAY_CONFIRM: e_onay_confirm,
+        Step.E_ONAY_PIN: pin("e-onay"),
+        Step.DONE: done,
+    }
+
+
+@pytest.mark.parametrize("step", list(Step))
+async def test_each_screen_offers_esc_back_exactly_where_the_back_rule_moves(step):
+    """The key bar and the table agree: "Esc Back" on a screen as it opens iff Esc leads to
+    another step (issue 16, point 3)."""
+    from tests.screens.harness import ScreenHost, screen_text, settle
+
+    app = ScreenHost(_screens()[step], "en")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        key_bar = screen_text(app).splitlines()[-1]
+        assert ("Esc Back" in key_bar) == (step in BACK_ALLOWED), key_bar
+        if step in BACK_ALLOWED:
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.results == [Back()]
