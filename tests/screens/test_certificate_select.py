@@ -128,6 +128,12 @@ async def test_the_only_usable_certificate_is_selected_so_enter_continues(faulty
     async with app.run_test() as pilot:
         await settle(pilot)
         assert "Seçili sertifikayı kullanmak için Enter'a basın." in screen_text(app)
+        await pilot.press("end")  # an unusable one: the guidance no longer says "selected"
+        await pilot.pause()
+        assert "Seçili sertifikayı kullanmak" not in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause()
+        assert "Seçili sertifikayı kullanmak için Enter'a basın." in screen_text(app)
         await pilot.press("enter")
     assert len(app.results) == 1
     assert app.results[0].holder == "AYŞE GÜLŞEN ÇİFTÇİ"

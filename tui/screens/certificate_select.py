@@ -137,13 +137,13 @@ class CertificateSelectScreen(FlowScreen):
 
     def _show_guidance(self) -> None:
         """What to do with the list as it is (replacing a refusal that is no longer news)."""
-        certs = self.query_one(CertificateList).certificates
-        usable = sum(1 for c in certs if c.usable)
+        listing = self.query_one(CertificateList)
+        usable = sum(1 for c in listing.certificates if c.usable)
         status = self.query_one("#card-status", Static)
         status.set_class(False, "-warning")
         if usable == 0:
             status.update(_("None of these certificates can sign; the reasons are shown."))
-        elif usable == 1:
+        elif usable == 1 and listing.chosen() is not None:  # the one, highlighted
             status.update(_("Press Enter to use the selected certificate."))
         else:
             status.update(_("Choose a certificate with ↑ ↓ and press Enter."))
