@@ -16,7 +16,7 @@ from bench.pty_term import PtyRun, terminal_env
 
 # What the code-entry screen shows once it is drawn (Turkish, the default language).
 CODE_ENTRY_TEXT = "Doğrulama Kodu"
-# The PIN screen's countdown.
+# The countdown (on the certificate list and the PIN screens).
 COUNTDOWN_TEXT = "Kalan süre"
 
 
@@ -85,7 +85,8 @@ def drive_to_pin_screen(run: PtyRun, app: AppEnv) -> dict[str, Opened]:
     certificates = _press_enter(
         run, lambda screen: app.holder in screen and CODE_ENTRY_TEXT not in screen
     )
-    pin = _press_enter(run, COUNTDOWN_TEXT)
+    # The countdown shows from step 2 on: the PIN screen is step 3 with it.
+    pin = _press_enter(run, lambda s: "3/6" in s and COUNTDOWN_TEXT in s)
     return {"code_entry": code, "certificate_select": certificates, "pin": pin}
 
 

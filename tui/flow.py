@@ -138,52 +138,57 @@ def advance(step: Step, state: FlowState, outcome: Outcome) -> Transition:
         return Transition(Step.CERTIFICATE_SELECT, replace(cleared, message=outcome.message))
     if isinstance(outcome, Back):
         return _back(step, cleared)
+    if isinstance(outcome, Expired):
+        return _expired(cleared, outcome.message)
 
     if step is Step.CODE_ENTRY and isinstance(outcome, Challenge):
         return Transition(Step.CERTIFICATE_SELECT, replace(cleared, login_challenge=outcome))
     if step is Step.CERTIFICATE_SELECT and isinstance(outcome, CertificateInfo):
         chosen = replace(cleared, certificate=outcome)
         return Transition(Step.E_ONAY_PIN if state.login else Step.LOGIN_PIN, chosen)
-    if step is Step.LOGIN_PIN:
-        if isinstance(outcome, Expired):
-            return Transition(Step.CODE_ENTRY, replace(START, message=outcome.message))
-        if isinstance(outcome, LoginDone):
-            logged_in = replace(cleared, login=outcome.login, login_signature=outcome.signature)
-            if outcome.login.e_onay_active:
-                return _done_already_active(logged_in, outcome.status)
-            return Transition(Step.E_ONAY_CONFIRM, logged_in)
+    if step is Step.LOGIN_PIN and isinstance(outcome, LoginDone):
+        logged_in = replace(cleared, login=outcome.login, login_signature=outcome.signature)
+        if outcome.login.e_onay_active:
+            return _done_already_active(logged_in, outcome.status)
+        return Transition(Step.E_ONAY_CONFIRM, logged_in)
     if step is Step.E_ONAY_CONFIRM:
         if isinstance(outcome, EOnayStarted):
             return Transition(Step.E_ONAY_PIN, replace(cleared, e_onay_challenge=outcome.challenge))
         if isinstance(outcome, AlreadyActive):
             return _done_already_active(cleared, outcome.status)
-    if step is Step.E_ONAY_PIN:
-        if isinstance(outcome, Expired):
-            return Transition(
-                Step.E_ONAY_CONFIRM,
-                replace(cleared, e_onay_challenge=None, message=outcome.message),
-            )
-        if isinstance(outcome, EOnayDone):
-            receipt = Receipt(
-                holder=_holder_name(state),
-                reference=outcome.accepted.reference,
-                activated_at=outcome.accepted.activated_at,
-                already_active=False,
-                signed_at=outcome.signature.signing_time,
-            )
-            return Transition(Step.DONE, replace(cleared, e_onay_challenge=None, receipt=receipt))
+    if step is Step.E_ONAY_PIN and isinstance(outcome, EOnayDone):
+        receipt = Receipt(
+            holder=_holder_name(state),
+            reference=outcome.accepted.reference,
+            activated_at=outcome.accepted.activated_at,
+            already_active=False,
+            signed_at=outcome.signature.signing_time,
+        )
+        return Transition(Step.DONE, replace(cleared, e_onay_challenge=None, receipt=receipt))
     return Transition(step, state)
 
 
 def _back(step: Step, state: FlowState) -> Transition:
+    """One step back as the person sees the steps (1 code, 2 certificate, 3 PIN, 4 E-Onay,
+    5 PIN, 6 done); never to a step already signed (3, once logged in), so 4 and 6 stay."""
     if step is Step.CERTIFICATE_SELECT:
         if state.login is not None:  # choosing again for the E-Onay signature
             return Transition(Step.E_ONAY_CONFIRM, replace(state, e_onay_challenge=None))
         return Transition(Step.CODE_ENTRY, replace(state, login_challenge=None))
-    if step in (Step.LOGIN_PIN, Step.E_ONAY_PIN):
+    if step is Step.LOGIN_PIN:
         return Transition(Step.CERTIFICATE_SELECT, state)
+    if step is Step.E_ONAY_PIN:  # logged in: the step before is E-Onay's own, step 4
+        return Transition(Step.E_ONAY_CONFIRM, replace(state, e_onay_challenge=None))
     # Code entry has nothing before it; after login, going back is not safe.
     return Transition(step, state)
+
+
+def _expired(state: FlowState, message: str) -> Transition:
+    """Wherever the time ran out (choosing, or typing the PIN): before login a new code is
+    needed; after it, a new E-Onay text from step 4."""
+    if state.login is None:
+        return Transition(Step.CODE_ENTRY, replace(START, message=message))
+    return Transition(Step.E_ONAY_CONFIRM, replace(state, e_onay_challenge=None, message=message))
 
 
 def _done_already_active(state: FlowState, status: EOnayStatus | None) -> Transition:
@@ -203,4 +208,5 @@ def _holder_name(state: FlowState) -> str:
 
 
 BACK_ALLOWED = frozenset({Step.CERTIFICATE_SELECT, Step.LOGIN_PIN, Step.E_ONAY_PIN})
-"""Steps where Escape goes back (the footer shows it only there)."""
+"""Steps where Escape goes back to another step (the key bar shows "Esc Back" there; on
+step 4 Esc only folds the "Devam Et" panel away, within the step)."""

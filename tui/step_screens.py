@@ -76,6 +76,7 @@ def _certificate_select(
         ops.module_paths,
         prefer=state.certificate.list_id if state.certificate else None,
         message=state.message,
+        challenge=state.pending_challenge,
         poll_interval=app.poll_interval,
         banner=app.banner(),
     )

@@ -139,7 +139,7 @@ def _flow(cfg: Config, app: AppEnv, link: Link, lag_path: Path, idle: bool) -> d
         out["listing"] = _press_enter(run, lambda s: app.holder in s and CODE_ENTRY_TEXT not in s)
         if idle:
             out["idle"]["certificate_select"] = _idle(run, link, cfg, out["listing"][1])
-        pin = _press_enter(run, COUNTDOWN_TEXT)
+        pin = _press_enter(run, lambda s: "3/6" in s and COUNTDOWN_TEXT in s)  # step 2 has one too
         if idle:
             out["idle"]["pin"] = _idle(run, link, cfg, pin[1])
         run.type(app.card.pin)

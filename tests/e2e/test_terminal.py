@@ -158,7 +158,7 @@ def test_eonay_demo_runs_the_guide_and_leaves_nothing_behind(tmp_path):
         term.send("Enter")
         term.wait_for("TEVFİK EDİS")
         term.send("Enter")
-        term.wait_for("Time left:")
+        term.wait_for("Sign: E-imzalı Giriş")  # the PIN screen (the time shows from step 2)
         app, card = the_app_and_its_card_process(term)
         term.type(pin)
         term.send("Enter")

@@ -80,10 +80,12 @@ def to_login_pin(terminal: Terminal, portal, demo_card) -> None:
 
 
 # Whether the simulator's E-Onay text (four paragraphs) is longer than its box at this size.
-SIZES = [((60, 20), True), ((80, 24), True), ((132, 43), False)]
+SIZES = [((60, 18), True), ((60, 20), True), ((80, 24), True), ((132, 43), False)]
 
 
-@pytest.mark.parametrize(("size", "e_onay_scrolls"), SIZES, ids=["60x20", "80x24", "132x43"])
+@pytest.mark.parametrize(
+    ("size", "e_onay_scrolls"), SIZES, ids=["60x18", "60x20", "80x24", "132x43"]
+)
 def test_the_guide_at_the_terminals_real_size(tmp_path, portal, demo_card, size, e_onay_scrolls):
     width, height = size
     env = {**demo_card.env, "XDG_STATE_HOME": str(tmp_path / "state")}
@@ -98,6 +100,7 @@ def test_the_guide_at_the_terminals_real_size(tmp_path, portal, demo_card, size,
         terminal.send("Enter")
         terminal.wait_for("TEVFİK EDİS")
         terminal.wait_until(laid_out_at(width, height))
+        terminal.wait_for("Kalan süre:")  # the code's time, from step 2 on (issue 16, point 2)
         terminal.send("Enter")
 
         shown = terminal.wait_until(pin_screen_at(width, height))
@@ -213,7 +216,7 @@ def test_nothing_in_the_app_writes_to_its_standard_output(terminal, portal, demo
     terminal.send("Enter")
     terminal.wait_for("TEVFİK EDİS")
     terminal.send("Enter")
-    terminal.wait_for("Kalan süre")
+    terminal.wait_for("İmza: E-imzalı Giriş")
     terminal.type(demo_card.pin)
     terminal.wait_for("*" * len(demo_card.pin))
     terminal.send("Enter")

@@ -47,30 +47,47 @@ def test_an_expired_code_says_so_and_asks_for_a_new_one(plain, sim_clock) -> Non
     sim_clock.advance(3600)  # the portal's code ran out before it was typed
     run.answer(code)
     run.expect(r"\r\n([^\r\n]+)\r\nVerification code: ")
-    assert "expired" in run.child.match.group(1).decode().lower()
+    assert "Get a new code from the portal." in run.child.match.group(1).decode()
 
 
 def test_time_running_out_at_the_pin_offers_a_new_code(plain) -> None:
     run = plain()
     to_pin(run)
     run.clock.advance(3600)
-    run.expect("The code's time is over. Nothing was signed.")
+    run.expect("The code's time is over. Nothing was signed. Get a new code from the portal.")
     run.expect("Press Enter to start again with a new code: ")
     assert not any(c.function in ("C_Login", "C_Sign") for c in run.boundary.calls)
     run.answer("")
     run.expect("Step 1/6 · Verification code")
-    run.expect("The code's time is over. Nothing was signed.")
+    run.expect("The code's time is over. Nothing was signed. Get a new code from the portal.")
     run.expect(PROMPT_CODE)
+
+
+def test_the_time_shows_at_the_certificate_and_its_end_there_asks_for_a_new_code(plain) -> None:
+    """Issue 16, point 2, as in the app: the time from step 2 on, one message at its end."""
+    run = plain()
+    run.expect(PROMPT_CODE)
+    run.answer(run.new_code())
+    run.expect(r"Time left: \d+ minutes?")
+    run.expect(PROMPT_CERT)
+    run.clock.advance(3600)
+    run.answer("")
+    run.expect("The code's time is over. Nothing was signed. Get a new code from the portal.")
+    run.expect("Press Enter to start again with a new code: ")
+    assert not any(c.function in ("C_Login", "C_Sign") for c in run.boundary.calls)
 
 
 def test_a_wrong_pin_says_so_once_and_asks_again(plain) -> None:
     run = plain()
     to_pin(run)
     run.answer(WRONG_PIN)
-    run.expect("Wrong PIN.")
+    run.expect("Try 1: Wrong PIN.")
     run.expect(PROMPT_PIN)
     logins = [c for c in run.boundary.calls if c.function == "C_Login"]
     assert len(logins) == 1  # tried once, never again by itself
+    run.answer(WRONG_PIN)
+    run.expect("Try 2: Wrong PIN.")  # counted, as in the app: each reads as new
+    run.expect(PROMPT_PIN)
     run.answer(run.pin)
     run.expect(r"E-ONAY Operations \[Y/n\]: ")
     assert WRONG_PIN.encode() not in run.output() and run.pin.encode() not in run.output()

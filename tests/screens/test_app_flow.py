@@ -156,6 +156,70 @@ async def test_escape_steps_back_and_f1_helps(sim, one_holder_card):
         await on(pilot, CertificateSelectScreen)
 
 
+async def test_escape_after_login_goes_back_one_step_as_numbered(
+    sim, one_holder_card, softhsm_card
+):
+    """Issue 16, point 3: Esc on step 5 is step 4 (not choosing a certificate again); on
+    step 4 Esc folds "Continue" away, and goes no further back than the signed login."""
+    record = sim.new_login()
+    app = make_app(one_holder_card, sim, language="en")
+    async with app.run_test() as pilot:
+        await on(pilot, CodeEntryScreen)
+        await type_code(pilot, record.code)
+        await on(pilot, CertificateSelectScreen)
+        await wait_for(pilot, lambda: "AYŞE" in screen_text(app))
+        await pilot.press("enter")
+        await on(pilot, PinEntryScreen)
+        await pilot.press(*softhsm_card.pin, "enter")
+        await on(pilot, EOnayConfirmScreen)
+        assert "Esc Back" not in screen_text(app)  # the login is signed: nothing before
+        await pilot.press("enter")  # E-ONAY Operations
+        assert "Esc Back" in screen_text(app)
+        await pilot.press("enter")  # Continue
+        await on(pilot, PinEntryScreen)
+        assert "Step 5/6" in screen_text(app)
+        await pilot.press("escape")
+        await on(pilot, EOnayConfirmScreen)
+        assert "Step 4/6" in screen_text(app) and app.state.e_onay_challenge is None
+        assert app.state.login is not None
+        await pilot.press("enter")  # E-ONAY Operations: "Continue" shows
+        assert app.screen.query_one("#continue").display
+        await pilot.press("escape")  # folded away again, still step 4
+        await pilot.pause()
+        assert isinstance(app.screen, EOnayConfirmScreen)
+        assert not app.screen.query_one("#continue-panel").display
+        assert app.screen.query_one("#operations").has_focus
+        await pilot.press("escape")  # nothing before step 4
+        await pilot.pause()
+        assert isinstance(app.screen, EOnayConfirmScreen) and app.state.login is not None
+        await pilot.press("enter", "enter")  # a new E-Onay text, and it signs as before
+        await on(pilot, PinEntryScreen)
+        await pilot.press("end", *softhsm_card.pin, "enter")
+        await on(pilot, DoneScreen)
+    assert [r.purpose for r in sim.state.answered()] == ["login", "e-onay"]
+
+
+async def test_the_time_runs_from_step_2_and_its_end_there_asks_for_a_new_code(
+    sim, one_holder_card
+):
+    """Issue 16, point 2: a short-lived code shows its time on the certificate list, and
+    when it ends there the first screen says what to do."""
+    sim.state.ttl = 3.0
+    record = sim.new_login()
+    app = make_app(one_holder_card, sim)
+    async with app.run_test() as pilot:
+        await on(pilot, CodeEntryScreen)
+        await type_code(pilot, record.code)
+        await on(pilot, CertificateSelectScreen)
+        assert re.search(r"Kalan süre: 0:0\d", screen_text(app))
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeEntryScreen))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Kodun süresi doldu. Hiçbir şey imzalanmadı." in text
+        assert "Portaldan yeni bir kod alın." in text
+    assert sim.state.answered() == []
+
+
 async def test_pulling_the_card_during_the_pin_comes_back_to_the_list(sim, one_holder_card):
     record = sim.new_login()
     app = make_app(one_holder_card, sim, language="en", poll=0.05)

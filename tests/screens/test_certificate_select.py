@@ -55,14 +55,70 @@ async def test_lists_every_token_with_reasons_and_waits_for_a_choice(
         assert "[Qualified]" in text and "T.C. 13*******58" in text
         assert "Cannot be used: the certificate has expired" in text
         assert "Cannot be used: the certificate is not valid yet" in text
-        for cert in certs:
-            option = listing(app).get_option(cert.list_id)
-            assert option.disabled is (not cert.usable)
-        assert listing(app).highlighted is None  # two usable: the person chooses
+        # Several usable: the first is highlighted, and Enter (as the key bar says) takes it.
+        assert listing(app).chosen() == usable[0]
+        assert "Enter Continue" in screen_text(app)
         await pilot.press("enter")
-        assert app.results == []
-        await pilot.press("down", "enter")
     assert app.results == [usable[0]]
+
+
+async def test_every_row_is_reached_by_keyboard_and_enter_says_what_it_does(faulty_card, portal):
+    """Issue 16, point 1: at 80x24 End and PgDn reach the unusable certificates too; on one
+    of them the key bar offers what Enter does there (why not), and Enter says it."""
+    app = host(faulty_card, portal)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        certs = listing(app).certificates
+        last = certs[-1]
+        assert not certs[0].usable or listing(app).chosen() == next(c for c in certs if c.usable)
+        await pilot.press("end")
+        await pilot.pause()
+        assert listing(app).highlighted_certificate() == last
+        assert last.holder in screen_text(app)  # scrolled into sight, its reason too
+        await pilot.press("home")
+        seen: list[str] = []
+        for _press in range(2 * len(certs)):  # PgDn alone reaches the end as well
+            await pilot.press("pagedown")
+            await pilot.pause()
+            cert = listing(app).highlighted_certificate()
+            assert cert is not None
+            seen.append(cert.list_id)
+            if not cert.usable:  # its row and its reason can be read where it is shown
+                text = screen_text(app)
+                assert "Cannot be used:" in text and "Enter Why not" in text
+                assert "Enter Continue" not in text
+        assert seen[-1] == last.list_id
+        # Enter on each unusable row says why, in words; on a usable one it continues.
+        for index, cert in enumerate(certs):
+            if cert.usable:
+                continue
+            listing(app).highlighted = listing(app).get_option_index(cert.list_id)
+            await pilot.pause()
+            assert "This certificate cannot sign" not in screen_text(app)
+            await pilot.press("enter")
+            await pilot.pause()
+            text = screen_text(app)
+            assert "This certificate cannot sign" in text, (index, text)
+            assert app.results == []
+        await pilot.press("up")  # moving on: the refusal is no longer news
+        await pilot.pause()
+        assert "This certificate cannot sign" not in screen_text(app)
+
+
+async def test_enter_explains_when_no_certificate_can_sign(faulty_card, portal):
+    faulty_card.only_holders = {"GÖKHAN YILDIZ", "ÜMİT GÜNEŞ"}
+    faulty_card.pulled.add(CARD_2)
+    app = host(faulty_card, portal, language="tr")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert "Enter Devam Et" not in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Bu sertifikayla imza atılamaz" in screen_text(app)
+        await pilot.press("end", "enter")
+        await pilot.pause()
+        assert "henüz geçerli değil" in screen_text(app)
+    assert app.results == []
 
 
 async def test_the_only_usable_certificate_is_selected_so_enter_continues(faulty_card, portal):
@@ -71,6 +127,12 @@ async def test_the_only_usable_certificate_is_selected_so_enter_continues(faulty
     app = host(faulty_card, portal, language="tr")
     async with app.run_test() as pilot:
         await settle(pilot)
+        assert "Seçili sertifikayı kullanmak için Enter'a basın." in screen_text(app)
+        await pilot.press("end")  # an unusable one: the guidance no longer says "selected"
+        await pilot.pause()
+        assert "Seçili sertifikayı kullanmak" not in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause()
         assert "Seçili sertifikayı kullanmak için Enter'a basın." in screen_text(app)
         await pilot.press("enter")
     assert len(app.results) == 1
@@ -158,3 +220,21 @@ async def test_an_unexpected_error_is_reported_and_the_list_goes_on(faulty_card,
         await settle(pilot)
         assert [str(e) for e in app.unexpected] == ["boom"]
         assert listing(app).certificates  # the next reading worked
+
+
+async def test_why_the_list_came_back_goes_once_the_card_changes(faulty_card, portal):
+    """Issue 16, point 6: "the card was removed" stays while it is true, not after the card
+    is back in the reader."""
+    faulty_card.pulled.update({CARD_1, CARD_2})
+    faulty_card.only_holders = {"AYŞE GÜLŞEN ÇİFTÇİ"}
+    said = "The card was removed or cannot be reached. Insert it and try again."
+    app = host(faulty_card, portal, message=said, poll=0.05)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert said in " ".join(screen_text(app).split())
+        await pilot.pause(0.2)  # polls that read the same (no card) keep it
+        assert said in " ".join(screen_text(app).split())
+        faulty_card.pulled.discard(CARD_1)
+        await wait_for(pilot, lambda: "AYŞE GÜLŞEN ÇİFTÇİ" in screen_text(app))
+        await pilot.pause()
+        assert "The card was removed" not in screen_text(app)

@@ -111,7 +111,7 @@ async def test_an_expired_code(sim, sim_clock, portal):
     app, _clock = host(portal)
     async with app.run_test() as pilot:
         await submit(pilot, record.code)
-        assert "The code has expired" in screen_text(app)
+        assert "Get a new code from the portal." in screen_text(app)
     assert app.results == []
 
 
@@ -251,3 +251,45 @@ async def test_a_dripping_portal_gets_a_clear_message_and_keeps_the_code():
         wait_until(lambda: len(drip.sent) == 1)
         assert drip.cut_off == [True] and drip.sent[0] < drip.total
     assert app.results == []
+
+
+async def test_a_message_about_the_code_goes_once_the_code_changes(sim, portal):
+    """Issue 16, point 6: "you typed 5" stays no longer than five digits do; the same for the
+    portal's refusal of a code, and for why the last code ended (on this screen's return)."""
+    app, _clock = host(portal, "tr", message="Kodun süresi doldu. Hiçbir şey imzalanmadı.")
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert "Kodun süresi doldu" in screen_text(app)
+        await pilot.press("1")
+        await pilot.pause()
+        assert "Kodun süresi doldu" not in screen_text(app)  # a new code is being typed
+        await pilot.press("2", "3", "4", "5", "enter")
+        await pilot.pause()
+        assert "Kod 14 hanelidir; 5 hane yazdınız." in screen_text(app)
+        await pilot.press(*"123456789")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "14/14 hane" in text and "5 hane yazdınız" not in text
+        await pilot.press("enter")  # a code the portal does not know
+        await settle(pilot)
+        refusal = " ".join(app.screen.query_one("#status").render().plain.split())
+        assert refusal and refusal in " ".join(screen_text(app).split())
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert app.screen.query_one("#status").render().plain == ""
+        await pilot.press("4", "enter")
+        await settle(pilot)
+        assert app.screen.query_one("#status").render().plain  # said again: the same code
+
+
+async def test_a_wait_for_the_rate_limit_stays_while_typing(sim, sim_clock, portal):
+    """Still true while the person types: the wait is not cleared with the field."""
+    sim.reset(PortalState(clock=sim_clock, max_wrong_codes=1, wrong_code_window=60))
+    app, _clock = host(portal)
+    async with app.run_test() as pilot:
+        await submit(pilot, "11111111111111")
+        await submit(pilot, "")
+        assert "Too many attempts" in screen_text(app)
+        await pilot.press("backspace", "2")
+        await pilot.pause()
+        assert "Too many attempts" in screen_text(app)

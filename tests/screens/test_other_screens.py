@@ -78,6 +78,19 @@ async def test_done_shows_the_receipt_then_finishes_or_starts_again(keys, outcom
     assert app.results == [outcome]
 
 
+async def test_the_key_bar_names_the_button_enter_presses():
+    """Issue 16, point 1, on every screen with buttons: Enter does what the key bar says."""
+    app = ScreenHost(lambda: DoneScreen(values.receipt()), "tr")
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert "Enter Bitir" in screen_text(app).splitlines()[-1]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert "Enter Baştan Başla" in screen_text(app).splitlines()[-1]
+        await pilot.press("enter")
+    assert app.results == [Restart()]
+
+
 async def test_done_says_when_e_onay_was_already_active():
     app = ScreenHost(lambda: DoneScreen(values.receipt(already_active=True)))
     async with app.run_test():

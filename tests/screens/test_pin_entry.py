@@ -15,7 +15,7 @@ from tui.core.errors import CodeExpiredError
 from tui.core.pin import Pin
 from tui.core.portal.client import PortalClient
 from tui.display import date_time
-from tui.flow import Back, CardGone, Expired, LoginDone, Restart
+from tui.flow import Back, CardGone, Expired, LoginDone
 from tui.screens.final_try import FinalTryDialog
 from tui.screens.pin_entry import Phase, PinEntryScreen
 from tui.sim.softhsm import CARD_1
@@ -196,7 +196,7 @@ async def test_the_countdown_turns_urgent_then_expires_and_nothing_is_signed(
         await pilot.pause()
         text = screen_text(s.app)
         assert "Kalan süre: 0:00" in text
-        assert "Kodun süresi doldu. Hiçbir şey imzalanmadı." in text
+        assert "Kodun süresi doldu. Hiçbir şey imzalanmadı. Portaldan yeni bir kod" in text
         assert pin_field(s.app).length == 0 and pin_field(s.app).disabled
         assert s.app.screen.focused is s.app.screen.query_one("#next-action")
         await pilot.press("enter")  # "Baştan Başla"
@@ -245,7 +245,31 @@ async def test_a_pin_shorter_than_the_token_allows_is_not_sent(make, faulty_card
         await pilot.press("1", "2", "enter")
         await settle(pilot)
         assert "At least 4 digits" in screen_text(s.app)
+        await pilot.press("3")  # what it said of the two digits is no longer true (issue 16)
+        await pilot.pause()
+        assert "At least 4 digits" not in screen_text(s.app)
     assert faulty_card.sign_calls == 0
+
+
+async def test_each_wrong_pin_reads_as_new(make, faulty_card, softhsm_card):
+    """Issue 16, point 6: the tries are counted, so a second wrong PIN does not look like
+    the first one still on the screen."""
+    s = make("tr")
+    async with s.app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("9", "9", "9", "9", "enter")
+        await settle(pilot)
+        first = s.app.screen.query_one("#status").render().plain
+        assert first.startswith("1. deneme: Yanlış PIN")
+        await pilot.press("1")  # typing again: the last try's result stays true, and stays
+        await pilot.pause()
+        assert "1. deneme: Yanlış PIN" in screen_text(s.app)
+        await pilot.press("9", "9", "9", "enter")
+        await settle(pilot)
+        second = s.app.screen.query_one("#status").render().plain
+        assert second.startswith("2. deneme: Yanlış PIN") and second != first
+        assert "2. deneme: Yanlış PIN" in screen_text(s.app)
+    assert faulty_card.sign_calls == 2 and s.app.results == []
 
 
 async def test_the_text_is_shown_exactly_as_received(make, softhsm_card):
@@ -285,17 +309,18 @@ async def test_when_the_portal_cannot_be_reached_the_same_signature_is_sent_agai
     assert isinstance(s.app.results[0], LoginDone)
 
 
-async def test_a_refusal_by_the_portal_offers_to_start_again(make, sim_clock, softhsm_card):
+async def test_the_portals_expiry_is_told_as_the_countdowns(make, sim_clock, softhsm_card):
     s = make()
     async with s.app.run_test() as pilot:
         await settle(pilot)
         sim_clock.advance(400)  # the portal's own clock says the code is over
         await pilot.press(*softhsm_card.pin, "enter")
         await settle(pilot)
-        assert "The code has expired" in screen_text(s.app)
-        assert s.app.screen.phase is Phase.FAILED
+        assert "Get a new code from the portal." in screen_text(s.app)
+        assert s.app.screen.phase is Phase.EXPIRED
         await pilot.press("enter")
-    assert s.app.results == [Restart()]
+    [outcome] = s.app.results
+    assert isinstance(outcome, Expired) and "Get a new code from the portal" in outcome.message
 
 
 async def test_escape_goes_back_to_the_certificates(make):
@@ -315,8 +340,11 @@ async def test_a_long_text_says_there_is_more_and_scrolls_with_page_down(make):
         last_words = "anladım; E-Onay işlemini onaylıyorum."
         assert "more below: PgDn" in screen_text(s.app)
         assert not region_text(s.app, "#text-box").endswith(last_words)
+        key_bar = screen_text(s.app).splitlines()[-1]  # Enter shows the rest first: it says so
+        assert "Enter Show the rest" in key_bar and "Enter Sign" not in key_bar
         await pilot.press("pagedown", "pagedown", "pagedown")
         await pilot.pause()
         assert region_text(s.app, "#text-box").endswith(last_words)
         assert "more below" not in screen_text(s.app)
+        assert "Enter Sign" in screen_text(s.app).splitlines()[-1]
         assert s.app.screen.focused is pin_field(s.app)  # still typing the PIN

@@ -4,18 +4,26 @@ nothing of any screen is cut at 60x20 or at the minimum, 60x18 (issue 11, issue 
 from __future__ import annotations
 
 import pytest
+from rich.cells import cell_len
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from tests.screens import values
 from tests.screens.harness import ScreenHost, screen_text, settle
-from tests.screens.test_snapshots import DEMO, SCREENS, code_entry, never
+from tests.screens.test_snapshots import DEMO, MODULES, SCREENS, code_entry, never
 from tui.core.card_info import PinState, PinTries
+from tui.core.errors import CertificateChangedError, time_over
+from tui.operations import CardView
+from tui.screens.certificate_select import CertificateSelectScreen
+from tui.screens.code_entry import CodeEntryScreen
+from tui.screens.done import DoneScreen
+from tui.screens.e_onay_confirm import EOnayConfirmScreen
 from tui.screens.help import HelpDialog
 from tui.screens.pin_entry import PinEntryScreen
 from tui.steps import Step
 from tui.terminal_size import MIN_HEIGHT, MIN_WIDTH
+from tui.widgets.key_bar import KeyBar
 
 CLOCK = values.fake_clock()
 
@@ -62,12 +70,59 @@ def pin_screen_with_banner(state: PinState, seconds: float = 285):
     return make
 
 
+def select_with_everything():
+    """Step 2 as it can be at its fullest: banner, a message, several certificates (one
+    unusable), the time left."""
+    view = CardView(
+        tokens=[values.token()],
+        certificates=[
+            values.certificate(),
+            values.certificate(fingerprint="cc" * 32, key="EC P-384"),
+            values.certificate(reason="expired", fingerprint="bb" * 32, key="EC P-256"),
+        ],
+        module_paths=MODULES,
+    )
+    return CertificateSelectScreen(
+        lambda: view,
+        lambda: MODULES,
+        message=CertificateChangedError().user_message(),
+        challenge=values.challenge(CLOCK),
+        poll_interval=3600,
+        banner=DEMO,
+    )
+
+
+def e_onay_after_expiry():
+    """Step 4 back from step 5 whose time ran out: the message, and Continue shown."""
+    return EOnayConfirmScreen(
+        values.holder(),
+        start=never,
+        signed_at=values.CREATED,
+        message=time_over("e-onay"),
+        banner=DEMO,
+    )
+
+
+def done_with_banner(already_active: bool):
+    return lambda: DoneScreen(values.receipt(already_active=already_active), banner=DEMO)
+
+
+def code_entry_with_message():
+    return CodeEntryScreen(never, CLOCK, message=time_over("login"), banner=DEMO)
+
+
 # Beside every snapshot's screen: the PIN screen with the demo banner and a two-line message
-# (locked), and with the way-forward button too (the code's time is over).
+# (locked), and with the way-forward button too (the code's time is over); every other step
+# with the banner and the longest of its messages (issue 16, point 10).
 SCENES = {
     **SCREENS,
     "pin_demo_locked": (pin_screen_with_banner(PinState(PinTries.LOCKED)), None),
     "pin_demo_expired": (pin_screen_with_banner(values.NORMAL_PIN, seconds=0), None),
+    "code_entry_message": (code_entry_with_message, None),
+    "select_full": (select_with_everything, None),
+    "e_onay_after_expiry": (e_onay_after_expiry, None),
+    "done_demo": (done_with_banner(False), None),
+    "done_demo_already_active": (done_with_banner(True), None),
     **{
         f"help_{step.name.lower()}": (code_entry, lambda step=step: HelpDialog(step))
         for step in Step
@@ -144,3 +199,7 @@ async def test_nothing_of_any_screen_is_cut_at_small_sizes(name, language, size)
                 assert needed <= inner.height, (widget, needed, inner)
         text = screen_text(app)
         assert "Make the window larger" not in text and "Pencereyi büyütün" not in text
+        # Every key of the key bar whole on its line (what Enter does included).
+        [bar] = screen.query(KeyBar)
+        cells = sum(cell_len(f" {k.display} ") + cell_len(k.description) for k in bar.keys)
+        assert cells + len(bar.keys) - 1 <= whole.width, bar.keys

@@ -53,7 +53,9 @@ def certificates():
         ],
         module_paths=MODULES,
     )
-    return CertificateSelectScreen(lambda: view, lambda: MODULES, poll_interval=3600)
+    return CertificateSelectScreen(
+        lambda: view, lambda: MODULES, challenge=values.challenge(CLOCK), poll_interval=3600
+    )
 
 
 def no_card():

@@ -97,6 +97,11 @@ class PinIncorrectError(TokenError):
         return _("Wrong PIN. Tries left: {n}.").format(n=self.tries_left)
 
 
+def counted(error: PinIncorrectError, attempt: int) -> str:
+    """A wrong PIN's message with the try's number, so that each one reads as new."""
+    return _("Try {n}: {message}").format(n=attempt, message=error.user_message())
+
+
 class PinLockedError(TokenError):
     code = "pin_locked"
 
@@ -334,11 +339,22 @@ class AlreadyActiveError(PortalError):
         return _("E-Onay is already active for you.")
 
 
+def time_over(purpose: str) -> str:
+    """The one message for a challenge whose time ran out, wherever that is noticed (the
+    screens' countdowns, the card, the portal, plain mode): what expired, and what to do."""
+    if purpose == "e-onay":  # no code at this step: the E-Onay text the portal sent
+        return _(
+            "The time to sign the E-Onay text is over. Nothing was signed. "
+            "Get a new text with Continue on the E-Onay step."
+        )
+    return _("The code's time is over. Nothing was signed. Get a new code from the portal.")
+
+
 class CodeExpiredError(PortalError):
     code = "expired"
 
     def user_message(self) -> str:
-        return _("The code has expired. Get a new code from the portal's E-imzalı Giriş page.")
+        return time_over("login")
 
 
 class SignatureInvalidError(PortalError):

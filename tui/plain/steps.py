@@ -28,6 +28,8 @@ from tui.core.errors import (
     PinIncorrectError,
     PinLockedError,
     RateLimitedError,
+    counted,
+    time_over,
 )
 from tui.core.pin import Pin
 from tui.core.reasons import reason_text
@@ -44,7 +46,7 @@ from tui.flow import (
 )
 from tui.i18n import N_, _
 from tui.operations import Operations
-from tui.plain.announcer import TimeAnnouncer
+from tui.plain.announcer import TimeAnnouncer, time_left_line
 from tui.plain.terminal import Interrupted, LineTerminal
 from tui.steps import STEP_COUNT, Step
 
@@ -62,7 +64,6 @@ TITLES = {  # the app's screen titles; both PIN steps are "PIN", what is signed 
 }
 SIGN_TITLES = {"login": N_("Sign: E-imzalı Giriş"), "e-onay": N_("Sign: E-Onay")}
 CARD_GONE = "card-gone"
-TIME_OVER = N_("The code's time is over. Nothing was signed.")
 
 
 class DemoHints(Protocol):
@@ -234,7 +235,12 @@ class PlainSteps:
                 )
                 self._no_card(detail, view.module_paths)
                 continue
+            challenge = state.pending_challenge
+            if challenge is not None:  # the time runs from this step on, as in the app
+                self.term.say(time_left_line(max(0, math.ceil(challenge.seconds_left()))))
             chosen = self._choose(certs)
+            if chosen is not None and challenge is not None and challenge.expired():
+                return self._expired(challenge.purpose)
             if chosen is not None:
                 return chosen
 
@@ -307,7 +313,7 @@ class PlainSteps:
         )
         self.term.say(_("--- Text to sign: end ---"))
         if challenge.expired():
-            return self._expired()
+            return self._expired(challenge.purpose)
         try:
             pin_state = self.ops.prepare_signature(cert)
         except CardRemovedError as error:
@@ -334,9 +340,10 @@ class PlainSteps:
             self.poll_interval,
         )
         announced = False
+        wrong = 0  # wrong PINs at this step: each message counts them, as the app's
         while True:
             if pin_state.locked:
-                return self._locked()
+                return self._locked(challenge.purpose)
             if pin_state.final_try:
                 self.term.say(_("Last try: a wrong PIN now locks the card."))
             elif pin_state.tries is PinTries.LOW:
@@ -350,25 +357,26 @@ class PlainSteps:
                 if isinstance(stop, Interrupted):
                     if stop.reason == CARD_GONE:
                         return CardGone(CardRemovedError().user_message())
-                    return self._expired()
+                    return self._expired(challenge.purpose)
                 if len(pin) < token.min_pin or (maximum and len(pin) > maximum):
                     self.term.say(_length_hint(cert).capitalize())
                     continue
                 if challenge.expired():
-                    return self._expired()
+                    return self._expired(challenge.purpose)
                 if pin_state.final_try and not self._final_try_confirmed():
                     continue
                 self.term.say(_("Signing on the card…"))
                 try:
                     signature = self.ops.sign(challenge, cert, pin)
                 except PinIncorrectError as error:
-                    self.term.say(error.user_message())
+                    wrong += 1
+                    self.term.say(counted(error, wrong))
                     pin_state = self._pin_state_again(cert, pin_state)
                     continue
                 except PinLockedError:
-                    return self._locked()
+                    return self._locked(challenge.purpose)
                 except CodeExpiredError:
-                    return self._expired()
+                    return self._expired(challenge.purpose)
                 except (CardRemovedError, CertificateChangedError) as error:
                     return CardGone(error.user_message())
                 except EonayError as error:
@@ -413,14 +421,22 @@ class PlainSteps:
                 self.term.ask(_("Press Enter to start again") + ": ")
                 return Restart()
 
-    def _expired(self) -> Outcome:
-        self.term.say(_(TIME_OVER))
-        self.term.ask(_("Press Enter to start again with a new code") + ": ")
-        return Expired(_(TIME_OVER))
+    def _expired(self, purpose: str) -> Outcome:
+        """The app's message (`time_over`); Enter goes where the app's button does."""
+        self.term.say(time_over(purpose))
+        if purpose == "login":
+            self.term.ask(_("Press Enter to start again with a new code") + ": ")
+        else:
+            self.term.ask(_("Press Enter to go back to E-Onay") + ": ")
+        return Expired(time_over(purpose))
 
-    def _locked(self) -> Outcome:
+    def _locked(self, purpose: str) -> Outcome:
+        """Back one step, as Esc in the app: to choosing (login) or to E-Onay's step 4."""
         self.term.say(PinLockedError().user_message())
-        self.term.ask(_("Press Enter to choose a certificate again") + ": ")
+        if purpose == "login":
+            self.term.ask(_("Press Enter to choose a certificate again") + ": ")
+        else:
+            self.term.ask(_("Press Enter to go back to E-Onay") + ": ")
         return Back()
 
     # --- step 4 -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from tui.i18n import N_, _
 from tui.screens.tasks import TaskRunner
 from tui.steps import Step
 from tui.widgets.banner import DemoBanner, TitleBar
+from tui.widgets.countdown import Countdown, hurry_text
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.size_notice import SizeNotice
 
@@ -94,6 +95,11 @@ class FlowScreen(TaskRunner, Screen["Outcome"]):
         from tui.flow import Back
 
         self.leave(Back())
+
+    def on_countdown_hurry(self, event: Countdown.Hurry) -> None:
+        """A step with a countdown: a warning before the time is over (at 60 s and 10 s)."""
+        event.stop()
+        self.notify(hurry_text(event.seconds), severity="warning", timeout=5, markup=False)
 
 
 class Dialog(ModalScreen[R], Generic[R]):

@@ -89,6 +89,9 @@ class CodeEntryScreen(FlowScreen):
         self._wait: Deadline | None = None
         self._wait_timer: Timer | None = None
         self._lookup: Worker[Challenge] | None = None
+        # The field's value when the status line spoke about it (a length or a portal's
+        # refusal of that code): once the value changes, that message is no longer true.
+        self._said_for: str | None = None
 
     def compose_body(self) -> ComposeResult:
         yield CodeIntro()
@@ -99,6 +102,7 @@ class CodeEntryScreen(FlowScreen):
         self._update_count("")
         if self._message:
             self._say(self._message, "error")
+            self._said_for = ""
 
     def show_setting_problems(self, problems: Sequence[SettingProblem]) -> None:
         """Settings that cannot work (found after the first paint): said above the field."""
@@ -118,6 +122,7 @@ class CodeEntryScreen(FlowScreen):
         self._update_count("")
         if message:
             self._say(message, "error")
+            self._said_for = ""  # why the last code ended: old news once a new one is typed
         else:
             self._say("", "")
         self._ready()
@@ -126,6 +131,8 @@ class CodeEntryScreen(FlowScreen):
 
     def on_code_field_changed(self, event: CodeField.Changed) -> None:
         self._update_count(event.value)
+        if self._said_for is not None and event.value != self._said_for:
+            self._say("", "")  # said of a code that is no longer the one in the field
 
     def _update_count(self, value: str) -> None:
         """The count of digits, in the field's lower border."""
@@ -146,6 +153,7 @@ class CodeEntryScreen(FlowScreen):
             return
         if len(code) != CODE_LENGTH:
             self._say(_("The code has 14 digits; you typed {n}.").format(n=len(code)), "error")
+            self._said_for = code
             return
         field.disabled = True
         self._say(_("Looking up the code at the portal…"), "busy")
@@ -177,6 +185,7 @@ class CodeEntryScreen(FlowScreen):
         self._say(
             _("The lookup was cancelled. The code is kept: press Enter to try again."), "info"
         )
+        self._said_for = self.query_one(CodeField).value
 
     # --- results ------------------------------------------------------------
 
@@ -193,6 +202,7 @@ class CodeEntryScreen(FlowScreen):
                 self._wait_timer = self.set_interval(1.0, self._show_wait)
         else:
             self._say(error.user_message(), "error")
+            self._said_for = self.query_one(CodeField).value
 
     def _show_wait(self) -> None:
         if self._wait is None:
@@ -205,6 +215,9 @@ class CodeEntryScreen(FlowScreen):
         self._say(RateLimitedError(retry_after=left).user_message(), "error")
 
     def _say(self, text: str, kind: str) -> None:
+        """Say `text` on the status line; a message about the field's value sets `_said_for`
+        after this (any other message stays until something else is said)."""
+        self._said_for = None
         status = self.query_one("#status", Static)
         status.update(Content(text))
         status.set_classes(f"-{kind}" if kind else "")

@@ -17,7 +17,7 @@ from tui.display import date_time, shown
 from tui.flow import AlreadyActive, EOnayStarted
 from tui.i18n import N_, _
 from tui.resources import stylesheets
-from tui.screens.base import FlowScreen
+from tui.screens.base import BACK, FlowScreen
 from tui.steps import Step
 from tui.widgets.action_button import ActionButton
 
@@ -32,6 +32,9 @@ class EOnayConfirmScreen(FlowScreen):
     TITLE_TEXT = N_("E-Onay")
     STEP = Step.E_ONAY_CONFIRM
     AUTO_FOCUS = "#operations"
+    # Esc folds "Devam Et" away again (the guide's step 7 back to its step 6); before that
+    # there is nothing to go back to: the login is signed (see `tui.flow`'s back-rule).
+    BINDINGS: ClassVar = [BACK]
 
     def __init__(
         self,
@@ -91,9 +94,12 @@ class EOnayConfirmScreen(FlowScreen):
             yield Static("", id="status", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#continue-panel").display = False
-        if self._message:
+        if self._message:  # back from step 5 (its time ran out): "Continue" asks for a new text
+            self.query_one("#operations").display = False
+            self.query_one("#continue", Button).focus()
             self._say(self._message, "error")
+        else:
+            self.query_one("#continue-panel").display = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -101,12 +107,29 @@ class EOnayConfirmScreen(FlowScreen):
             event.button.display = False
             self.query_one("#continue-panel").display = True
             self.query_one("#continue", Button).focus()
+            self.refresh_bindings()
         elif event.button.id == "continue":
             event.button.disabled = True
+            self.refresh_bindings()
             self._say(_("Asking the portal for the E-Onay text…"), "busy")
             self.run_task(
                 self._start, self.leave, name=START, failed=self._not_started, crashed=self._ready
             )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":  # "Continue" is shown, and not busy asking the portal
+            panel, button = self.query("#continue-panel"), self.query("#continue")
+            return bool(panel and button) and panel.first().display and not button.first().disabled
+        return True
+
+    def action_back(self) -> None:
+        if not self.check_action("back", ()):
+            return
+        self.query_one("#continue-panel").display = False
+        operations = self.query_one("#operations", Button)
+        operations.display = True
+        operations.focus()
+        self.refresh_bindings()
 
     def _not_started(self, error: EonayError) -> None:
         self._ready()
@@ -116,6 +139,7 @@ class EOnayConfirmScreen(FlowScreen):
         button = self.query_one("#continue", Button)
         button.disabled = False
         button.focus()
+        self.refresh_bindings()
 
     def _say(self, text: str, kind: str) -> None:
         status = self.query_one("#status", Static)

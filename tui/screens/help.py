@@ -24,8 +24,9 @@ TOPICS: dict[Step, str] = {
     Step.CERTIFICATE_SELECT: N_(
         "Every certificate on the cards in your readers is listed. Choose your qualified "
         "certificate (marked Qualified) with the arrow keys and press Enter. Certificates "
-        "that cannot sign are shown with the reason. The list follows the card: insert or "
-        "remove it and the list changes."
+        "that cannot sign are shown with the reason (Enter on one says why). The list follows "
+        "the card: insert or remove it and the list changes. The code's time left runs from "
+        "this step on."
     ),
     Step.LOGIN_PIN: N_(
         "Read the text to sign: it is exactly what will be signed. Type your PIN with the "

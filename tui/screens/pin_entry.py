@@ -31,6 +31,8 @@ from tui.core.errors import (
     EonayError,
     PinIncorrectError,
     PinLockedError,
+    counted,
+    time_over,
 )
 from tui.core.pin import Pin
 from tui.display import date_time, shown
@@ -53,6 +55,7 @@ SUBMIT = "submit"
 LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
 UNSEEN = N_("Cannot sign before seeing the whole text: PgDn / End")
 SEEN = N_("That is the end of the text: Enter signs it.")
+READ_ON = N_("Show the rest")
 
 
 class Phase(Enum):
@@ -68,7 +71,7 @@ class Phase(Enum):
 class PinEntryScreen(FlowScreen):
     """Shows the challenge, asks the PIN, signs and submits; dismissed with the outcome."""
 
-    CSS_PATH: ClassVar = stylesheets("buttons.tcss", "pin_entry.tcss")
+    CSS_PATH: ClassVar = stylesheets("buttons.tcss", "countdown.tcss", "pin_entry.tcss")
 
     AUTO_FOCUS = "#pin"
     ALLOW_SELECT = False  # nothing on this screen goes to the clipboard
@@ -115,6 +118,8 @@ class PinEntryScreen(FlowScreen):
         # Once the text's last line was on the screen, with the screen whole; never taken back.
         self.seen_whole_text = False
         self._said = ""  # what the status line says now
+        self._said_of_field = False  # it is about the PIN typed (its length), or a paste
+        self.wrong_tries = 0  # wrong PINs on this screen: each message counts them
 
     # --- layout -------------------------------------------------------------
 
@@ -169,6 +174,7 @@ class PinEntryScreen(FlowScreen):
         self.set_interval(self._poll_interval, self._check_card)
         box = self.query_one("#text-box", VerticalScroll)
         self.watch(box, "scroll_y", self._mark_more_text, init=False)
+        self.watch(self.query_one(PinField), "length", self._pin_changed, init=False)
         self.call_after_refresh(self._mark_more_text)
 
     def on_resize(self) -> None:
@@ -189,6 +195,8 @@ class PinEntryScreen(FlowScreen):
             self.seen_whole_text = True
             if self._said == _(UNSEEN):
                 self._say(_(SEEN), "info")  # the warning is no longer true
+        # The key bar says what Enter does: the rest of the text first, then the signature.
+        self.query_one(PinField).say_enter_does(None if self.seen_whole_text else _(READ_ON))
 
     def _whole_on_screen(self) -> bool:
         """The terminal is large enough, and this screen is laid out at its present size.
@@ -236,6 +244,11 @@ class PinEntryScreen(FlowScreen):
             field.add_digit(event.key)
         field.focus()
 
+    def _pin_changed(self, length: int) -> None:
+        """A message about the PIN that was typed is no longer true once it changes."""
+        if self._said_of_field and length > 0:
+            self._say("", "")
+
     def on_pin_field_submitted(self, event: PinField.Submitted) -> None:
         event.stop()
         self.request_sign()
@@ -246,6 +259,7 @@ class PinEntryScreen(FlowScreen):
             self._say(_("Type the PIN; pasting into the PIN field is turned off."), "warning")
         else:
             self._say(_("The PIN cannot be copied."), "warning")
+        self._said_of_field = True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -303,6 +317,7 @@ class PinEntryScreen(FlowScreen):
             return
         if field.length < token.min_pin or field.length > (token.max_pin or LONG_PIN):
             self._say(self._length_hint().capitalize(), "error")
+            self._said_of_field = True
             return
         if self.pin_state.final_try:
             self.app.push_screen(FinalTryDialog(), self._final_try_answered)
@@ -371,7 +386,8 @@ class PinEntryScreen(FlowScreen):
     def _sign_failed(self, error: EonayError) -> None:
         self._set_phase(Phase.TYPING)
         if isinstance(error, PinIncorrectError):
-            self._say(error.user_message(), "error")
+            self.wrong_tries += 1
+            self._say(counted(error, self.wrong_tries), "error")
             self._read_pin_state()
         elif isinstance(error, PinLockedError):
             self._lock()
@@ -385,6 +401,10 @@ class PinEntryScreen(FlowScreen):
     def _submit_failed(self, error: EonayError) -> None:
         if isinstance(error, AlreadyActiveError):
             self.leave(AlreadyActive(None))
+        elif isinstance(error, CodeExpiredError):  # the portal's clock: the same as ours
+            self.signature = None
+            self._set_phase(Phase.TYPING)
+            self._expire()
         elif isinstance(error, SEND_AGAIN):
             # The signature is kept (never the PIN): sending the same CMS again is safe,
             # the portal answers it like the first time (idempotent by the API).
@@ -436,6 +456,8 @@ class PinEntryScreen(FlowScreen):
     def _show_pin_state(self, state: PinState) -> None:
         """The card's PIN flags, in the PIN box, beside whatever the status line says."""
         self.pin_state = state
+        if self._said == _("Reading the card's PIN state…"):
+            self._say("", "")  # read now
         tries = self.query_one("#tries", Static)
         if state.locked:
             tries.update(_("PIN locked"))
@@ -458,8 +480,9 @@ class PinEntryScreen(FlowScreen):
         self.query_one(PinField).clear()
         self.query_one(Countdown).stop()
         self._set_phase(Phase.EXPIRED)
-        self._say(_("The code's time is over. Nothing was signed."), "error")
-        self._offer(_("Start again"))
+        self._say(time_over(self.challenge.purpose), "error")
+        # Named for where it leads: a new code (step 1), or a new E-Onay text (step 4).
+        self._offer(_("Start again") if self.challenge.purpose == "login" else _("Back to E-Onay"))
 
     def _lock(self) -> None:
         self.query_one(PinField).clear()
@@ -494,12 +517,13 @@ class PinEntryScreen(FlowScreen):
             self.query_one("#next-action").display = False
             self._send()
         elif self.phase is Phase.EXPIRED:
-            self.leave(Expired(_("The code's time is over. Nothing was signed.")))
+            self.leave(Expired(time_over(self.challenge.purpose)))
         else:
             self.leave(Restart())
 
     def _say(self, text: str, kind: str) -> None:
         self._said = text
+        self._said_of_field = False
         status = self.query_one("#status", Static)
         status.update(Content(text))
-        status.set_classes(f"-{kind}")
+        status.set_classes(f"-{kind}" if kind else "")

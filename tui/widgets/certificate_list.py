@@ -1,4 +1,9 @@
-"""The certificates of every token, usable ones selectable, the others with a reason."""
+"""The certificates of every token: usable ones chosen with Enter, the others with a reason.
+
+Every row can be reached with the keys (↑ ↓ PgUp PgDn Home End), so an unusable
+certificate's reason can be read too; Enter on it says why it cannot sign, and
+the key bar says which of the two Enter does.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.css.styles import RulesMap
 from textual.geometry import Offset
+from textual.message import Message
 from textual.visual import visualize
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -39,6 +45,7 @@ def option_content(cert: CertificateInfo) -> Content:
     )
     lines = [who, issuer, validity]
     if not cert.usable:
+        lines = [line.stylize("dim") for line in lines]
         reason = reason_text(cert.reason or "")
         lines.append(
             Content.styled("  " + _("Cannot be used: {reason}").format(reason=reason), "italic")
@@ -50,8 +57,17 @@ class CertificateList(OptionList):
     """An OptionList of certificates that keeps its highlight when re-filled."""
 
     BINDINGS = [  # noqa: RUF012
+        # One of the two, as the highlighted certificate can sign or not (`check_action`).
         Binding("enter", "select", N_("Continue"), key_display="Enter"),
+        Binding("enter", "explain", N_("Why not"), key_display="Enter"),
     ]
+
+    class Refused(Message):
+        """Enter (or a click) on a certificate that cannot sign."""
+
+        def __init__(self, certificate: CertificateInfo) -> None:
+            super().__init__()
+            self.certificate = certificate
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -62,7 +78,8 @@ class CertificateList(OptionList):
         """Fill the list; returns False (and changes nothing) when nothing changed.
 
         The highlight stays on the same certificate when it is still there;
-        otherwise it goes to `prefer`, or to the only usable certificate.
+        otherwise it goes to `prefer`, or to the first usable certificate (the
+        first row when none is usable, so Enter can say why).
         """
         unique = {c.list_id: c for c in reversed(certificates)}  # first one of a twin
         certificates = [c for c in certificates if unique.get(c.list_id) is c]
@@ -78,24 +95,28 @@ class CertificateList(OptionList):
         for cert in self.certificates:
             if options:
                 options.append(None)  # a separator line between certificates
-            options.append(Option(option_content(cert), id=cert.list_id, disabled=not cert.usable))
+            options.append(Option(option_content(cert), id=cert.list_id))
         self.set_options(options)
-        usable = [c for c in self.certificates if c.usable]
-        target = next(
-            (c for c in self.certificates if c.usable and c.list_id in (keep, prefer)),
-            None,
+        by_id = {c.list_id: c for c in self.certificates}
+        target = (
+            by_id.get(keep or "")
+            or next((c for c in self.certificates if c.usable and c.list_id == prefer), None)
+            or next((c for c in self.certificates if c.usable), None)
+            or next(iter(self.certificates), None)
         )
-        if target is None and len(usable) == 1:
-            target = usable[0]
         self.highlighted = self.get_option_index(target.list_id) if target is not None else None
+        self.refresh_bindings()
         return True
 
-    def chosen(self) -> CertificateInfo | None:
-        """The highlighted certificate, when it can sign."""
+    def highlighted_certificate(self) -> CertificateInfo | None:
         if self.highlighted is None:
             return None
         option_id = self.get_option_at_index(self.highlighted).id
-        cert = next((c for c in self.certificates if c.list_id == option_id), None)
+        return next((c for c in self.certificates if c.list_id == option_id), None)
+
+    def chosen(self) -> CertificateInfo | None:
+        """The highlighted certificate, when it can sign."""
+        cert = self.highlighted_certificate()
         return cert if cert is not None and cert.usable else None
 
     # --- the terminal's cursor on the highlighted certificate (a braille display reads there)
@@ -123,3 +144,20 @@ class CertificateList(OptionList):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.call_after_refresh(follow, self)  # once scrolled to it
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("select", "explain"):
+            cert = self.highlighted_certificate()
+            if cert is None:
+                return False
+            return cert.usable is (action == "select")
+        return True
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        super().watch_highlighted(highlighted)
+        self.refresh_bindings()  # the key bar follows: Continue, or Why not
+
+    def action_explain(self) -> None:
+        cert = self.highlighted_certificate()
+        if cert is not None and not cert.usable:
+            self.post_message(self.Refused(cert))

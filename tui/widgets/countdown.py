@@ -2,7 +2,8 @@
 
 The number is derived from the deadline on every tick (never decremented),
 so a slow or paused event loop cannot make it lie. Only the small digits
-widget refreshes each second; the words around it are drawn once.
+widget refreshes each second; the words around it are drawn once. On the way
+down it warns once at each of `HURRY_SECONDS` (the screen tells the person).
 
 In screen-reader mode (the app's `-screen-reader` class, `--screen-reader`)
 the digits give way to the time in words (`SpokenTime`), which changes only
@@ -29,6 +30,15 @@ from tui.i18n import _
 from tui.widgets.spoken_time import SpokenTime
 
 URGENT_SECONDS = 30
+HURRY_SECONDS = (60, 10)
+"""Seconds left at which a warning comes, each once, when the countdown passes it."""
+
+
+def hurry_text(seconds: int) -> str:
+    """The warning at one of `HURRY_SECONDS`."""
+    if seconds == 60:
+        return _("One minute left to sign.")
+    return _("{n} seconds left to sign.").format(n=seconds)
 
 
 def clock_text(seconds: int) -> str:
@@ -72,6 +82,13 @@ class Countdown(Horizontal):
     class Expired(Message):
         pass
 
+    class Hurry(Message):
+        """The time left passed one of `HURRY_SECONDS` (never said when shown below it)."""
+
+        def __init__(self, seconds: int) -> None:
+            super().__init__()
+            self.seconds = seconds
+
     def __init__(
         self,
         remaining: Callable[[], float],
@@ -83,6 +100,7 @@ class Countdown(Horizontal):
         self._remaining = remaining
         self._interval = interval
         self._timer: Timer | None = None
+        self._warned = False
         self.seconds = -1
 
     def compose(self) -> ComposeResult:
@@ -100,7 +118,11 @@ class Countdown(Horizontal):
         seconds = max(0, math.ceil(self._remaining()))
         if seconds == self.seconds:
             return
-        self.seconds = seconds
+        before, self.seconds = self.seconds, seconds
+        passed = [m for m in HURRY_SECONDS if before > m >= seconds > 0]
+        if passed:  # the nearest end only, should a paused loop have skipped one
+            self._warned = True
+            self.post_message(self.Hurry(min(passed)))
         digits = self.query_one(Seconds)
         if digits.display:  # hidden in screen-reader mode: nothing to lay out again
             digits.value = seconds
@@ -115,3 +137,6 @@ class Countdown(Horizontal):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        if self._warned:  # "10 seconds left" is no longer news, nor should it cover what is
+            self._warned = False
+            self.app.clear_notifications()

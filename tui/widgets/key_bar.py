@@ -31,7 +31,12 @@ class ShownKey(NamedTuple):
 
 
 class KeyBar(Widget):
-    """One key per action, in the order Textual resolves them (focused widget first)."""
+    """One key per action, in the order Textual resolves them (focused widget first).
+
+    A widget with a `key_description(action) -> str | None` method names what its key
+    does at the moment (a button says its label: "Enter Bitir", not "Enter Seç"); the
+    widget refreshes the bindings when that changes.
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "key-bar--key",
@@ -71,7 +76,7 @@ class KeyBar(Widget):
     def _read_keys(self) -> None:
         keys: list[ShownKey] = []
         actions: set[str] = set()
-        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+        for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
             if not binding.show or binding.action in actions:
                 continue
             actions.add(binding.action)
@@ -79,6 +84,10 @@ class KeyBar(Widget):
             # BINDINGS are read at import, before the language is chosen: they hold
             # msgids (marked with N_), translated here, where they are shown.
             description = _(binding.description) if binding.description else ""
+            # A widget may say what its key does now (a button: its own label).
+            describe = getattr(node, "key_description", None)
+            if callable(describe):
+                description = describe(binding.action) or description
             keys.append(ShownKey(binding.key, display, description, enabled))
         if keys != self.keys:
             self.keys = keys

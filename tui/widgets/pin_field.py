@@ -65,6 +65,16 @@ class PinField(Widget, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.max_length = max_length
         self._pin = Pin()
+        self.enter_text: str | None = None  # what Enter does when not signing (the screen says)
+
+    def key_description(self, action: str) -> str | None:
+        """For the key bar: "Sign", or what the screen set Enter to do first."""
+        return self.enter_text if action == "submit" else None
+
+    def say_enter_does(self, text: str | None) -> None:
+        if text != self.enter_text:
+            self.enter_text = text
+            self.refresh_bindings()
 
     # --- what the screen uses ---------------------------------------------
 
