@@ -31,6 +31,7 @@ from PyKCS11 import (
     CKC_X_509,
     CKF_ERROR_STATE,
     CKF_SERIAL_SESSION,
+    CKF_TOKEN_PRESENT,
     CKF_USER_PIN_COUNT_LOW,
     CKF_USER_PIN_FINAL_TRY,
     CKF_USER_PIN_LOCKED,
@@ -42,8 +43,10 @@ from PyKCS11 import (
     CKR_ATTRIBUTE_TYPE_INVALID,
     CKR_BUFFER_TOO_SMALL,
     CKR_CRYPTOKI_ALREADY_INITIALIZED,
+    CKR_DEVICE_REMOVED,
     CKR_FUNCTION_NOT_SUPPORTED,
     CKR_OK,
+    CKR_SLOT_ID_INVALID,
     CKU_CONTEXT_SPECIFIC,
     CKU_USER,
 )
@@ -373,10 +376,24 @@ class Pkcs11Module:
             raise _reraise(err, "C_GetSlotList") from None
 
     def slot_ids(self) -> list[int]:
-        """Slots with a token present now (one call, into room for many readers)."""
-        rv, slots = self.functions.slot_list(present=True)
+        """Slots with a token present now: every slot (`C_GetSlotList(FALSE)`), each kept
+        when its `C_GetSlotInfo` sets CKF_TOKEN_PRESENT.
+
+        Not `C_GetSlotList(TRUE)`: AKIS's libakisp11 is reported to list no slot that way
+        even with a card in the reader (docs/pkcs11-notes.md). A slot that went away
+        between the two calls (its reader unplugged) is left out.
+        """
+        rv, slots = self.functions.slot_list(present=False)
         _check(rv, "C_GetSlotList")
-        return slots
+        present = []
+        for slot in slots:
+            rv, flags = self.functions.slot_flags(slot)
+            if rv in _SLOT_GONE:
+                continue
+            _check(rv, "C_GetSlotInfo")
+            if flags & CKF_TOKEN_PRESENT:
+                present.append(slot)
+        return present
 
     def token(self, slot_id: int) -> RawToken:
         self.calls["C_GetTokenInfo"] += 1
@@ -520,6 +537,16 @@ class _PssParams(ctypes.Structure):  # CK_RSA_PKCS_PSS_PARAMS
     _fields_ = [("hash", _U), ("mgf", _U), ("salt", _U)]
 
 
+class _SlotInfo(ctypes.Structure):  # CK_SLOT_INFO
+    _fields_ = [
+        ("description", ctypes.c_ubyte * 64),
+        ("manufacturer", ctypes.c_ubyte * 32),
+        ("flags", _U),
+        ("hardware", ctypes.c_ubyte * 2),
+        ("firmware", ctypes.c_ubyte * 2),
+    ]
+
+
 class _SessionInfo(ctypes.Structure):  # CK_SESSION_INFO
     _fields_ = [("slot", _U), ("state", _U), ("flags", _U), ("device_error", _U)]
 
@@ -534,6 +561,7 @@ _PROTOTYPES: dict[str, Any] = {
     "C_GetSlotList": ctypes.CFUNCTYPE(
         _CK_RV, ctypes.c_ubyte, ctypes.POINTER(_U), ctypes.POINTER(_U)
     ),
+    "C_GetSlotInfo": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_SlotInfo)),
     "C_CloseSession": ctypes.CFUNCTYPE(_CK_RV, _U),
     "C_CloseAllSessions": ctypes.CFUNCTYPE(_CK_RV, _U),
     "C_GetSessionInfo": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_SessionInfo)),
@@ -636,6 +664,12 @@ class FunctionList:
         if rv != CKR_OK:
             return rv, []
         return rv, [int(room[i]) for i in range(count.value)]
+
+    def slot_flags(self, slot_id: int) -> tuple[int, int]:
+        """C_GetSlotInfo's flags (CKF_TOKEN_PRESENT, CKF_REMOVABLE_DEVICE, …)."""
+        info = _SlotInfo()
+        rv = self.call("C_GetSlotInfo", slot_id, ctypes.byref(info))
+        return rv, int(info.flags)
 
     def open_session(self, slot_id: int) -> tuple[int, int]:
         handle = _U()
@@ -754,6 +788,7 @@ class FunctionList:
         return rv, bytes(out[: size.value]) if rv == CKR_OK else b""
 
 
+_SLOT_GONE = (CKR_SLOT_ID_INVALID, CKR_DEVICE_REMOVED)
 _ABSENT = (CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ARGUMENTS_BAD)
 
 

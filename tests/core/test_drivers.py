@@ -1,0 +1,95 @@
+"""Drivers and readers as they really behave (issue 13), through `tests.shims.DRIVER_C`.
+
+The module of our own forwards to the SoftHSM test card and behaves, one behaviour at
+a time, as real drivers and readers do: no slot for `C_GetSlotList(tokenPresent=TRUE)`
+(AKIS), a PIN pad reader (CKF_PROTECTED_AUTHENTICATION_PATH), a card another program
+holds. Each case runs in a fresh process: a module is initialised once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import openssl_verify
+from tests.shims import DRIVER_C, compile_module
+from tui.core.text import LOGIN_TEXT
+
+pytestmark = pytest.mark.softhsm
+
+PROBE = textwrap.dedent(
+    """
+    import json, sys
+    import PyKCS11
+    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.pin import Pin
+    module, cert_id, pin, text, out = sys.argv[1:6]
+    bare = PyKCS11.PyKCS11Lib()
+    bare.load(module)
+    result = {"present_list": len(bare.getSlotList(tokenPresent=True))}
+    card = Pkcs11Card([module])
+    try:
+        certs = card.certificates()
+        result["certs"] = len(certs)
+        cert = next(c for c in certs if c.id.hex() == cert_id)
+        result["flags"] = list(cert.token.flags)
+        sig = card.sign(cert, Pin.from_str(pin), text, b"nonce")
+        open(out, "wb").write(sig.cms)
+        result["signed"] = True
+    except Exception as err:
+        result["error"] = type(err).__name__
+        result["message"] = err.user_message() if hasattr(err, "user_message") else str(err)
+    print(json.dumps(result))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return compile_module(DRIVER_C, tmp_path_factory.mktemp("driver"), "realdriver")
+
+
+def probe(
+    driver: Path, softhsm_card: Any, tmp_path: Path, pin: str | None = None, **on: str
+) -> tuple[dict[str, Any], Path]:
+    out = tmp_path / "sig.p7s"
+    env = {
+        **os.environ,
+        **softhsm_card.env,
+        "EONAY_DRV_TARGET": softhsm_card.module_path,
+        "EONAY_DRV_LOG": str(tmp_path / "driver.log"),
+        "LANG": "en_US.UTF-8",
+        **{f"EONAY_DRV_{name.upper()}": value for name, value in on.items()},
+    }
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(driver), holder.cert_id,
+         softhsm_card.pin if pin is None else pin, LOGIN_TEXT, str(out)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]), out
+
+
+def test_a_driver_listing_no_slot_for_token_present_still_shows_the_card(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    result, out = probe(driver, softhsm_card, tmp_path, no_present_list="1")
+    assert result["present_list"] == 0  # the driver does what AKIS is reported to do
+    assert result["certs"] == len(softhsm_card.holders)
+    assert result["signed"] is True
+    assert openssl_verify(out, softhsm_card.root_pem, workdir=tmp_path) == LOGIN_TEXT.encode()
+
+
+def test_the_same_driver_without_the_quirk_lists_the_same(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    result, _ = probe(driver, softhsm_card, tmp_path)
+    assert result["present_list"] > 0 and result["certs"] == len(softhsm_card.holders)
