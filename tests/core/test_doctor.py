@@ -318,6 +318,10 @@ def test_a_driver_refusing_initialize_arguments(
     if strict:
         assert module["status"] == "error" and "does not initialise" in module["title"]
         assert "AKIS" in module["hint"]
+        # It took C_Initialize(NULL): the report says what it still refuses, and how.
+        assert "accepts C_Initialize(NULL)" in module["hint"]
+        assert "CKR_ARGUMENTS_BAD" in module["hint"] and "even once initialised" in module["hint"]
+        assert "after C_Initialize(NULL)" in module["detail"]
         assert proc.returncode == 1
     else:
         assert module["status"] == "warning"

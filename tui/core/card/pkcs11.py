@@ -337,7 +337,11 @@ class Pkcs11Module:
             try:
                 return PyKCS11.PyKCS11Lib().load(path)
             except PyKCS11.PyKCS11Error as err:
-                raise InitializeArgsError(path, str(err)) from None
+                # Initialised with NULL, and still refusing the arguments instead of
+                # answering CKR_CRYPTOKI_ALREADY_INITIALIZED (docs/pkcs11-notes.md).
+                raise InitializeArgsError(
+                    path, f"after C_Initialize(NULL): {err}", null_accepted=True
+                ) from None
 
     def library_info(self) -> LibraryInfo:
         """C_GetInfo: what the module says it is (for `eonay doctor`)."""

@@ -513,14 +513,24 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     try:
         module = Pkcs11Module(path)
     except InitializeArgsError as exc:
+        if exc.null_accepted:
+            hint = _(
+                "The driver accepts C_Initialize(NULL) but keeps answering CKR_ARGUMENTS_BAD "
+                "to initialisation arguments even once initialised, where PKCS#11 asks for "
+                "CKR_CRYPTOKI_ALREADY_INITIALIZED; eonay cannot use it. Install the driver's "
+                "current version from its vendor (AKIS drivers are known to refuse "
+                "arguments), and report its version."
+            )
+        else:
+            hint = _(
+                "The driver refuses C_Initialize with and without arguments (a problem known "
+                "from AKIS drivers). Install the driver's current version from its vendor."
+            )
         return None, _module_problem(
             candidate,
             _("PKCS#11 module does not initialise: {path}").format(path=path),
             f"{exc.detail}; {source}",
-            _(
-                "The driver refuses C_Initialize with and without arguments (a problem known "
-                "from AKIS drivers). Install the driver's current version from its vendor."
-            ),
+            hint,
         )
     except ModuleLoadError as exc:
         why = _explain_load_failure(path) or exc.detail
