@@ -139,6 +139,7 @@ class FaultyDriver:
 #   C_Login with a PIN refuses it (CKR_ARGUMENTS_BAD); with a NULL PIN it "reads the
 #   keypad": FILE's first line is the PIN typed there ("cancel": the person pressed
 #   Cancel, CKR_FUNCTION_CANCELED), handed to SoftHSM's C_Login.
+# - EONAY_DRV_FLAGS=N: token flags added to SoftHSM's (e.g. CKF_USER_PIN_LOCKED).
 # - EONAY_DRV_BUSY=FILE: while FILE exists another program holds the card: every call
 #   that talks to the card answers $EONAY_DRV_BUSY_RV (default CKR_DEVICE_ERROR), while
 #   the slot still shows CKF_TOKEN_PRESENT (the reader sees the card).
@@ -222,10 +223,9 @@ static rv_t get_slot_list(unsigned char present, ul *slots, ul *count) {
 static rv_t get_token_info(ul slot, unsigned char *info) {
     if (busy("C_GetTokenInfo")) return busy_rv();
     rv_t rv = ((rv_t (*)(ul, unsigned char *))real[C_GETTOKENINFO])(slot, info);
-    if (rv == 0 && getenv("EONAY_DRV_PINPAD")) {
-        ul *flags = (ul *)(info + 96); /* label 32, manufacturerID 32, model 16, serial 16 */
-        *flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
-    }
+    ul *flags = (ul *)(info + 96); /* label 32, manufacturerID 32, model 16, serial 16 */
+    if (rv == 0 && getenv("EONAY_DRV_PINPAD")) *flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
+    if (rv == 0 && getenv("EONAY_DRV_FLAGS")) *flags |= strtoul(getenv("EONAY_DRV_FLAGS"), NULL, 0);
     return rv;
 }
 
@@ -352,7 +352,7 @@ class RealDriver:
         made = cls(module, where)
         monkeypatch.setenv("EONAY_DRV_TARGET", target)
         monkeypatch.setenv("EONAY_DRV_LOG", str(made.log))
-        for name in ("NO_PRESENT_LIST", "PINPAD", "BUSY", "BUSY_RV", "SESSIONS"):
+        for name in ("NO_PRESENT_LIST", "PINPAD", "FLAGS", "BUSY", "BUSY_RV", "SESSIONS"):
             monkeypatch.delenv(f"EONAY_DRV_{name}", raising=False)
         return made
 

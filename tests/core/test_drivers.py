@@ -40,7 +40,7 @@ PROBE = textwrap.dedent(
         result["certs"] = len(certs)
         cert = next(c for c in certs if c.id.hex() == cert_id)
         result["flags"] = list(cert.token.flags)
-        sig = card.sign(cert, Pin.from_str(pin), text, b"nonce")
+        sig = card.sign(cert, Pin.from_str(pin) if pin else Pin(), text, b"nonce")
         open(out, "wb").write(sig.cms)
         result["signed"] = True
     except Exception as err:
@@ -93,3 +93,59 @@ def test_the_same_driver_without_the_quirk_lists_the_same(
 ) -> None:
     result, _ = probe(driver, softhsm_card, tmp_path)
     assert result["present_list"] > 0 and result["certs"] == len(softhsm_card.holders)
+
+
+PIN_PAD = "PROTECTED_AUTHENTICATION_PATH"
+
+
+def test_a_pin_pad_reader_gets_a_null_pin_and_the_pin_typed_on_its_keypad(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    keypad = tmp_path / "keypad"
+    keypad.write_text(softhsm_card.pin)
+    result, out = probe(driver, softhsm_card, tmp_path, pin="", pinpad=str(keypad))
+    assert PIN_PAD in result["flags"]
+    assert result["signed"] is True, result
+    assert openssl_verify(out, softhsm_card.root_pem, workdir=tmp_path) == LOGIN_TEXT.encode()
+    logins = [line for line in (tmp_path / "driver.log").read_text().splitlines()]
+    assert logins == ["login NULL"]
+
+
+def test_a_pin_pad_reader_never_gets_a_pin_from_eonay(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    """Even handed digits (a caller that did not look at the flag), C_Login gets NULL."""
+    keypad = tmp_path / "keypad"
+    keypad.write_text(softhsm_card.pin)
+    result, _ = probe(driver, softhsm_card, tmp_path, pin="999999", pinpad=str(keypad))
+    assert result["signed"] is True, result
+    assert (tmp_path / "driver.log").read_text().splitlines() == ["login NULL"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [("000000", "PinIncorrectError"), ("cancel", "PinCancelledError")],
+)
+def test_a_wrong_or_cancelled_pin_on_the_reader(
+    driver: Path, softhsm_card: Any, tmp_path: Path, typed: str, error: str
+) -> None:
+    keypad = tmp_path / "keypad"
+    keypad.write_text(typed)
+    result, out = probe(driver, softhsm_card, tmp_path, pin="", pinpad=str(keypad))
+    assert result["error"] == error and not out.exists()
+    assert (tmp_path / "driver.log").read_text().splitlines() == ["login NULL"]
+    if error == "PinIncorrectError":
+        assert result["message"].startswith("Wrong PIN")  # the message as for a typed PIN
+    else:
+        assert "cancelled on the card reader" in result["message"]
+
+
+def test_a_locked_pin_on_a_pin_pad_reader_is_refused_before_any_login(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    keypad = tmp_path / "keypad"
+    keypad.write_text(softhsm_card.pin)
+    locked = hex(0x40000)  # CKF_USER_PIN_LOCKED
+    result, _ = probe(driver, softhsm_card, tmp_path, pin="", pinpad=str(keypad), flags=locked)
+    assert result["error"] == "PinLockedError"
+    assert not (tmp_path / "driver.log").exists()  # no C_Login at all

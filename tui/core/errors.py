@@ -136,6 +136,19 @@ class PinLockedError(TokenError):
         )
 
 
+class PinCancelledError(TokenError):
+    """The PIN entry on the reader's keypad was cancelled there, or timed out
+    (CKR_FUNCTION_CANCELED): no PIN reached the card, no try was spent."""
+
+    code = "pin_cancelled"
+
+    def __init__(self) -> None:
+        super().__init__("PIN entry cancelled on the reader")
+
+    def user_message(self) -> str:
+        return _("The PIN entry was cancelled on the card reader. Nothing was signed.")
+
+
 class PinLengthError(TokenError):
     code = "pin_length"
 

@@ -692,7 +692,7 @@ class FunctionList:
         if pin.readonly or pin.itemsize != 1:
             raise TypeError("the PIN must be a writable byte buffer (a Pin's)")
         size = pin.nbytes
-        if size == 0:
+        if size == 0:  # a PIN pad reader's NULL PIN: the reader asks on its keypad
             return self.call("C_Login", session, user, None, 0)
         digits = (ctypes.c_ubyte * size).from_buffer(pin)  # a view of the same bytes
         try:

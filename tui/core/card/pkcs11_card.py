@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PyKCS11 import (
+    CKF_PROTECTED_AUTHENTICATION_PATH,
     CKF_TOKEN_INITIALIZED,
     CKG_MGF1_SHA256,
     CKG_MGF1_SHA384,
@@ -39,6 +40,7 @@ from PyKCS11 import (
     CKO_PUBLIC_KEY,
     CKR_DEVICE_ERROR,
     CKR_DEVICE_REMOVED,
+    CKR_FUNCTION_CANCELED,
     CKR_MECHANISM_INVALID,
     CKR_PIN_INCORRECT,
     CKR_PIN_LEN_RANGE,
@@ -71,6 +73,7 @@ from tui.core.errors import (
     CertificateNotUsableError,
     EonayError,
     MechanismNotSupportedError,
+    PinCancelledError,
     PinIncorrectError,
     PinLengthError,
     PinLockedError,
@@ -109,6 +112,8 @@ def map_ck_error(err: CkError) -> TokenError:
         return CardRemovedError(str(err))
     if err.rv == CKR_PIN_LOCKED:
         return PinLockedError()
+    if err.rv == CKR_FUNCTION_CANCELED:  # Cancel pressed, or timed out, on a PIN pad
+        return PinCancelledError()
     if err.rv == CKR_MECHANISM_INVALID:
         return MechanismNotSupportedError(err.function)
     return TokenError(str(err))
@@ -461,7 +466,7 @@ class Pkcs11Card:
             raise PinLockedError()
         if fresh.reason is not None:
             raise CertificateNotUsableError(fresh.reason)
-        if not raw.min_pin <= len(pin) <= raw.max_pin:
+        if not pin_pad(raw) and not raw.min_pin <= len(pin) <= raw.max_pin:
             raise PinLengthError(raw.min_pin, raw.max_pin)
         scheme = cades.scheme_for(cert.der, pss=self._pss)
         plan = signing_plan(self._mechanisms(module, raw), scheme)
@@ -469,7 +474,7 @@ class Pkcs11Card:
         self._login(session, module, raw, pin)
         try:
             key = _private_key(session, current)
-            context_pin = pin.buffer() if key.always_authenticate else None
+            context_pin = entered(raw, pin) if key.always_authenticate else None
             signing_time = cades.whole_seconds_utc(self._clock.now())
             cms = cades.build_cades(
                 text,
@@ -504,14 +509,14 @@ class Pkcs11Card:
         """The one C_Login of this signature; never repeated after a failure."""
         try:
             try:
-                session.login(pin.buffer())
+                session.login(entered(raw, pin))
             except CkError as err:
                 if err.rv != CKR_USER_ALREADY_LOGGED_IN:
                     raise
                 # Left logged in by someone else in this process: that login
                 # did not check this PIN and cost no try. Log out, then check it.
                 session.logout()
-                session.login(pin.buffer())
+                session.login(entered(raw, pin))
         except CkError as err:
             if err.rv == CKR_PIN_INCORRECT:
                 raise self._wrong_pin(module, raw) from None
@@ -666,6 +671,17 @@ def _private_key(session: Pkcs11Session, found: _Found) -> RawObject:
     if key is None:
         raise CertificateNotUsableError(reasons.NO_PRIVATE_KEY)
     return key
+
+
+def pin_pad(raw: RawToken) -> bool:
+    """The reader has its own keypad: the PIN is typed there, never given to C_Login."""
+    return bool(raw.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
+
+
+def entered(raw: RawToken, pin: Pin) -> memoryview:
+    """What C_Login is handed: the PIN's own bytes, or for a PIN pad reader nothing
+    (a NULL PIN, length 0: the reader asks the person on its keypad)."""
+    return memoryview(bytearray()) if pin_pad(raw) else pin.buffer()
 
 
 def _is_ca_der(der: bytes) -> bool:

@@ -36,6 +36,7 @@ from tui.core.errors import (
     MechanismNotSupportedError,
     ModuleLoadError,
     NoUsableCertificateError,
+    PinCancelledError,
     PinIncorrectError,
     PinLengthError,
     PinLockedError,
@@ -293,6 +294,7 @@ _ERRORS: tuple[_ErrorCodec, ...] = (
         lambda d: PinIncorrectError(_optional_int(d["tries_left"])),
     ),
     _ErrorCodec(PinLockedError, lambda e: {}, lambda d: PinLockedError()),
+    _ErrorCodec(PinCancelledError, lambda e: {}, lambda d: PinCancelledError()),
     _ErrorCodec(
         PinLengthError,
         lambda e: {"minimum": e.minimum, "maximum": e.maximum},
