@@ -149,3 +149,82 @@ def test_a_locked_pin_on_a_pin_pad_reader_is_refused_before_any_login(
     result, _ = probe(driver, softhsm_card, tmp_path, pin="", pinpad=str(keypad), flags=locked)
     assert result["error"] == "PinLockedError"
     assert not (tmp_path / "driver.log").exists()  # no C_Login at all
+
+
+BUSY_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.errors import CardBusyError
+    from tui.core.pin import Pin
+    module, cert_id, pin, text, out, flag, log = sys.argv[1:8]
+    flag, log = Path(flag), Path(log)
+    card = Pkcs11Card([module])
+    result = {}
+
+    def attempt(call):
+        try:
+            call()
+            return "ok"
+        except CardBusyError as err:
+            return "busy: " + err.user_message()
+        except Exception as err:
+            return type(err).__name__
+
+    flag.touch()  # another program holds the card from the start
+    result["listing while held"] = attempt(card.certificates)
+    flag.unlink()  # ... and lets go of it
+    certs = card.certificates()
+    cert = next(c for c in certs if c.id.hex() == cert_id)
+    flag.touch()  # taken again while the PIN was being typed
+    result["signature while held"] = attempt(
+        lambda: card.sign(cert, Pin.from_str(pin), text, b"nonce"))
+    result["pin state while held"] = attempt(lambda: card.pin_state(cert))
+    result["logins while held"] = log.read_text().count("login") if log.exists() else 0
+    flag.unlink()
+    sig = card.sign(cert, Pin.from_str(pin), text, b"nonce")
+    open(out, "wb").write(sig.cms)
+    result["logins"] = log.read_text().count("login")
+    print(json.dumps(result))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "rv",
+    ["0x30", "0xE1", "0x31", "0x6", "0xE0"],
+    ids=["DEVICE_ERROR", "TOKEN_NOT_RECOGNIZED", "DEVICE_MEMORY", "FUNCTION_FAILED",
+         "TOKEN_NOT_PRESENT"],
+)  # fmt: skip
+def test_a_card_another_program_holds_is_told_apart_and_costs_no_pin(
+    driver: Path, softhsm_card: Any, tmp_path: Path, rv: str
+) -> None:
+    out, flag, log = tmp_path / "sig.p7s", tmp_path / "busy", tmp_path / "driver.log"
+    env = {
+        **os.environ,
+        **softhsm_card.env,
+        "EONAY_DRV_TARGET": softhsm_card.module_path,
+        "EONAY_DRV_LOG": str(log),
+        "EONAY_DRV_BUSY": str(flag),
+        "EONAY_DRV_BUSY_RV": rv,
+        "LANG": "en_US.UTF-8",
+    }
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    proc = subprocess.run(
+        [sys.executable, "-c", BUSY_PROBE, str(driver), holder.cert_id, softhsm_card.pin,
+         LOGIN_TEXT, str(out), str(flag), str(log)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    busy = (
+        "busy: Another program may be using the card (DYS, the Kamu SM app, a browser). "
+        "Close it; eonay tries again by itself."
+    )
+    assert result["listing while held"] == busy
+    assert result["signature while held"] == busy
+    assert result["pin state while held"] == busy
+    assert result["logins while held"] == 0  # the busy card was found before C_Login
+    assert result["logins"] == 1  # once free: one signature, one login
+    assert openssl_verify(out, softhsm_card.root_pem, workdir=tmp_path) == LOGIN_TEXT.encode()

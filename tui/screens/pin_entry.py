@@ -52,6 +52,11 @@ SIGN = "sign"
 SUBMIT = "submit"
 LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
 UNSEEN = N_("Cannot sign before seeing the whole text: PgDn / End")
+PIN_PAD = N_(
+    "This card reader has its own keypad: the PIN is typed there, never here. "
+    "Press Enter (or SIGN), then type the PIN on the reader's keypad."
+)
+ON_READER = N_("Type the PIN on the card reader's keypad now…")
 SEEN = N_("That is the end of the text: Enter signs it.")
 
 
@@ -146,10 +151,14 @@ class PinEntryScreen(FlowScreen):
                 yield Countdown(self.challenge.seconds_left, id="countdown")
             with Vertical(id="pin-right") as right:
                 right.border_title = _("PIN")
-                yield PinField(max_length=token.max_pin or LONG_PIN, id="pin")
-                yield Static(self._length_hint(), id="pin-hint", markup=False)
+                if token.pin_pad:  # no field, no keypad: the reader has its own
+                    yield Static(_(PIN_PAD), id="pin-pad", markup=False)
+                else:
+                    yield PinField(max_length=token.max_pin or LONG_PIN, id="pin")
+                    yield Static(self._length_hint(), id="pin-hint", markup=False)
                 yield Static("", id="tries", markup=False)
-                yield Keypad(self._keypad_order, id="keypad")
+                if not token.pin_pad:
+                    yield Keypad(self._keypad_order, id="keypad")
                 yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
         yield Static("", id="status", markup=False)
         yield ActionButton("", id="next-action", variant="primary")
@@ -160,8 +169,29 @@ class PinEntryScreen(FlowScreen):
             return _("at least {min} digits").format(min=token.min_pin)
         return _("{min} to {max} digits").format(min=token.min_pin, max=token.max_pin)
 
+    @property
+    def pin_pad(self) -> bool:
+        """The reader has its own keypad (CKF_PROTECTED_AUTHENTICATION_PATH)."""
+        return self.certificate.token.pin_pad
+
+    def _field(self) -> PinField | None:
+        """The PIN field; None on a PIN pad reader's screen, which has none."""
+        return None if self.pin_pad else self.query_one(PinField)
+
+    def _clear_field(self) -> None:
+        field = self._field()
+        if field is not None:
+            field.clear()
+
+    def _focus_input(self) -> None:
+        """Where typing goes: the PIN field, or for a PIN pad reader the SIGN button."""
+        field = self._field()
+        (field or self.query_one("#sign", Button)).focus()
+
     def on_mount(self) -> None:
         self.query_one("#next-action").display = False
+        if self.pin_pad:
+            self._focus_input()
         if self.challenge.expired():
             self._expire()
             return
@@ -227,7 +257,9 @@ class PinEntryScreen(FlowScreen):
     # --- the PIN field and the keypad --------------------------------------------
 
     def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
-        field = self.query_one(PinField)
+        field = self._field()
+        if field is None:
+            return
         if event.key == CLEAR:
             field.clear()
         elif event.key == BACKSPACE:
@@ -281,7 +313,7 @@ class PinEntryScreen(FlowScreen):
         """Enter or İMZALA: check everything that can be checked before the card is touched."""
         if self.phase is not Phase.TYPING:
             return
-        field = self.query_one(PinField)
+        field = self._field()
         token = self.certificate.token
         if self.challenge.expired():
             self._expire()
@@ -301,7 +333,7 @@ class PinEntryScreen(FlowScreen):
         if self.pin_state.locked:
             self._lock()
             return
-        if field.length < token.min_pin or field.length > (token.max_pin or LONG_PIN):
+        if field is not None and not token.min_pin <= field.length <= (token.max_pin or LONG_PIN):
             self._say(self._length_hint().capitalize(), "error")
             return
         if self.pin_state.final_try:
@@ -313,13 +345,14 @@ class PinEntryScreen(FlowScreen):
         if confirmed and self.phase is Phase.TYPING and self._whole_on_screen():
             self._sign_now()
         else:
-            self.query_one(PinField).focus()
+            self._focus_input()
 
     def _sign_now(self) -> None:
-        pin = self.query_one(PinField).take()
+        field = self._field()
+        pin = field.take() if field is not None else Pin()  # a PIN pad: C_Login gets NULL
         self._pending_pin = pin
         self._set_phase(Phase.SIGNING)
-        self._say(_("Signing on the card…"), "busy")
+        self._say(_(ON_READER) if self.pin_pad else _("Signing on the card…"), "busy")
         self.run_task(
             lambda: self._sign(self._hand_over(pin)),
             self._signed,
@@ -453,19 +486,19 @@ class PinEntryScreen(FlowScreen):
             self._expire()
 
     def _expire(self) -> None:
-        self.query_one(PinField).clear()
+        self._clear_field()
         self.query_one(Countdown).stop()
         self._set_phase(Phase.EXPIRED)
         self._say(_("The code's time is over. Nothing was signed."), "error")
         self._offer(_("Start again"))
 
     def _lock(self) -> None:
-        self.query_one(PinField).clear()
+        self._clear_field()
         self._set_phase(Phase.LOCKED)
         self._say(PinLockedError().user_message(), "error")
 
     def _card_gone(self, error: EonayError) -> CardGone:
-        self.query_one(PinField).clear()
+        self._clear_field()
         return CardGone(error.user_message())
 
     # --- what the screen shows ------------------------------------------------------
@@ -473,12 +506,14 @@ class PinEntryScreen(FlowScreen):
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
         typing = phase is Phase.TYPING
-        self.query_one(PinField).disabled = not typing
-        self.query_one(Keypad).disabled = not typing
+        field = self._field()
+        if field is not None:
+            field.disabled = not typing
+            self.query_one(Keypad).disabled = not typing
         self.query_one("#sign", Button).disabled = not typing
         if typing:
             self.query_one("#next-action").display = False
-            self.query_one(PinField).focus()
+            self._focus_input()
 
     def _offer(self, label: str) -> None:
         """Show the one way forward (start again, send again) and give it the focus."""

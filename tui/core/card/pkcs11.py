@@ -379,6 +379,12 @@ class Pkcs11Module:
         except PyKCS11.PyKCS11Error as err:
             raise _reraise(err, "C_GetSlotList") from None
 
+    def token_present(self, slot_id: int) -> bool:
+        """C_GetSlotInfo's CKF_TOKEN_PRESENT: the reader sees a card in the slot."""
+        rv, flags = self.functions.slot_flags(slot_id)
+        _check(rv, "C_GetSlotInfo")
+        return bool(flags & CKF_TOKEN_PRESENT)
+
     def slot_ids(self) -> list[int]:
         """Slots with a token present now: every slot (`C_GetSlotList(FALSE)`), each kept
         when its `C_GetSlotInfo` sets CKF_TOKEN_PRESENT.

@@ -55,6 +55,7 @@ from PyKCS11 import (
 
 from tui.core import reasons
 from tui.core.card import cades
+from tui.core.card.busy import busy_error
 from tui.core.card.certificates import certificate_info, facts, ordered
 from tui.core.card.pkcs11 import (
     CkError,
@@ -250,6 +251,7 @@ class Pkcs11Card:
                 try:
                     raw = module.token(slot)
                 except CkError as err:
+                    _raise_if_busy(module, slot, err)
                     if err.rv not in _REMOVED:
                         raise
                     continue
@@ -371,6 +373,7 @@ class Pkcs11Card:
             try:
                 result.extend(self._token_certificates(module, raw))
             except CkError as err:
+                _raise_if_busy(module, raw.slot_id, err)
                 if err.rv not in _REMOVED:
                     raise
                 log.info("token in slot %s went away while listing", raw.slot_id)
@@ -390,6 +393,7 @@ class Pkcs11Card:
             try:
                 raw = module.token(slot)
             except CkError as err:
+                _raise_if_busy(module, slot, err)
                 if err.rv not in _REMOVED:
                     raise
                 continue
@@ -436,7 +440,7 @@ class Pkcs11Card:
             raise
         except CkError as err:
             self._forget()
-            raise map_ck_error(err) from None
+            raise self._busy_or_mapped(cert, err) from None
         finally:
             pin.wipe()
 
@@ -496,6 +500,14 @@ class Pkcs11Card:
         return Signature(
             cms=cms, signing_time=signing_time, certificate_fingerprint=cert.fingerprint_sha256
         )
+
+    def _busy_or_mapped(self, cert: CertificateInfo, err: CkError) -> TokenError:
+        """CardBusyError when another program holds the card (its reader still sees it),
+        else what `map_ck_error` makes of `err`. Never retried here: the PIN is spent
+        or wiped, and only the person starts another signature."""
+        module = self._modules.get(cert.token.module_path)
+        busy = busy_error(module, cert.token.slot_id, err) if module is not None else None
+        return busy or map_ck_error(err)
 
     def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
         """The token's mechanisms, asked once per token (by module, serial and label)."""
@@ -689,6 +701,12 @@ def _is_ca_der(der: bytes) -> bool:
         return facts(der).is_ca
     except ValueError:
         return False
+
+
+def _raise_if_busy(module: Pkcs11Module, slot_id: int, err: CkError) -> None:
+    busy = busy_error(module, slot_id, err)
+    if busy is not None:
+        raise busy from None
 
 
 def _close_quietly(session: Pkcs11Session) -> None:
