@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -11,7 +12,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 
 from tui.card_hints import no_card_hints
-from tui.core.errors import EonayError
+from tui.core.errors import CardBusyError, EonayError
 from tui.i18n import N_, _
 from tui.operations import CardView
 from tui.resources import stylesheet
@@ -20,6 +21,7 @@ from tui.steps import Step
 from tui.widgets.certificate_list import CertificateList
 
 READ = "read-card"
+BUSY_RETRY = 2.0  # seconds between readings while another program holds the card
 
 
 class CertificateSelectScreen(FlowScreen):
@@ -49,6 +51,8 @@ class CertificateSelectScreen(FlowScreen):
         self._message = message
         self._poll_interval = poll_interval
         self._reading = False
+        self._busy_since: float | None = None  # the last reading found the card held
+        self._last_read = float("-inf")
         self.view: CardView | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -78,6 +82,10 @@ class CertificateSelectScreen(FlowScreen):
         """Start one reading unless one is still running (a slow card must not pile up)."""
         if self._reading:
             return
+        now = monotonic()
+        if self._busy_since is not None and now - self._last_read < BUSY_RETRY:
+            return  # held by another program: every BUSY_RETRY seconds is enough
+        self._last_read = now
         self._reading = True
         self.run_task(
             self._read_card,
@@ -89,10 +97,18 @@ class CertificateSelectScreen(FlowScreen):
 
     def _card_read(self, view: CardView) -> None:
         self._reading_over()
+        self._busy_since = None
         self.show_view(view)
 
     def _card_unread(self, error: EonayError) -> None:
         self._reading_over()
+        if isinstance(error, CardBusyError):
+            # Another program holds the card: say so, and keep trying (see `reread`).
+            if self._busy_since is None:
+                self._busy_since = self._last_read
+            self._show_no_card(error.user_message(), [], title=_("The card is in use"), hints=False)
+            return
+        self._busy_since = None
         self._show_no_card(error.user_message(), [])
 
     def _reading_over(self) -> None:
@@ -122,13 +138,23 @@ class CertificateSelectScreen(FlowScreen):
         else:
             status.update(_("Choose a certificate with ↑ ↓ and press Enter."))
 
-    def _show_no_card(self, detail: str, module_paths: list[str]) -> None:
+    def _show_no_card(
+        self,
+        detail: str,
+        module_paths: list[str],
+        *,
+        title: str | None = None,
+        hints: bool = True,
+    ) -> None:
         listing = self.query_one(CertificateList)
         listing.show([])
         listing.display = False
         self.query_one("#card-status", Static).update("")
         self.query_one("#no-card").display = True
-        text = detail + "\n\n" + no_card_hints(module_paths or self._module_paths())
+        self.query_one("#no-card-title", Static).update(title or _("No card found"))
+        text = detail
+        if hints:
+            text += "\n\n" + no_card_hints(module_paths or self._module_paths())
         self.query_one("#no-card-detail", Static).update(Content(text))
 
     # --- choosing -------------------------------------------------------------

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.errors import NoWidget
+from textual.timer import Timer
 from textual.widgets import Button, Static
 
 from tui.core.card_info import CertificateInfo, PinState, PinTries, Signature
@@ -25,6 +26,7 @@ from tui.core.challenge import Challenge
 from tui.core.errors import (
     SEND_AGAIN,
     AlreadyActiveError,
+    CardBusyError,
     CardRemovedError,
     CertificateChangedError,
     CodeExpiredError,
@@ -50,6 +52,7 @@ PIN_STATE = "pin-state"
 PRESENCE = "card-presence"
 SIGN = "sign"
 SUBMIT = "submit"
+BUSY_RETRY = 2.0  # seconds between tries while another program holds the card
 LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
 UNSEEN = N_("Cannot sign before seeing the whole text: PgDn / End")
 PIN_PAD = N_(
@@ -120,6 +123,7 @@ class PinEntryScreen(FlowScreen):
         # Once the text's last line was on the screen, with the screen whole; never taken back.
         self.seen_whole_text = False
         self._said = ""  # what the status line says now
+        self._busy_retry: Timer | None = None  # while another program holds the card
 
     # --- layout -------------------------------------------------------------
 
@@ -157,9 +161,11 @@ class PinEntryScreen(FlowScreen):
                     yield PinField(max_length=token.max_pin or LONG_PIN, id="pin")
                     yield Static(self._length_hint(), id="pin-hint", markup=False)
                 yield Static("", id="tries", markup=False)
-                if not token.pin_pad:
+                if token.pin_pad:  # focused, so that Enter starts the login on the reader
+                    yield ActionButton(_("SIGN"), id="sign", variant="primary")
+                else:
                     yield Keypad(self._keypad_order, id="keypad")
-                yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
+                    yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
         yield Static("", id="status", markup=False)
         yield ActionButton("", id="next-action", variant="primary")
 
@@ -408,6 +414,8 @@ class PinEntryScreen(FlowScreen):
             self._lock()
         elif isinstance(error, CodeExpiredError):
             self._expire()
+        elif isinstance(error, CardBusyError):
+            self._card_busy(error)
         elif isinstance(error, CardRemovedError | CertificateChangedError):
             self.leave(self._card_gone(error))
         else:
@@ -439,12 +447,16 @@ class PinEntryScreen(FlowScreen):
         )
 
     def _pin_state_unread(self, error: EonayError) -> None:
-        if isinstance(error, CardRemovedError):
+        if isinstance(error, CardBusyError):
+            self._card_busy(error)
+        elif isinstance(error, CardRemovedError):
             self.leave(self._card_gone(error))
         else:
             self._say(error.user_message(), "error")
 
     def _check_card(self) -> None:
+        if self._busy_retry is not None:
+            return  # the card is held by another program: `_retry_busy` asks, every 2 s
         if self.phase is Phase.TYPING and not self._checking:
             self._checking = True
             self.run_task(
@@ -464,8 +476,34 @@ class PinEntryScreen(FlowScreen):
     def _check_over(self) -> None:
         self._checking = False
 
+    def _card_busy(self, error: CardBusyError) -> None:
+        """Another program holds the card: say so, and read the card's PIN state again
+        every BUSY_RETRY seconds until it answers. Never a signature: that waits for
+        the person (and the PIN, if it was typed here, is gone: it is typed again)."""
+        self._say(error.user_message(), "warning")
+        if self._busy_retry is None:
+            self._busy_retry = self.set_interval(BUSY_RETRY, self._retry_busy)
+
+    def _retry_busy(self) -> None:
+        if self.phase in (Phase.TYPING, Phase.LOCKED):
+            self._read_pin_state()
+
+    def _card_free(self) -> None:
+        """The card answered again after being held: carry on where the person was."""
+        if self._busy_retry is None:
+            return
+        self._busy_retry.stop()
+        self._busy_retry = None
+        if self.pin_pad:
+            self._say(
+                _("The card is free again. Press Enter, then type the PIN on the reader."), "info"
+            )
+        else:
+            self._say(_("The card is free again. Type your PIN and press Enter."), "info")
+
     def _show_pin_state(self, state: PinState) -> None:
         """The card's PIN flags, in the PIN box, beside whatever the status line says."""
+        self._card_free()
         self.pin_state = state
         tries = self.query_one("#tries", Static)
         if state.locked:
