@@ -228,3 +228,64 @@ def test_a_card_another_program_holds_is_told_apart_and_costs_no_pin(
     assert result["logins while held"] == 0  # the busy card was found before C_Login
     assert result["logins"] == 1  # once free: one signature, one login
     assert openssl_verify(out, softhsm_card.root_pem, workdir=tmp_path) == LOGIN_TEXT.encode()
+
+
+def eonay(driver: Path, softhsm_card: Any, tmp_path: Path, *args: str, stdin: str, **on: str):
+    env = {
+        **os.environ,
+        **softhsm_card.env,
+        "EONAY_DRV_TARGET": softhsm_card.module_path,
+        "EONAY_DRV_LOG": str(tmp_path / "driver.log"),
+        "LANG": "en_US.UTF-8",
+        "LC_ALL": "",
+        **{f"EONAY_DRV_{name.upper()}": value for name, value in on.items()},
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args], input=stdin, capture_output=True, text=True,
+        env=env, timeout=60,
+    )  # fmt: skip
+
+
+def test_eonay_sign_pin_stdin_on_a_pin_pad_reader_says_the_pin_is_typed_there(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    keypad = tmp_path / "keypad"
+    keypad.write_text(softhsm_card.pin)
+    text = tmp_path / "text.txt"
+    text.write_text(LOGIN_TEXT, encoding="utf-8")
+    out = tmp_path / "sig.p7s"
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    proc = eonay(
+        driver, softhsm_card, tmp_path,
+        "sign", "--module", str(driver), "--cert-id", holder.cert_id, "--text-file", str(text),
+        "--nonce", "bm9uY2U", "--out", str(out), "--pin-stdin",
+        stdin="000000\n", pinpad=str(keypad),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "--pin-stdin" in proc.stderr and "typed on the reader" in proc.stderr
+    assert (tmp_path / "driver.log").read_text().splitlines() == ["login NULL"]
+    assert openssl_verify(out, softhsm_card.root_pem, workdir=tmp_path) == LOGIN_TEXT.encode()
+
+
+def test_eonay_certs_on_a_driver_listing_no_slot_for_token_present(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    proc = eonay(
+        driver, softhsm_card, tmp_path, "certs", "--json", "--module", str(driver),
+        stdin="", no_present_list="1",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)) == len(softhsm_card.holders)
+
+
+def test_eonay_certs_on_a_held_card_says_so(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    flag = tmp_path / "busy"
+    flag.touch()
+    proc = eonay(
+        driver, softhsm_card, tmp_path, "certs", "--module", str(driver), stdin="",
+        busy=str(flag),
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "Another program may be using the card" in proc.stderr
