@@ -289,3 +289,27 @@ def test_eonay_certs_on_a_held_card_says_so(
     )  # fmt: skip
     assert proc.returncode != 0
     assert "Another program may be using the card" in proc.stderr
+
+
+def doctor(driver: Path, softhsm_card: Any, tmp_path: Path, **on: str) -> dict[str, Any]:
+    proc = eonay(
+        driver, softhsm_card, tmp_path, "doctor", "--json", "--module", str(driver), stdin="",
+        **on,
+    )  # fmt: skip
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def test_doctor_names_a_pin_pad_reader_and_a_held_card(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    keypad = tmp_path / "keypad"
+    report = doctor(driver, softhsm_card, tmp_path, pinpad=str(keypad))
+    tokens = [c for c in report["checks"] if c["id"] == "token"]
+    assert tokens and all("PIN pad reader" in c["detail"] for c in tokens)
+    flag = tmp_path / "busy"
+    flag.touch()
+    report = doctor(driver, softhsm_card, tmp_path, busy=str(flag))
+    tokens = [c for c in report["checks"] if c["id"] == "token"]
+    assert tokens and all("Another program may be using the card" in c["hint"] for c in tokens)
+    log = tmp_path / "driver.log"
+    assert "login" not in (log.read_text() if log.exists() else "")  # the doctor never logs in

@@ -684,8 +684,9 @@ def _check_tokens(
     """The tokens in `slots`, their PIN state, then the certificates they hold."""
     from PyKCS11 import CKF_TOKEN_INITIALIZED
 
+    from tui.core.card.busy import busy_error
     from tui.core.card.pkcs11 import CkError
-    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card, pin_pad
     from tui.core.errors import EonayError
 
     tokens = 0
@@ -693,12 +694,15 @@ def _check_tokens(
         try:
             token = module.token(slot.slot_id)
         except CkError as exc:
+            busy = busy_error(module, slot.slot_id, exc)
             findings.checks.append(
                 warning(
                     "token",
                     _("Cannot read the card in {slot}").format(slot=slot.description),
                     str(exc),
-                    _("Take the card out and put it back; try another reader."),
+                    busy.user_message()
+                    if busy is not None
+                    else _("Take the card out and put it back; try another reader."),
                     f"{candidate.path}|{slot.slot_id}",
                 )
             )
@@ -717,6 +721,11 @@ def _check_tokens(
                     serial=token.serial,
                     low=token.min_pin,
                     high=token.max_pin,
+                )
+                + (
+                    "; " + _("PIN pad reader: the PIN is typed on the reader's keypad")
+                    if pin_pad(token)
+                    else ""
                 ),
                 subject,
             )
