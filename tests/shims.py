@@ -142,7 +142,8 @@ class FaultyDriver:
 # - EONAY_DRV_FLAGS=N: token flags added to SoftHSM's (e.g. CKF_USER_PIN_LOCKED).
 # - EONAY_DRV_BUSY=FILE: while FILE exists another program holds the card: every call
 #   that talks to the card answers $EONAY_DRV_BUSY_RV (default CKR_DEVICE_ERROR), while
-#   the slot still shows CKF_TOKEN_PRESENT (the reader sees the card).
+#   the slot still shows CKF_TOKEN_PRESENT (the reader sees the card). With
+#   EONAY_DRV_BUSY_SLOTINFO set, C_GetSlotInfo answers so too, as OpenSC's does.
 # - EONAY_DRV_SESSIONS=FILE: after every C_OpenSession, C_CloseSession and
 #   C_CloseAllSessions, FILE holds "open=N opened=N closed=N": the sessions open now.
 # Every C_Login and every busy answer is appended to $EONAY_DRV_LOG ("login NULL",
@@ -160,6 +161,7 @@ typedef void *fn_t;
 
 #define FUNCTIONS 68
 #define C_GETSLOTLIST 4
+#define C_GETSLOTINFO 5
 #define C_GETTOKENINFO 6
 #define C_GETMECHANISMLIST 7
 #define C_OPENSESSION 12
@@ -210,6 +212,11 @@ static void count_sessions(void) {
     fprintf(f, "open=%d opened=%lu closed=%lu\n", open_count, opened, closed);
     fclose(f);
     rename(tmp, path);
+}
+
+static rv_t get_slot_info(ul slot, void *info) {
+    if (getenv("EONAY_DRV_BUSY_SLOTINFO") && busy("C_GetSlotInfo")) return busy_rv();
+    return ((rv_t (*)(ul, void *))real[C_GETSLOTINFO])(slot, info);
 }
 
 static rv_t get_slot_list(unsigned char present, ul *slots, ul *count) {
@@ -318,6 +325,7 @@ rv_t C_GetFunctionList(void **out) {
         memcpy(&list, table, sizeof list);
         memcpy(real, list.fn, sizeof real);
         list.fn[C_GETSLOTLIST] = (fn_t)get_slot_list;
+        list.fn[C_GETSLOTINFO] = (fn_t)get_slot_info;
         list.fn[C_GETTOKENINFO] = (fn_t)get_token_info;
         list.fn[C_GETMECHANISMLIST] = (fn_t)get_mechanism_list;
         list.fn[C_OPENSESSION] = (fn_t)open_session;
@@ -352,7 +360,15 @@ class RealDriver:
         made = cls(module, where)
         monkeypatch.setenv("EONAY_DRV_TARGET", target)
         monkeypatch.setenv("EONAY_DRV_LOG", str(made.log))
-        for name in ("NO_PRESENT_LIST", "PINPAD", "FLAGS", "BUSY", "BUSY_RV", "SESSIONS"):
+        for name in (
+            "NO_PRESENT_LIST",
+            "PINPAD",
+            "FLAGS",
+            "BUSY",
+            "BUSY_RV",
+            "BUSY_SLOTINFO",
+            "SESSIONS",
+        ):
             monkeypatch.delenv(f"EONAY_DRV_{name}", raising=False)
         return made
 

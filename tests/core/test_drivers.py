@@ -192,13 +192,13 @@ BUSY_PROBE = textwrap.dedent(
 
 
 @pytest.mark.parametrize(
-    "rv",
-    ["0x30", "0xE1", "0x31", "0x6", "0xE0"],
+    ("rv", "slot_info"),
+    [("0x30", ""), ("0xE1", ""), ("0x31", ""), ("0x6", ""), ("0xE0", ""), ("0x30", "1")],
     ids=["DEVICE_ERROR", "TOKEN_NOT_RECOGNIZED", "DEVICE_MEMORY", "FUNCTION_FAILED",
-         "TOKEN_NOT_PRESENT"],
+         "TOKEN_NOT_PRESENT", "DEVICE_ERROR-also-C_GetSlotInfo-as-OpenSC"],
 )  # fmt: skip
 def test_a_card_another_program_holds_is_told_apart_and_costs_no_pin(
-    driver: Path, softhsm_card: Any, tmp_path: Path, rv: str
+    driver: Path, softhsm_card: Any, tmp_path: Path, rv: str, slot_info: str
 ) -> None:
     out, flag, log = tmp_path / "sig.p7s", tmp_path / "busy", tmp_path / "driver.log"
     env = {
@@ -209,6 +209,7 @@ def test_a_card_another_program_holds_is_told_apart_and_costs_no_pin(
         "EONAY_DRV_BUSY": str(flag),
         "EONAY_DRV_BUSY_RV": rv,
         "LANG": "en_US.UTF-8",
+        **({"EONAY_DRV_BUSY_SLOTINFO": slot_info} if slot_info else {}),
     }
     holder = softhsm_card.holder("MEHMET ÖZTÜRK")
     proc = subprocess.run(

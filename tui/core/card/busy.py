@@ -7,7 +7,8 @@ exclusively and answers CKR_DEVICE_ERROR; vendor modules are reported to answer
 CKR_DEVICE_ERROR, CKR_TOKEN_NOT_RECOGNIZED, CKR_DEVICE_MEMORY or
 CKR_FUNCTION_FAILED, some CKR_TOKEN_NOT_PRESENT (docs/pkcs11-notes.md). What tells
 it from a pulled card is the reader: it still sees a card in the slot
-(CKF_TOKEN_PRESENT), which one C_GetSlotInfo asks, only once such an answer came.
+(CKF_TOKEN_PRESENT), which one C_GetSlotInfo asks, only once such an answer came
+(OpenSC's C_GetSlotInfo then answers CKR_DEVICE_ERROR itself, which counts too).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def busy_error(module: Pkcs11Module, slot_id: int, err: CkError) -> CardBusyErro
         return None
     try:
         present = module.token_present(slot_id)
-    except CkError:
-        return None  # the slot itself is gone: the reader was unplugged
+    except CkError as slot_err:
+        # OpenSC's C_GetSlotInfo itself answers CKR_DEVICE_ERROR for a card it sees but
+        # cannot connect to; any other answer: the slot is gone (the reader unplugged).
+        present = slot_err.rv in BUSY_ANSWERS
     return CardBusyError(str(err)) if present else None

@@ -43,6 +43,7 @@ from PyKCS11 import (
     CKR_ATTRIBUTE_TYPE_INVALID,
     CKR_BUFFER_TOO_SMALL,
     CKR_CRYPTOKI_ALREADY_INITIALIZED,
+    CKR_DEVICE_ERROR,
     CKR_DEVICE_REMOVED,
     CKR_FUNCTION_NOT_SUPPORTED,
     CKR_OK,
@@ -399,6 +400,11 @@ class Pkcs11Module:
         for slot in slots:
             rv, flags = self.functions.slot_flags(slot)
             if rv in _SLOT_GONE:
+                continue
+            if rv in _UNREACHABLE:
+                # OpenSC answers so when it sees a card it cannot connect to (another
+                # program holds it): kept, so that reading its token tells why.
+                present.append(slot)
                 continue
             _check(rv, "C_GetSlotInfo")
             if flags & CKF_TOKEN_PRESENT:
@@ -799,6 +805,7 @@ class FunctionList:
 
 
 _SLOT_GONE = (CKR_SLOT_ID_INVALID, CKR_DEVICE_REMOVED)
+_UNREACHABLE = (CKR_DEVICE_ERROR,)
 _ABSENT = (CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ARGUMENTS_BAD)
 
 
