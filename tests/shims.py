@@ -143,7 +143,8 @@ class FaultyDriver:
 # - EONAY_DRV_BUSY=FILE: while FILE exists another program holds the card: every call
 #   that talks to the card answers $EONAY_DRV_BUSY_RV (default CKR_DEVICE_ERROR), while
 #   the slot still shows CKF_TOKEN_PRESENT (the reader sees the card). With
-#   EONAY_DRV_BUSY_SLOTINFO set, C_GetSlotInfo answers so too, as OpenSC's does.
+#   EONAY_DRV_BUSY_SLOTINFO set, C_GetSlotInfo answers so too, as OpenSC's does; with
+#   EONAY_DRV_BUSY_AT=NAMES only the functions named there do (e.g. "C_Login").
 # - EONAY_DRV_SESSIONS=FILE: after every C_OpenSession, C_CloseSession and
 #   C_CloseAllSessions, FILE holds "open=N opened=N closed=N": the sessions open now.
 # Every C_Login and every busy answer is appended to $EONAY_DRV_LOG ("login NULL",
@@ -192,7 +193,9 @@ static void note(const char *what, const char *detail) {
 
 static int busy(const char *function) {
     const char *flag = getenv("EONAY_DRV_BUSY");
+    const char *only = getenv("EONAY_DRV_BUSY_AT");
     if (!flag || access(flag, F_OK) != 0) return 0;
+    if (only && strstr(only, function) == NULL) return 0;
     note("busy", function);
     return 1;
 }
@@ -367,6 +370,7 @@ class RealDriver:
             "BUSY",
             "BUSY_RV",
             "BUSY_SLOTINFO",
+            "BUSY_AT",
             "SESSIONS",
         ):
             monkeypatch.delenv(f"EONAY_DRV_{name}", raising=False)

@@ -314,3 +314,53 @@ def test_doctor_names_a_pin_pad_reader_and_a_held_card(
     assert tokens and all("Another program may be using the card" in c["hint"] for c in tokens)
     log = tmp_path / "driver.log"
     assert "login" not in (log.read_text() if log.exists() else "")  # the doctor never logs in
+
+
+AT_LOGIN_PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.errors import CardBusyError
+    from tui.core.pin import Pin
+    module, cert_id, pin, text, flag, log = sys.argv[1:7]
+    card = Pkcs11Card([module])
+    cert = next(c for c in card.certificates() if c.id.hex() == cert_id)
+    Path(flag).touch()
+    given = Pin.from_str(pin)
+    try:
+        card.sign(cert, given, text, b"nonce")
+        outcome = "signed"
+    except CardBusyError:
+        outcome = "busy"
+    print(json.dumps({"outcome": outcome, "wiped": len(given) == 0,
+                      "log": Path(log).read_text().splitlines()}))
+    """
+)
+
+
+def test_a_card_taken_at_c_login_is_not_tried_again_with_the_pin(
+    driver: Path, softhsm_card: Any, tmp_path: Path
+) -> None:
+    """A driver that first fails at C_Login: CardBusyError, one C_Login, the PIN wiped."""
+    flag, log = tmp_path / "busy", tmp_path / "driver.log"
+    env = {
+        **os.environ,
+        **softhsm_card.env,
+        "EONAY_DRV_TARGET": softhsm_card.module_path,
+        "EONAY_DRV_LOG": str(log),
+        "EONAY_DRV_BUSY": str(flag),
+        "EONAY_DRV_BUSY_AT": "C_Login",
+        "LANG": "en_US.UTF-8",
+    }
+    holder = softhsm_card.holder("MEHMET ÖZTÜRK")
+    proc = subprocess.run(
+        [sys.executable, "-c", AT_LOGIN_PROBE, str(driver), holder.cert_id, softhsm_card.pin,
+         LOGIN_TEXT, str(flag), str(log)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["outcome"] == "busy"
+    assert result["log"] == ["login PIN", "busy C_Login"]  # once, never again
+    assert result["wiped"] is True
