@@ -3,6 +3,8 @@ nothing of any screen is cut at 60x20 or at the minimum, 60x18 (issue 11, issue 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from textual.containers import VerticalScroll
 from textual.widget import Widget
@@ -11,7 +13,7 @@ from textual.widgets import Button, Static
 from tests.screens import values
 from tests.screens.harness import ScreenHost, screen_text, settle
 from tests.screens.test_snapshots import DEMO, SCREENS, code_entry, never
-from tui.core.card_info import PinState, PinTries
+from tui.core.card_info import PIN_PAD_FLAG, PinState, PinTries
 from tui.screens.help import HelpDialog
 from tui.screens.pin_entry import PinEntryScreen
 from tui.steps import Step
@@ -62,12 +64,29 @@ def pin_screen_with_banner(state: PinState, seconds: float = 285):
     return make
 
 
+def pin_pad_screen() -> PinEntryScreen:
+    """The PIN screen for a PIN pad reader: its words in place of the field and keypad."""
+    token = values.token()
+    token = dataclasses.replace(token, flags=(*token.flags, PIN_PAD_FLAG))
+    return PinEntryScreen(
+        values.challenge(CLOCK, purpose="e-onay"),
+        values.certificate(on=token),
+        sign=never,
+        submit=never,
+        pin_state=lambda: values.NORMAL_PIN,
+        card_present=lambda: True,
+        poll_interval=3600,
+        banner=DEMO,
+    )
+
+
 # Beside every snapshot's screen: the PIN screen with the demo banner and a two-line message
-# (locked), and with the way-forward button too (the code's time is over).
+# (locked), and with the way-forward button too (the code's time is over); a PIN pad reader's.
 SCENES = {
     **SCREENS,
     "pin_demo_locked": (pin_screen_with_banner(PinState(PinTries.LOCKED)), None),
     "pin_demo_expired": (pin_screen_with_banner(values.NORMAL_PIN, seconds=0), None),
+    "pin_pad": (pin_pad_screen, None),
     **{
         f"help_{step.name.lower()}": (code_entry, lambda step=step: HelpDialog(step))
         for step in Step

@@ -162,7 +162,7 @@ class PinEntryScreen(FlowScreen):
                     yield Static(self._length_hint(), id="pin-hint", markup=False)
                 yield Static("", id="tries", markup=False)
                 if token.pin_pad:  # focused, so that Enter starts the login on the reader
-                    yield ActionButton(_("SIGN"), id="sign", variant="primary")
+                    yield Button(_("SIGN"), id="sign", variant="primary", compact=True)
                 else:
                     yield Keypad(self._keypad_order, id="keypad")
                     yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
@@ -332,6 +332,9 @@ class PinEntryScreen(FlowScreen):
             # page reach the end, the message changes to say that Enter signs now.
             self._say(_(UNSEEN), "warning")
             self.action_scroll_text(1)
+            return
+        if self._busy_retry is not None:  # held by another program: wait for it to let go
+            self._say(CardBusyError().user_message(), "warning")
             return
         if self.pin_state is None:
             self._say(_("Reading the card's PIN state…"), "busy")
