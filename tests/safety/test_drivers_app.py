@@ -164,7 +164,9 @@ async def test_a_card_another_program_holds_is_waited_for_and_costs_no_pin(
         await drive.until(pilot, lambda: BUSY in text_of(pilot, "#no-card-detail"))
         assert text_of(pilot, "#no-card-title") == "The card is in use"
         tries = driver.lines().count("busy C_GetTokenInfo")
+        started = time.monotonic()
         await drive.until(pilot, lambda: driver.lines().count("busy C_GetTokenInfo") >= tries + 2)
+        assert time.monotonic() - started >= 2.0  # read again every 2 s (the poll is 0.25 s)
         driver.busy_flag.unlink()  # DYS closed: the list comes by itself
         await drive.choose(pilot, HOLDER)
         screen = await drive.pin_screen(pilot)
