@@ -503,6 +503,14 @@ _AKIS_HINT = N_(
 )
 
 
+_STRICT_HINT = N_(
+    "This driver refuses C_Initialize arguments (CKR_ARGUMENTS_BAD), as AKIS drivers are known "
+    "to, and keeps refusing them even once initialised with NULL arguments, where PKCS#11 asks "
+    "for CKR_CRYPTOKI_ALREADY_INITIALIZED. eonay initialises it with NULL arguments and calls "
+    "it directly; nothing to do unless signing fails, then report the driver's version."
+)
+
+
 def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     """Load and initialise one module: (the module or None, the check)."""
     from tui.core.card.pkcs11 import CkError, Pkcs11Module
@@ -551,6 +559,8 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     except CkError as exc:
         about = f"C_GetInfo: {exc}; {source}"
     title = _("PKCS#11 module loads and initialises: {path}").format(path=path)
+    if module.refuses_init_args:
+        return module, warning("module", title, about, _(_STRICT_HINT), path)
     if module.null_init_args:
         return module, warning("module", title, about, _(_AKIS_HINT), path)
     return module, ok("module", title, about, path)
