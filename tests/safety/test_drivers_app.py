@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from tests.safety import drive
 from tests.safety.conftest import HOLDER, WRONG_PIN, RecordingTransport
+from tests.screen_text import screen_text
 from tests.shims import DRIVER_C, RealDriver, compile_module, driver_env
 from tui.app import EonayApp
 from tui.core.card.client import CardProcessClient
@@ -27,6 +28,7 @@ from tui.core.settings import Settings
 from tui.operations import ServiceFactories
 from tui.screens.certificate_select import CertificateSelectScreen
 from tui.screens.e_onay_confirm import EOnayConfirmScreen
+from tui.screens.final_try import FinalTryDialog
 from tui.screens.pin_entry import Phase
 from tui.sim.server import RunningPortal
 from tui.widgets.countdown import Countdown
@@ -214,3 +216,30 @@ async def test_no_session_stays_open_after_a_signature(
         await pilot.pause(1.5)
         assert driver.open_sessions() == 0, driver.sessions.read_text()
         assert "opened=0" not in driver.sessions.read_text()  # the counter did see sessions
+
+
+async def test_the_final_try_on_a_pin_pad_reader_asks_first_then_the_reader(
+    driver, app_on, sim, softhsm_card, monkeypatch
+):
+    driver.keypad.write_text(softhsm_card.pin)
+    final_try = hex(0x20000)  # CKF_USER_PIN_FINAL_TRY
+    driver_env(driver, monkeypatch, pinpad=str(driver.keypad), flags=final_try)
+    app, _http = app_on(driver.module)
+    record = sim.new_login()
+    async with app.run_test() as pilot:
+        await drive.enter_code(pilot, record.code)
+        await drive.choose(pilot, HOLDER)
+        screen = await drive.pin_screen(pilot)
+        await ready(pilot)
+        await pilot.press("end", "enter")
+        await drive.until(pilot, lambda: isinstance(app.screen, FinalTryDialog))
+        assert "typing the PIN on the card reader's keypad" in screen_text(app)
+        await pilot.press("enter")  # Cancel has the focus: nothing happens on the reader
+        await drive.until(pilot, lambda: app.screen is screen)
+        assert driver.lines() == []
+        await ready(pilot)
+        await pilot.press("enter")
+        await drive.until(pilot, lambda: isinstance(app.screen, FinalTryDialog))
+        await pilot.press("tab", "enter")  # "Yes, sign"
+        await drive.until(pilot, lambda: drive.on(pilot, EOnayConfirmScreen))
+    assert driver.lines() == ["login NULL"]

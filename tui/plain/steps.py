@@ -412,7 +412,7 @@ class PlainSteps:
                     continue
                 if challenge.expired():
                     return self._expired()
-                if pin_state.final_try and not self._final_try_confirmed():
+                if pin_state.final_try and not self._final_try_confirmed(token.pin_pad):
                     continue
                 self.term.say(_(ON_READER) if token.pin_pad else _("Signing on the card…"))
                 try:
@@ -449,7 +449,7 @@ class PlainSteps:
         except EonayError:
             return before
 
-    def _final_try_confirmed(self) -> bool:
+    def _final_try_confirmed(self, pin_pad: bool = False) -> bool:
         """As the app's dialog: said in full; only a clear yes signs (Enter alone cancels)."""
         self.term.say(
             _("Last PIN try"),
@@ -458,7 +458,12 @@ class PlainSteps:
                 'locks and must be unlocked through the portal\'s "Kilit Çözme" page.'
             ),
         )
-        answer = self.term.ask(_("Sign with the PIN you typed?") + " " + _("[y/N]") + ": ")
+        question = (
+            _("Sign, typing the PIN on the card reader's keypad?")
+            if pin_pad
+            else _("Sign with the PIN you typed?")
+        )
+        answer = self.term.ask(question + " " + _("[y/N]") + ": ")
         return isinstance(answer, str) and answer.strip().lower() in YES - {""}
 
     def _submit(self, challenge: Challenge, state: FlowState, signature: Signature) -> Outcome:

@@ -346,7 +346,7 @@ class PinEntryScreen(FlowScreen):
             self._say(self._length_hint().capitalize(), "error")
             return
         if self.pin_state.final_try:
-            self.app.push_screen(FinalTryDialog(), self._final_try_answered)
+            self.app.push_screen(FinalTryDialog(pin_pad=self.pin_pad), self._final_try_answered)
             return
         self._sign_now()
 
