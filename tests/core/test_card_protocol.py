@@ -12,6 +12,7 @@ import pytest
 from tui.core.card import protocol as wire
 from tui.core.card_info import PinState, PinTries, Signature
 from tui.core.errors import (
+    CardBusyError,
     CardDriverHungError,
     CardDriverStoppedError,
     CardRemovedError,
@@ -22,6 +23,7 @@ from tui.core.errors import (
     MechanismNotSupportedError,
     ModuleLoadError,
     NoUsableCertificateError,
+    PinCancelledError,
     PinIncorrectError,
     PinLengthError,
     PinLockedError,
@@ -64,11 +66,14 @@ ERRORS: list[EonayError] = [
     TokenError("C_GetSlotList: CKR_GENERAL_ERROR"),
     ModuleLoadError("/usr/lib/libakisp11.so", "no such file"),
     InitializeArgsError("/usr/lib/libakisp11.so", "CKR_ARGUMENTS_BAD"),
+    InitializeArgsError("/usr/lib/libakisp11.so", "after NULL", null_accepted=True),
     CardRemovedError("token gone"),
+    CardBusyError("C_OpenSession returned CKR_DEVICE_ERROR"),
     PinIncorrectError(None),
     PinIncorrectError(1),
     PinIncorrectError(0),
     PinLockedError(),
+    PinCancelledError(),
     PinLengthError(4, 8),
     MechanismNotSupportedError("CKM_SHA256_RSA_PKCS"),
     NoUsableCertificateError("none"),

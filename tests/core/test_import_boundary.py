@@ -13,10 +13,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CARD_SIDE = {"PyKCS11", "tui.core.card.pkcs11", "tui.core.card.pkcs11_card"}
+CARD_SIDE = {
+    "PyKCS11",
+    "tui.core.card.pkcs11",
+    "tui.core.card.pkcs11_card",
+    "tui.core.card.busy",
+}
 ALLOWED = {
     "tui/core/card/pkcs11.py",  # the PKCS#11 boundary itself
     "tui/core/card/pkcs11_card.py",
+    "tui/core/card/busy.py",  # a held card told from a pulled one, for pkcs11_card and doctor
     "tui/core/card/process.py",  # the card process's main
     "tui/core/setup/doctor.py",  # `eonay doctor` probes a module directly, in its own command
     "tui/sim/softhsm.py",  # provisions the test and demo tokens

@@ -24,10 +24,11 @@ pytestmark = pytest.mark.softhsm
 # Per token: C_OpenSession, three searches (certificates, private keys, public keys) of
 # C_FindObjectsInit, two C_FindObjects, C_FindObjectsFinal each, C_CloseSession.
 PER_TOKEN = 1 + 3 * 4 + 1
-# A signature after the first on a token: C_GetSlotList, C_GetTokenInfo, C_OpenSession,
-# the certificate by CKA_ID (a search of 4 calls, and its value), C_Login, the private key
-# by CKA_ID (a search that ends with the first batch holding it: 3, and its flags),
-# C_SignInit, C_Sign, C_Logout, C_CloseSession: 17 (was 32).
+# A signature after the first on a token: C_GetSlotList (every slot) and one C_GetSlotInfo
+# per slot (for CKF_TOKEN_PRESENT), C_GetTokenInfo, C_OpenSession, the certificate by
+# CKA_ID (a search of 4 calls, and its value), C_Login, the private key by CKA_ID (a search
+# that ends with the first batch holding it: 3, and its flags), C_SignInit, C_Sign,
+# C_Logout, C_CloseSession: 17 and the slots (was 32).
 # The first on a token also asks the mechanisms (2).
 SIGNATURE = 1 + 1 + 1 + 5 + 1 + 4 + 1 + 1 + 1 + 1
 # After `prepare` (the PIN screen opened): is the token still in its slot, with which flags
@@ -93,7 +94,8 @@ def test_a_listing_reads_each_object_with_one_call(counted, softhsm_card):
     assert objects > len(certificates)  # keys were read too
     assert calls["C_GetAttributeValue"] == objects
     every_slot = calls["C_GetTokenInfo"]  # SoftHSM adds an empty slot: asked, not opened
-    bound = 1 + every_slot + PER_TOKEN * len(slots) + objects
+    assert calls["C_GetSlotInfo"] == every_slot  # presence from each slot's flags
+    bound = 1 + 2 * every_slot + PER_TOKEN * len(slots) + objects
     assert sum(calls.values()) <= bound, calls
 
 
@@ -109,7 +111,9 @@ def test_a_signature_re_reads_only_what_safety_needs(counted, softhsm_card):
         assert calls["C_Login"] == 1 and calls["C_Sign"] == 1
         assert calls["C_GetAttributeValue"] == 2  # the certificate's value, the key's flags
         assert calls.get("C_GetMechanismList", 0) == (2 if first else 0)
-        assert sum(calls.values()) <= SIGNATURE + (2 if first else 0), calls
+        slots = calls["C_GetSlotInfo"]
+        assert calls["C_GetSlotList"] == 1
+        assert sum(calls.values()) <= SIGNATURE + slots + (2 if first else 0), calls
 
 
 def test_a_prepared_signature_crosses_only_for_safety_and_the_signature(counted, softhsm_card):
@@ -129,7 +133,8 @@ def test_a_prepared_signature_crosses_only_for_safety_and_the_signature(counted,
         state = card.prepare(cert, on_state=state_read)
         assert not state.locked
         # The PIN screen has its answer after the token's info; the session opens after it.
-        assert told == {"C_GetSlotList": 1, "C_GetTokenInfo": 1}
+        assert set(told) == {"C_GetSlotList", "C_GetSlotInfo", "C_GetTokenInfo"}
+        assert told["C_GetSlotList"] == 1 and told["C_GetTokenInfo"] == 1
         assert module.calls["C_OpenSession"] == 1 and "C_Login" not in module.calls
         module.calls.clear()
         at_answer: dict[str, int] = {}

@@ -243,6 +243,11 @@ class WatchedModule(Pkcs11Module):
             shown.append(slot)
         return shown
 
+    def every_slot_id(self) -> list[int]:
+        """A reader here loses its slot with its card (and renumbers it when the card comes
+        back): every slot is the slots with a card."""
+        return self.slot_ids()
+
     def _real(self, slot_id: int, function: str) -> tuple[int, str, int]:
         entry = self._slots.get(slot_id)
         if entry is None:

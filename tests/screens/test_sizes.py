@@ -3,6 +3,8 @@ nothing of any screen is cut at 60x20 or at the minimum, 60x18 (issue 11, issue 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from rich.cells import cell_len
 from textual.containers import VerticalScroll
@@ -12,7 +14,7 @@ from textual.widgets import Button, Static
 from tests.screens import values
 from tests.screens.harness import ScreenHost, screen_text, settle
 from tests.screens.test_snapshots import DEMO, MODULES, SCREENS, code_entry, never
-from tui.core.card_info import PinState, PinTries
+from tui.core.card_info import PIN_PAD_FLAG, PinState, PinTries
 from tui.core.errors import CertificateChangedError, time_over
 from tui.operations import CardView
 from tui.screens.certificate_select import CertificateSelectScreen
@@ -92,6 +94,22 @@ def select_with_everything():
     )
 
 
+def pin_pad_screen() -> PinEntryScreen:
+    """The PIN screen for a PIN pad reader: its words in place of the field and keypad."""
+    token = values.token()
+    token = dataclasses.replace(token, flags=(*token.flags, PIN_PAD_FLAG))
+    return PinEntryScreen(
+        values.challenge(CLOCK, purpose="e-onay"),
+        values.certificate(on=token),
+        sign=never,
+        submit=never,
+        pin_state=lambda: values.NORMAL_PIN,
+        card_present=lambda: True,
+        poll_interval=3600,
+        banner=DEMO,
+    )
+
+
 def e_onay_after_expiry():
     """Step 4 back from step 5 whose time ran out: the message, and Continue shown."""
     return EOnayConfirmScreen(
@@ -113,7 +131,7 @@ def code_entry_with_message():
 
 # Beside every snapshot's screen: the PIN screen with the demo banner and a two-line message
 # (locked), and with the way-forward button too (the code's time is over); every other step
-# with the banner and the longest of its messages (issue 16, point 10).
+# with the banner and the longest of its messages (issue 16, point 10); a PIN pad reader's.
 SCENES = {
     **SCREENS,
     "pin_demo_locked": (pin_screen_with_banner(PinState(PinTries.LOCKED)), None),
@@ -123,6 +141,7 @@ SCENES = {
     "e_onay_after_expiry": (e_onay_after_expiry, None),
     "done_demo": (done_with_banner(False), None),
     "done_demo_already_active": (done_with_banner(True), None),
+    "pin_pad": (pin_pad_screen, None),
     **{
         f"help_{step.name.lower()}": (code_entry, lambda step=step: HelpDialog(step))
         for step in Step

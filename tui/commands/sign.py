@@ -4,7 +4,9 @@
 
 The text file is UTF-8; one final newline, if present, is not part of the
 text (so `echo TEXT > F` works). The PIN is read from the terminal without
-echo, or from the first line of stdin with --pin-stdin. A certificate that is
+echo, or from the first line of stdin with --pin-stdin; with a PIN pad reader
+(CKF_PROTECTED_AUTHENTICATION_PATH) it is typed on the reader's keypad and
+nothing is read (stderr says so). A certificate that is
 expired, not yet valid or not qualified is refused before any PIN is asked.
 
 Exit status: 0 signed; 1 the card or the signature failed; 2 bad usage;
@@ -131,6 +133,18 @@ _DIGIT_BYTES = frozenset(b"0123456789")
 _DIGIT_STRS = tuple("0123456789")  # indexed by the byte: no str is built from it
 
 
+def pin_pad_notice(pin_stdin: bool) -> str:
+    """What `eonay sign` says, on stderr, when the card's reader has its own keypad."""
+    if pin_stdin:
+        return "eonay: " + _(
+            "--pin-stdin: this card reader has its own keypad, so the PIN is typed on the "
+            "reader, not read from stdin. Type the PIN on the card reader's keypad now."
+        )
+    return "eonay: " + _(
+        "This card reader has its own keypad. Type the PIN on the reader's keypad now."
+    )
+
+
 class PinFormatError(ValueError):
     """The PIN's line holds something other than digits."""
 
@@ -189,10 +203,13 @@ def run(args: argparse.Namespace) -> int:
                 EXIT_REFUSED,
             )
         with Pin() as pin:
-            try:
-                read_pin(pin, args.pin_stdin)
-            except PinFormatError:
-                return _fail(_("the PIN is digits only"), EXIT_USAGE)
+            if cert.token.pin_pad:  # C_Login gets a NULL PIN; the reader asks for it
+                print(pin_pad_notice(args.pin_stdin), file=sys.stderr, flush=True)
+            else:
+                try:
+                    read_pin(pin, args.pin_stdin)
+                except PinFormatError:
+                    return _fail(_("the PIN is digits only"), EXIT_USAGE)
             signature = card.sign(cert, pin, signable, nonce)
     except EonayError as err:
         return _fail(err.user_message(), EXIT_ERROR)

@@ -36,6 +36,9 @@ class PinState:
         return self.tries is PinTries.FINAL
 
 
+PIN_PAD_FLAG = "PROTECTED_AUTHENTICATION_PATH"  # CKF_PROTECTED_AUTHENTICATION_PATH, as named
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     module_path: str
@@ -48,6 +51,12 @@ class TokenInfo:
     max_pin: int
     flags: tuple[str, ...]
     pin_state: PinState = field(default_factory=PinState)
+
+    @property
+    def pin_pad(self) -> bool:
+        """The PIN is typed on the reader's own keypad (CKF_PROTECTED_AUTHENTICATION_PATH):
+        eonay asks for none and logs in with a NULL PIN."""
+        return PIN_PAD_FLAG in self.flags
 
     @property
     def key(self) -> str:

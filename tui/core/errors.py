@@ -41,9 +41,18 @@ class ModuleLoadError(TokenError):
 
 
 class InitializeArgsError(ModuleLoadError):
-    """C_Initialize refused its arguments (seen with AKIS drivers)."""
+    """C_Initialize refused its arguments (seen with AKIS drivers).
+
+    `null_accepted`: the module took C_Initialize(NULL), yet still answers
+    CKR_ARGUMENTS_BAD (not CKR_CRYPTOKI_ALREADY_INITIALIZED) to the arguments
+    PyKCS11 passes, even now that it is initialised.
+    """
 
     code = "initialize_args"
+
+    def __init__(self, path: str, detail: str = "", *, null_accepted: bool = False) -> None:
+        super().__init__(path, detail)
+        self.null_accepted = null_accepted
 
 
 class CardRemovedError(TokenError):
@@ -51,6 +60,23 @@ class CardRemovedError(TokenError):
 
     def user_message(self) -> str:
         return _("The card was removed or cannot be reached. Insert it and try again.")
+
+
+class CardBusyError(TokenError):
+    """Another program holds the card (DYS, the Kamu SM app, a browser): the reader sees
+    it, but the driver cannot talk to it (see docs/pkcs11-notes.md for the answers).
+
+    Raised only before the PIN reached the card, or where the card refused the login
+    without checking it; screens try again by themselves while it lasts, never with a PIN.
+    """
+
+    code = "card_busy"
+
+    def user_message(self) -> str:
+        return _(
+            "Another program may be using the card (DYS, the Kamu SM app, a browser). "
+            "Close it; eonay tries again by itself."
+        )
 
 
 class CardDriverStoppedError(TokenError):
@@ -113,6 +139,19 @@ class PinLockedError(TokenError):
             'The PIN is locked. Unlock it through the portal\'s "Kilit Çözme" page '
             "with your PUK, then try again."
         )
+
+
+class PinCancelledError(TokenError):
+    """The PIN entry on the reader's keypad was cancelled there, or timed out
+    (CKR_FUNCTION_CANCELED): no PIN reached the card, no try was spent."""
+
+    code = "pin_cancelled"
+
+    def __init__(self) -> None:
+        super().__init__("PIN entry cancelled on the reader")
+
+    def user_message(self) -> str:
+        return _("The PIN entry was cancelled on the card reader. Nothing was signed.")
 
 
 class PinLengthError(TokenError):

@@ -21,6 +21,7 @@ from tui.core.clock import Clock, Deadline
 from tui.core.errors import (
     SEND_AGAIN,
     AlreadyActiveError,
+    CardBusyError,
     CardRemovedError,
     CertificateChangedError,
     CodeExpiredError,
@@ -64,6 +65,13 @@ TITLES = {  # the app's screen titles; both PIN steps are "PIN", what is signed 
 }
 SIGN_TITLES = {"login": N_("Sign: E-imzalı Giriş"), "e-onay": N_("Sign: E-Onay")}
 CARD_GONE = "card-gone"
+RETRY = "retry"
+BUSY_RETRY = 2.0  # seconds between tries while another program holds the card
+PIN_PAD = N_(
+    "This card reader has its own keypad: the PIN is typed there, never here. "
+    "Press Enter, then type the PIN on the reader's keypad."
+)
+ON_READER = N_("Type the PIN on the card reader's keypad now…")
 
 
 class DemoHints(Protocol):
@@ -126,6 +134,30 @@ class PinTicker:
             if not present:
                 return CARD_GONE
         return None
+
+
+@dataclass
+class RetryTicker:
+    """While another program holds the card: a try every `interval` seconds (Enter: now),
+    and the challenge's time, when there is one."""
+
+    clock: Clock
+    interval: float = BUSY_RETRY
+    announcer: TimeAnnouncer | None = None
+
+    def __post_init__(self) -> None:
+        self._next = self.clock.monotonic() + self.interval
+
+    def due_in(self) -> float:
+        due = max(0.0, self._next - self.clock.monotonic())
+        return due if self.announcer is None else min(due, self.announcer.due_in())
+
+    def tick(self) -> object | None:
+        if self.announcer is not None:
+            expired = self.announcer.tick()
+            if expired is not None:
+                return expired
+        return RETRY if self.clock.monotonic() >= self._next else None
 
 
 class PlainSteps:
@@ -218,13 +250,23 @@ class PlainSteps:
 
     def certificate_select(self, state: FlowState) -> Outcome:
         self._message(state)
+        busy = False
         while True:
-            self.term.say(_("Reading the card…"))
+            if not busy:
+                self.term.say(_("Reading the card…"))
             try:
                 view = self.ops.read_card()
+            except CardBusyError as error:
+                if not busy:  # said once; then a try every 2 s, or at Enter
+                    self.term.say(_("The card is in use"), error.user_message())
+                busy = True
+                self.term.ask(_("Press Enter to try again now") + ": ", RetryTicker(self.ops.clock))
+                continue
             except EonayError as error:
+                busy = False
                 self._no_card(error.user_message(), [])
                 continue
+            busy = False
             unique = {c.list_id: c for c in reversed(view.certificates)}
             certs = [c for c in view.certificates if unique.get(c.list_id) is c]
             if not certs:
@@ -315,9 +357,11 @@ class PlainSteps:
         if challenge.expired():
             return self._expired(challenge.purpose)
         try:
-            pin_state = self.ops.prepare_signature(cert)
+            pin_state = self._pin_state_when_free(challenge, cert)
         except CardRemovedError as error:
             return CardGone(error.user_message())
+        except _TimeOver:
+            return self._expired(challenge.purpose)
         except EonayError as error:
             self.term.say(error.user_message())
             pin_state = PinState()
@@ -326,6 +370,27 @@ class PlainSteps:
             self.ops.release_card()  # the card lets go of what it made ready for a PIN
             return signature
         return self._submit(challenge, state, signature)
+
+    def _pin_state_when_free(self, challenge: Challenge, cert: CertificateInfo) -> PinState:
+        """The PIN state; while another program holds the card, said once and asked
+        again every 2 s (or at Enter) until the card answers or the time is over."""
+        busy = False
+        while True:
+            try:
+                state = self.ops.prepare_signature(cert)
+            except CardBusyError as error:
+                if not busy:
+                    self.term.say(error.user_message())
+                busy = True
+                announcer = TimeAnnouncer(challenge.seconds_left, self.term.say)
+                ticker = RetryTicker(self.ops.clock, announcer=announcer)
+                stop = self.term.ask(_("Press Enter to try again now") + ": ", ticker)
+                if isinstance(stop, Interrupted) and stop.reason == TimeAnnouncer.EXPIRED:
+                    raise _TimeOver from None
+                continue
+            if busy:
+                self.term.say(_("The card is free again."))
+            return state
 
     def _signature(
         self, challenge: Challenge, cert: CertificateInfo, pin_state: PinState
@@ -353,19 +418,26 @@ class PlainSteps:
                 announced = True
             pin = Pin()
             with pin:
-                stop = self.term.ask_pin(_("PIN") + ": ", pin, announcer.announce_now, ticker)
+                stop: str | Interrupted | None
+                if token.pin_pad:  # nothing typed here: Enter starts the login on the reader
+                    self.term.say(_(PIN_PAD))
+                    stop = self.term.ask(_("Press Enter to sign") + ": ", ticker)
+                else:
+                    stop = self.term.ask_pin(_("PIN") + ": ", pin, announcer.announce_now, ticker)
                 if isinstance(stop, Interrupted):
                     if stop.reason == CARD_GONE:
                         return CardGone(CardRemovedError().user_message())
                     return self._expired(challenge.purpose)
-                if len(pin) < token.min_pin or (maximum and len(pin) > maximum):
+                if not token.pin_pad and (
+                    len(pin) < token.min_pin or (maximum and len(pin) > maximum)
+                ):
                     self.term.say(_length_hint(cert).capitalize())
                     continue
                 if challenge.expired():
                     return self._expired(challenge.purpose)
-                if pin_state.final_try and not self._final_try_confirmed():
+                if pin_state.final_try and not self._final_try_confirmed(token.pin_pad):
                     continue
-                self.term.say(_("Signing on the card…"))
+                self.term.say(_(ON_READER) if token.pin_pad else _("Signing on the card…"))
                 try:
                     signature = self.ops.sign(challenge, cert, pin)
                 except PinIncorrectError as error:
@@ -379,6 +451,16 @@ class PlainSteps:
                     return self._expired(challenge.purpose)
                 except (CardRemovedError, CertificateChangedError) as error:
                     return CardGone(error.user_message())
+                except CardBusyError:
+                    # Nothing was signed and no PIN checked: wait for the card, then the
+                    # PIN is asked again (never retried on its own).
+                    try:
+                        pin_state = self._pin_state_when_free(challenge, cert)
+                    except CardRemovedError as error:
+                        return CardGone(error.user_message())
+                    except _TimeOver:
+                        return self._expired(challenge.purpose)
+                    continue
                 except EonayError as error:
                     self.term.say(error.user_message())
                     continue
@@ -391,7 +473,7 @@ class PlainSteps:
         except EonayError:
             return before
 
-    def _final_try_confirmed(self) -> bool:
+    def _final_try_confirmed(self, pin_pad: bool = False) -> bool:
         """As the app's dialog: said in full; only a clear yes signs (Enter alone cancels)."""
         self.term.say(
             _("Last PIN try"),
@@ -400,7 +482,12 @@ class PlainSteps:
                 'locks and must be unlocked through the portal\'s "Kilit Çözme" page.'
             ),
         )
-        answer = self.term.ask(_("Sign with the PIN you typed?") + " " + _("[y/N]") + ": ")
+        question = (
+            _("Sign, typing the PIN on the card reader's keypad?")
+            if pin_pad
+            else _("Sign with the PIN you typed?")
+        )
+        answer = self.term.ask(question + " " + _("[y/N]") + ": ")
         return isinstance(answer, str) and answer.strip().lower() in YES - {""}
 
     def _submit(self, challenge: Challenge, state: FlowState, signature: Signature) -> Outcome:
@@ -513,6 +600,10 @@ class PlainSteps:
             )
         )
         return Finish()
+
+
+class _TimeOver(Exception):
+    """The challenge's time ran out while waiting for the card."""
 
 
 def _length_hint(cert: CertificateInfo) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
@@ -11,7 +12,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 
 from tui.card_hints import no_card_hints
-from tui.core.errors import CertificateNotUsableError, EonayError, time_over
+from tui.core.errors import CardBusyError, CertificateNotUsableError, EonayError, time_over
 from tui.flow import Expired
 from tui.i18n import N_, _
 from tui.operations import CardView
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from tui.core.challenge import Challenge
 
 READ = "read-card"
+BUSY_RETRY = 2.0  # seconds between readings while another program holds the card
 
 
 class CertificateSelectScreen(FlowScreen):
@@ -57,6 +59,8 @@ class CertificateSelectScreen(FlowScreen):
         self._poll_interval = poll_interval
         self._reading = False
         self._first_contents: tuple[tuple[str, bool], ...] | None = None
+        self._busy_since: float | None = None  # the last reading found the card held
+        self._last_read = float("-inf")
         self.view: CardView | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -88,6 +92,10 @@ class CertificateSelectScreen(FlowScreen):
         """Start one reading unless one is still running (a slow card must not pile up)."""
         if self._reading:
             return
+        now = monotonic()
+        if self._busy_since is not None and now - self._last_read < BUSY_RETRY:
+            return  # held by another program: every BUSY_RETRY seconds is enough
+        self._last_read = now
         self._reading = True
         self.run_task(
             self._read_card,
@@ -99,10 +107,18 @@ class CertificateSelectScreen(FlowScreen):
 
     def _card_read(self, view: CardView) -> None:
         self._reading_over()
+        self._busy_since = None
         self.show_view(view)
 
     def _card_unread(self, error: EonayError) -> None:
         self._reading_over()
+        if isinstance(error, CardBusyError):
+            # Another program holds the card: say so, and keep trying (see `reread`).
+            if self._busy_since is None:
+                self._busy_since = self._last_read
+            self._show_no_card(error.user_message(), [], title=_("The card is in use"), hints=False)
+            return
+        self._busy_since = None
         self._card_seen(())
         self._show_no_card(error.user_message(), [])
 
@@ -148,13 +164,23 @@ class CertificateSelectScreen(FlowScreen):
         else:
             status.update(_("Choose a certificate with ↑ ↓ and press Enter."))
 
-    def _show_no_card(self, detail: str, module_paths: list[str]) -> None:
+    def _show_no_card(
+        self,
+        detail: str,
+        module_paths: list[str],
+        *,
+        title: str | None = None,
+        hints: bool = True,
+    ) -> None:
         listing = self.query_one(CertificateList)
         listing.show([])
         listing.display = False
         self.query_one("#card-status", Static).update("")
         self.query_one("#no-card").display = True
-        text = detail + "\n\n" + no_card_hints(module_paths or self._module_paths())
+        self.query_one("#no-card-title", Static).update(title or _("No card found"))
+        text = detail
+        if hints:
+            text += "\n\n" + no_card_hints(module_paths or self._module_paths())
         self.query_one("#no-card-detail", Static).update(Content(text))
 
     # --- choosing -------------------------------------------------------------

@@ -23,6 +23,10 @@ class FinalTryDialog(Dialog[bool]):
     AUTO_FOCUS = "#cancel"
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), key_display="Esc")]  # noqa: RUF012
 
+    def __init__(self, *, pin_pad: bool = False) -> None:
+        super().__init__()
+        self._pin_pad = pin_pad  # the PIN is typed on the reader, after this question
+
     def compose_dialog(self) -> ComposeResult:
         with Vertical(id="final-try", classes="dialog"):
             yield Static(_("Last PIN try"), classes="dialog-title", markup=False)
@@ -33,7 +37,12 @@ class FinalTryDialog(Dialog[bool]):
                 ),
                 markup=False,
             )
-            yield Static(_("Sign with the PIN you typed?"), markup=False)
+            question = (
+                _("Sign, typing the PIN on the card reader's keypad?")
+                if self._pin_pad
+                else _("Sign with the PIN you typed?")
+            )
+            yield Static(question, markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield ActionButton(_("Cancel"), id="cancel")
                 yield ActionButton(_("Yes, sign"), id="confirm", variant="warning")

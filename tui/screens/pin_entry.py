@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.errors import NoWidget
+from textual.timer import Timer
 from textual.widgets import Button, Static
 
 from tui.core.card_info import CertificateInfo, PinState, PinTries, Signature
@@ -25,6 +26,7 @@ from tui.core.challenge import Challenge
 from tui.core.errors import (
     SEND_AGAIN,
     AlreadyActiveError,
+    CardBusyError,
     CardRemovedError,
     CertificateChangedError,
     CodeExpiredError,
@@ -52,8 +54,14 @@ PIN_STATE = "pin-state"
 PRESENCE = "card-presence"
 SIGN = "sign"
 SUBMIT = "submit"
+BUSY_RETRY = 2.0  # seconds between tries while another program holds the card
 LONG_PIN = 16  # beyond this the field shows "at least N digits" instead of a range
 UNSEEN = N_("Cannot sign before seeing the whole text: PgDn / End")
+PIN_PAD = N_(
+    "This card reader has its own keypad: the PIN is typed there, never here. "
+    "Press Enter (or SIGN), then type the PIN on the reader's keypad."
+)
+ON_READER = N_("Type the PIN on the card reader's keypad now…")
 SEEN = N_("That is the end of the text: Enter signs it.")
 READ_ON = N_("Show the rest")
 
@@ -120,6 +128,7 @@ class PinEntryScreen(FlowScreen):
         self._said = ""  # what the status line says now
         self._said_of_field = False  # it is about the PIN typed (its length), or a paste
         self.wrong_tries = 0  # wrong PINs on this screen: each message counts them
+        self._busy_retry: Timer | None = None  # while another program holds the card
 
     # --- layout -------------------------------------------------------------
 
@@ -151,11 +160,17 @@ class PinEntryScreen(FlowScreen):
                 yield Countdown(self.challenge.seconds_left, id="countdown")
             with Vertical(id="pin-right") as right:
                 right.border_title = _("PIN")
-                yield PinField(max_length=token.max_pin or LONG_PIN, id="pin")
-                yield Static(self._length_hint(), id="pin-hint", markup=False)
+                if token.pin_pad:  # no field, no keypad: the reader has its own
+                    yield Static(_(PIN_PAD), id="pin-pad", markup=False)
+                else:
+                    yield PinField(max_length=token.max_pin or LONG_PIN, id="pin")
+                    yield Static(self._length_hint(), id="pin-hint", markup=False)
                 yield Static("", id="tries", markup=False)
-                yield Keypad(self._keypad_order, id="keypad")
-                yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
+                if token.pin_pad:  # focused, so that Enter starts the login on the reader
+                    yield Button(_("SIGN"), id="sign", variant="primary", compact=True)
+                else:
+                    yield Keypad(self._keypad_order, id="keypad")
+                    yield KeypadButton(_("SIGN"), id="sign", variant="primary", compact=True)
         yield Static("", id="status", markup=False)
         yield ActionButton("", id="next-action", variant="primary")
 
@@ -165,8 +180,29 @@ class PinEntryScreen(FlowScreen):
             return _("at least {min} digits").format(min=token.min_pin)
         return _("{min} to {max} digits").format(min=token.min_pin, max=token.max_pin)
 
+    @property
+    def pin_pad(self) -> bool:
+        """The reader has its own keypad (CKF_PROTECTED_AUTHENTICATION_PATH)."""
+        return self.certificate.token.pin_pad
+
+    def _field(self) -> PinField | None:
+        """The PIN field; None on a PIN pad reader's screen, which has none."""
+        return None if self.pin_pad else self.query_one(PinField)
+
+    def _clear_field(self) -> None:
+        field = self._field()
+        if field is not None:
+            field.clear()
+
+    def _focus_input(self) -> None:
+        """Where typing goes: the PIN field, or for a PIN pad reader the SIGN button."""
+        field = self._field()
+        (field or self.query_one("#sign", Button)).focus()
+
     def on_mount(self) -> None:
         self.query_one("#next-action").display = False
+        if self.pin_pad:
+            self._focus_input()
         if self.challenge.expired():
             self._expire()
             return
@@ -174,7 +210,9 @@ class PinEntryScreen(FlowScreen):
         self.set_interval(self._poll_interval, self._check_card)
         box = self.query_one("#text-box", VerticalScroll)
         self.watch(box, "scroll_y", self._mark_more_text, init=False)
-        self.watch(self.query_one(PinField), "length", self._pin_changed, init=False)
+        field = self._field()
+        if field is not None:  # a PIN pad reader's screen has none
+            self.watch(field, "length", self._pin_changed, init=False)
         self.call_after_refresh(self._mark_more_text)
 
     def on_resize(self) -> None:
@@ -196,7 +234,9 @@ class PinEntryScreen(FlowScreen):
             if self._said == _(UNSEEN):
                 self._say(_(SEEN), "info")  # the warning is no longer true
         # The key bar says what Enter does: the rest of the text first, then the signature.
-        self.query_one(PinField).say_enter_does(None if self.seen_whole_text else _(READ_ON))
+        field = self._field()
+        if field is not None:
+            field.say_enter_does(None if self.seen_whole_text else _(READ_ON))
 
     def _whole_on_screen(self) -> bool:
         """The terminal is large enough, and this screen is laid out at its present size.
@@ -235,7 +275,9 @@ class PinEntryScreen(FlowScreen):
     # --- the PIN field and the keypad --------------------------------------------
 
     def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
-        field = self.query_one(PinField)
+        field = self._field()
+        if field is None:
+            return
         if event.key == CLEAR:
             field.clear()
         elif event.key == BACKSPACE:
@@ -295,7 +337,7 @@ class PinEntryScreen(FlowScreen):
         """Enter or İMZALA: check everything that can be checked before the card is touched."""
         if self.phase is not Phase.TYPING:
             return
-        field = self.query_one(PinField)
+        field = self._field()
         token = self.certificate.token
         if self.challenge.expired():
             self._expire()
@@ -309,18 +351,21 @@ class PinEntryScreen(FlowScreen):
             self._say(_(UNSEEN), "warning")
             self.action_scroll_text(1)
             return
+        if self._busy_retry is not None:  # held by another program: wait for it to let go
+            self._say(CardBusyError().user_message(), "warning")
+            return
         if self.pin_state is None:
             self._say(_("Reading the card's PIN state…"), "busy")
             return
         if self.pin_state.locked:
             self._lock()
             return
-        if field.length < token.min_pin or field.length > (token.max_pin or LONG_PIN):
+        if field is not None and not token.min_pin <= field.length <= (token.max_pin or LONG_PIN):
             self._say(self._length_hint().capitalize(), "error")
             self._said_of_field = True
             return
         if self.pin_state.final_try:
-            self.app.push_screen(FinalTryDialog(), self._final_try_answered)
+            self.app.push_screen(FinalTryDialog(pin_pad=self.pin_pad), self._final_try_answered)
             return
         self._sign_now()
 
@@ -328,10 +373,11 @@ class PinEntryScreen(FlowScreen):
         if confirmed and self.phase is Phase.TYPING and self._whole_on_screen():
             self._sign_now()
         else:
-            self.query_one(PinField).focus()
+            self._focus_input()
 
     def _sign_now(self) -> None:
-        pin = self.query_one(PinField).take()
+        field = self._field()
+        pin = field.take() if field is not None else Pin()  # a PIN pad: C_Login gets NULL
         self._pending_pin = pin
         # The card first: the screen's own changes (the keypad disabled, the status)
         # are drawn while it works, not before it starts.
@@ -343,7 +389,7 @@ class PinEntryScreen(FlowScreen):
             crashed=self._not_sent,
         )
         self._set_phase(Phase.SIGNING)
-        self._say(_("Signing on the card…"), "busy")
+        self._say(_(ON_READER) if self.pin_pad else _("Signing on the card…"), "busy")
 
     def _hand_over(self, pin: Pin) -> Pin:
         """From here `sign` owns the PIN: it, or the card service, wipes it once used."""
@@ -393,6 +439,8 @@ class PinEntryScreen(FlowScreen):
             self._lock()
         elif isinstance(error, CodeExpiredError):
             self._expire()
+        elif isinstance(error, CardBusyError):
+            self._card_busy(error)
         elif isinstance(error, CardRemovedError | CertificateChangedError):
             self.leave(self._card_gone(error))
         else:
@@ -428,12 +476,16 @@ class PinEntryScreen(FlowScreen):
         )
 
     def _pin_state_unread(self, error: EonayError) -> None:
-        if isinstance(error, CardRemovedError):
+        if isinstance(error, CardBusyError):
+            self._card_busy(error)
+        elif isinstance(error, CardRemovedError):
             self.leave(self._card_gone(error))
         else:
             self._say(error.user_message(), "error")
 
     def _check_card(self) -> None:
+        if self._busy_retry is not None:
+            return  # the card is held by another program: `_retry_busy` asks, every 2 s
         if self.phase is Phase.TYPING and not self._checking:
             self._checking = True
             self.run_task(
@@ -453,8 +505,34 @@ class PinEntryScreen(FlowScreen):
     def _check_over(self) -> None:
         self._checking = False
 
+    def _card_busy(self, error: CardBusyError) -> None:
+        """Another program holds the card: say so, and read the card's PIN state again
+        every BUSY_RETRY seconds until it answers. Never a signature: that waits for
+        the person (and the PIN, if it was typed here, is gone: it is typed again)."""
+        self._say(error.user_message(), "warning")
+        if self._busy_retry is None:
+            self._busy_retry = self.set_interval(BUSY_RETRY, self._retry_busy)
+
+    def _retry_busy(self) -> None:
+        if self.phase in (Phase.TYPING, Phase.LOCKED):
+            self._read_pin_state()
+
+    def _card_free(self) -> None:
+        """The card answered again after being held: carry on where the person was."""
+        if self._busy_retry is None:
+            return
+        self._busy_retry.stop()
+        self._busy_retry = None
+        if self.pin_pad:
+            self._say(
+                _("The card is free again. Press Enter, then type the PIN on the reader."), "info"
+            )
+        else:
+            self._say(_("The card is free again. Type your PIN and press Enter."), "info")
+
     def _show_pin_state(self, state: PinState) -> None:
         """The card's PIN flags, in the PIN box, beside whatever the status line says."""
+        self._card_free()
         self.pin_state = state
         if self._said == _("Reading the card's PIN state…"):
             self._say("", "")  # read now
@@ -477,7 +555,7 @@ class PinEntryScreen(FlowScreen):
             self._expire()
 
     def _expire(self) -> None:
-        self.query_one(PinField).clear()
+        self._clear_field()
         self.query_one(Countdown).stop()
         self._set_phase(Phase.EXPIRED)
         self._say(time_over(self.challenge.purpose), "error")
@@ -485,12 +563,12 @@ class PinEntryScreen(FlowScreen):
         self._offer(_("Start again") if self.challenge.purpose == "login" else _("Back to E-Onay"))
 
     def _lock(self) -> None:
-        self.query_one(PinField).clear()
+        self._clear_field()
         self._set_phase(Phase.LOCKED)
         self._say(PinLockedError().user_message(), "error")
 
     def _card_gone(self, error: EonayError) -> CardGone:
-        self.query_one(PinField).clear()
+        self._clear_field()
         return CardGone(error.user_message())
 
     # --- what the screen shows ------------------------------------------------------
@@ -498,12 +576,14 @@ class PinEntryScreen(FlowScreen):
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
         typing = phase is Phase.TYPING
-        self.query_one(PinField).disabled = not typing
-        self.query_one(Keypad).disabled = not typing
+        field = self._field()
+        if field is not None:
+            field.disabled = not typing
+            self.query_one(Keypad).disabled = not typing
         self.query_one("#sign", Button).disabled = not typing
         if typing:
             self.query_one("#next-action").display = False
-            self.query_one(PinField).focus()
+            self._focus_input()
 
     def _offer(self, label: str) -> None:
         """Show the one way forward (start again, send again) and give it the focus."""

@@ -23,7 +23,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import PyKCS11
 import PyKCS11.LowLevel as LowLevel
@@ -31,6 +31,7 @@ from PyKCS11 import (
     CKC_X_509,
     CKF_ERROR_STATE,
     CKF_SERIAL_SESSION,
+    CKF_TOKEN_PRESENT,
     CKF_USER_PIN_COUNT_LOW,
     CKF_USER_PIN_FINAL_TRY,
     CKF_USER_PIN_LOCKED,
@@ -42,8 +43,11 @@ from PyKCS11 import (
     CKR_ATTRIBUTE_TYPE_INVALID,
     CKR_BUFFER_TOO_SMALL,
     CKR_CRYPTOKI_ALREADY_INITIALIZED,
+    CKR_DEVICE_ERROR,
+    CKR_DEVICE_REMOVED,
     CKR_FUNCTION_NOT_SUPPORTED,
     CKR_OK,
+    CKR_SLOT_ID_INVALID,
     CKU_CONTEXT_SPECIFIC,
     CKU_USER,
 )
@@ -322,13 +326,20 @@ class Pkcs11Module:
     """A loaded PKCS#11 module (C_Initialize done once); every read asks the token again."""
 
     _load_lock = threading.Lock()
+    _direct_users: ClassVar[Counter[str]] = Counter()  # modules used without PyKCS11, by path
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.null_init_args = False
+        # Initialised with NULL, the module still refuses PyKCS11's arguments: every
+        # call then goes through eonay's own function list (`lib` is None).
+        self.refuses_init_args = False
         self.calls: Counter[str] = Counter()  # every PKCS#11 call made, by function
         self.lib = self._load(path)
         self.functions = FunctionList(path, self.calls)
+        if self.lib is None:
+            with self._load_lock:
+                self._direct_users[path] += 1
 
     def _load(self, path: str) -> Any:
         if not Path(path).is_file():
@@ -351,10 +362,20 @@ class Pkcs11Module:
             try:
                 return PyKCS11.PyKCS11Lib().load(path)
             except PyKCS11.PyKCS11Error as err:
-                raise InitializeArgsError(path, str(err)) from None
+                if err.value != CKR_ARGUMENTS_BAD:
+                    raise InitializeArgsError(
+                        path, f"after C_Initialize(NULL): {err}", null_accepted=True
+                    ) from None
+            # Initialised with NULL, and still refusing the arguments instead of
+            # answering CKR_CRYPTOKI_ALREADY_INITIALIZED (docs/pkcs11-notes.md): the
+            # module is initialised all the same, so eonay calls it without PyKCS11.
+            self.refuses_init_args = True
+            return None
 
     def library_info(self) -> LibraryInfo:
         """C_GetInfo: what the module says it is (for `eonay doctor`)."""
+        if self.lib is None:
+            return self.functions.library_info()
         try:
             info = self.lib.getInfo()
         except PyKCS11.PyKCS11Error as err:
@@ -372,6 +393,10 @@ class Pkcs11Module:
 
     def slots(self) -> list[RawSlot]:
         """Every slot, with a token or not (for `eonay doctor`: readers without a card)."""
+        if self.lib is None:
+            rv, ids = self.functions.slot_list(present=False)
+            _check(rv, "C_GetSlotList")
+            return [self.functions.slot(slot) for slot in ids]
         try:
             out = []
             for slot in self.lib.getSlotList(tokenPresent=False):
@@ -389,13 +414,46 @@ class Pkcs11Module:
         except PyKCS11.PyKCS11Error as err:
             raise _reraise(err, "C_GetSlotList") from None
 
-    def slot_ids(self) -> list[int]:
-        """Slots with a token present now (one call, into room for many readers)."""
-        rv, slots = self.functions.slot_list(present=True)
+    def token_present(self, slot_id: int) -> bool:
+        """C_GetSlotInfo's CKF_TOKEN_PRESENT: the reader sees a card in the slot."""
+        rv, flags = self.functions.slot_flags(slot_id)
+        _check(rv, "C_GetSlotInfo")
+        return bool(flags & CKF_TOKEN_PRESENT)
+
+    def every_slot_id(self) -> list[int]:
+        """Every slot, with a card or not (`C_GetSlotList(FALSE)`): one call."""
+        rv, slots = self.functions.slot_list(present=False)
         _check(rv, "C_GetSlotList")
         return slots
 
+    def slot_ids(self) -> list[int]:
+        """Slots with a token present now: every slot (`C_GetSlotList(FALSE)`), each kept
+        when its `C_GetSlotInfo` sets CKF_TOKEN_PRESENT.
+
+        Not `C_GetSlotList(TRUE)`: AKIS's libakisp11 is reported to list no slot that way
+        even with a card in the reader (docs/pkcs11-notes.md). A slot that went away
+        between the two calls (its reader unplugged) is left out.
+        """
+        rv, slots = self.functions.slot_list(present=False)
+        _check(rv, "C_GetSlotList")
+        present = []
+        for slot in slots:
+            rv, flags = self.functions.slot_flags(slot)
+            if rv in _SLOT_GONE:
+                continue
+            if rv in _UNREACHABLE:
+                # OpenSC answers so when it sees a card it cannot connect to (another
+                # program holds it): kept, so that reading its token tells why.
+                present.append(slot)
+                continue
+            _check(rv, "C_GetSlotInfo")
+            if flags & CKF_TOKEN_PRESENT:
+                present.append(slot)
+        return present
+
     def token(self, slot_id: int) -> RawToken:
+        if self.lib is None:
+            return self.functions.token(slot_id)
         self.calls["C_GetTokenInfo"] += 1
         try:
             info = self.lib.getTokenInfo(slot_id)
@@ -413,6 +471,8 @@ class Pkcs11Module:
         )
 
     def mechanisms(self, slot_id: int) -> frozenset[int]:
+        if self.lib is None:
+            return self.functions.mechanisms(slot_id)
         mechs = LowLevel.ckulonglist()
         self.calls["C_GetMechanismList"] += 2  # PyKCS11 asks the count, then the list
         _check(self.lib.lib.C_GetMechanismList(slot_id, mechs), "C_GetMechanismList")
@@ -430,12 +490,20 @@ class Pkcs11Module:
         _check(self.functions.call("C_CloseAllSessions", slot_id), "C_CloseAllSessions")
 
     def close(self) -> None:
-        """Drop our reference; PyKCS11 calls C_Finalize when the last user goes."""
+        """Drop our reference; PyKCS11 calls C_Finalize when the last user goes (for a
+        module used without PyKCS11, eonay does, when its last user here goes)."""
         self.functions.close()
         lib, self.lib = self.lib, None
         if lib is not None:
             with contextlib.suppress(PyKCS11.PyKCS11Error):
                 lib.unload()
+        elif self.refuses_init_args:
+            self.refuses_init_args = False
+            with self._load_lock:
+                self._direct_users[self.path] -= 1
+                last = self._direct_users[self.path] <= 0
+            if last:
+                self.functions.call("C_Finalize", None)
 
 
 # CK_FUNCTION_LIST after its CK_VERSION: one pointer per function, in the order of the
@@ -537,6 +605,56 @@ class _PssParams(ctypes.Structure):  # CK_RSA_PKCS_PSS_PARAMS
     _fields_ = [("hash", _U), ("mgf", _U), ("salt", _U)]
 
 
+class _SlotInfo(ctypes.Structure):  # CK_SLOT_INFO
+    _fields_ = [
+        ("description", ctypes.c_ubyte * 64),
+        ("manufacturer", ctypes.c_ubyte * 32),
+        ("flags", _U),
+        ("hardware", ctypes.c_ubyte * 2),
+        ("firmware", ctypes.c_ubyte * 2),
+    ]
+
+
+def _chars(size: int) -> Any:
+    return ctypes.c_ubyte * size
+
+
+class _Info(ctypes.Structure):  # CK_INFO
+    _fields_ = [
+        ("cryptoki", _chars(2)),
+        ("manufacturer", _chars(32)),
+        ("flags", _U),
+        ("description", _chars(32)),
+        ("version", _chars(2)),
+    ]
+
+
+class _TokenInfo(ctypes.Structure):  # CK_TOKEN_INFO
+    _fields_ = [
+        ("label", _chars(32)),
+        ("manufacturer", _chars(32)),
+        ("model", _chars(16)),
+        ("serial", _chars(16)),
+        ("flags", _U),
+        *((name, _U) for name in (
+            "max_sessions", "sessions", "max_rw_sessions", "rw_sessions", "max_pin", "min_pin",
+            "total_public", "free_public", "total_private", "free_private",
+        )),
+        ("hardware", _chars(2)),
+        ("firmware", _chars(2)),
+        ("utc_time", _chars(16)),
+    ]  # fmt: skip
+
+
+def _padded(field: Any) -> str:
+    """A blank-padded CK_UTF8CHAR field as text."""
+    return _text(bytes(field).decode("utf-8", "replace"))
+
+
+def _version(field: Any) -> str:
+    return f"{field[0]}.{field[1]}"
+
+
 class _SessionInfo(ctypes.Structure):  # CK_SESSION_INFO
     _fields_ = [("slot", _U), ("state", _U), ("flags", _U), ("device_error", _U)]
 
@@ -551,6 +669,10 @@ _PROTOTYPES: dict[str, Any] = {
     "C_GetSlotList": ctypes.CFUNCTYPE(
         _CK_RV, ctypes.c_ubyte, ctypes.POINTER(_U), ctypes.POINTER(_U)
     ),
+    "C_GetSlotInfo": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_SlotInfo)),
+    "C_GetInfo": ctypes.CFUNCTYPE(_CK_RV, ctypes.POINTER(_Info)),
+    "C_GetTokenInfo": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_TokenInfo)),
+    "C_GetMechanismList": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_U), ctypes.POINTER(_U)),
     "C_CloseSession": ctypes.CFUNCTYPE(_CK_RV, _U),
     "C_CloseAllSessions": ctypes.CFUNCTYPE(_CK_RV, _U),
     "C_GetSessionInfo": ctypes.CFUNCTYPE(_CK_RV, _U, ctypes.POINTER(_SessionInfo)),
@@ -654,6 +776,59 @@ class FunctionList:
             return rv, []
         return rv, [int(room[i]) for i in range(count.value)]
 
+    def slot_flags(self, slot_id: int) -> tuple[int, int]:
+        """C_GetSlotInfo's flags (CKF_TOKEN_PRESENT, CKF_REMOVABLE_DEVICE, …)."""
+        info = _SlotInfo()
+        rv = self.call("C_GetSlotInfo", slot_id, ctypes.byref(info))
+        return rv, int(info.flags)
+
+    # For a module PyKCS11 cannot load (`Pkcs11Module.refuses_init_args`): what PyKCS11
+    # asks otherwise, the same values, read with ctypes.
+
+    def library_info(self) -> LibraryInfo:
+        info = _Info()
+        _check(self.call("C_GetInfo", ctypes.byref(info)), "C_GetInfo")
+        return LibraryInfo(
+            description=_padded(info.description),
+            manufacturer=_padded(info.manufacturer),
+            version=_version(info.version),
+            cryptoki_version=_version(info.cryptoki),
+        )
+
+    def slot(self, slot_id: int) -> RawSlot:
+        info = _SlotInfo()
+        _check(self.call("C_GetSlotInfo", slot_id, ctypes.byref(info)), "C_GetSlotInfo")
+        return RawSlot(
+            slot_id=slot_id,
+            description=_padded(info.description),
+            manufacturer=_padded(info.manufacturer),
+            token_present=bool(info.flags & CKF_TOKEN_PRESENT),
+            removable=bool(info.flags & PyKCS11.CKF_REMOVABLE_DEVICE),
+        )
+
+    def token(self, slot_id: int) -> RawToken:
+        info = _TokenInfo()
+        _check(self.call("C_GetTokenInfo", slot_id, ctypes.byref(info)), "C_GetTokenInfo")
+        return RawToken(
+            slot_id=slot_id,
+            label=_padded(info.label),
+            manufacturer=_padded(info.manufacturer),
+            model=_padded(info.model),
+            serial=_padded(info.serial),
+            flags=int(info.flags),
+            min_pin=int(info.min_pin),
+            max_pin=int(info.max_pin),
+        )
+
+    def mechanisms(self, slot_id: int) -> frozenset[int]:
+        count = _U()
+        rv = self.call("C_GetMechanismList", slot_id, None, ctypes.byref(count))
+        _check(rv, "C_GetMechanismList")
+        room = (_U * max(int(count.value), 1))()
+        rv = self.call("C_GetMechanismList", slot_id, room, ctypes.byref(count))
+        _check(rv, "C_GetMechanismList")
+        return frozenset(int(room[i]) for i in range(count.value))
+
     def open_session(self, slot_id: int) -> tuple[int, int]:
         handle = _U()
         flags = CKF_SERIAL_SESSION
@@ -671,7 +846,7 @@ class FunctionList:
         if pin.readonly or pin.itemsize != 1:
             raise TypeError("the PIN must be a writable byte buffer (a Pin's)")
         size = pin.nbytes
-        if size == 0:
+        if size == 0:  # a PIN pad reader's NULL PIN: the reader asks on its keypad
             return self.call("C_Login", session, user, None, 0)
         digits = (ctypes.c_ubyte * size).from_buffer(pin)  # a view of the same bytes
         try:
@@ -776,6 +951,8 @@ class FunctionList:
         return rv, bytes(out[: size.value]) if rv == CKR_OK else b""
 
 
+_SLOT_GONE = (CKR_SLOT_ID_INVALID, CKR_DEVICE_REMOVED)
+_UNREACHABLE = (CKR_DEVICE_ERROR,)
 _ABSENT = (CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ARGUMENTS_BAD)
 
 

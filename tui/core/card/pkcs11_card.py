@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PyKCS11 import (
+    CKF_PROTECTED_AUTHENTICATION_PATH,
     CKF_TOKEN_INITIALIZED,
     CKG_MGF1_SHA256,
     CKG_MGF1_SHA384,
@@ -41,6 +42,7 @@ from PyKCS11 import (
     CKO_PUBLIC_KEY,
     CKR_DEVICE_ERROR,
     CKR_DEVICE_REMOVED,
+    CKR_FUNCTION_CANCELED,
     CKR_MECHANISM_INVALID,
     CKR_PIN_INCORRECT,
     CKR_PIN_LEN_RANGE,
@@ -55,6 +57,7 @@ from PyKCS11 import (
 
 from tui.core import reasons
 from tui.core.card import cades
+from tui.core.card.busy import busy_error
 from tui.core.card.certificates import certificate_info, facts, ordered
 from tui.core.card.pkcs11 import (
     CkError,
@@ -73,6 +76,7 @@ from tui.core.errors import (
     CertificateNotUsableError,
     EonayError,
     MechanismNotSupportedError,
+    PinCancelledError,
     PinIncorrectError,
     PinLengthError,
     PinLockedError,
@@ -111,6 +115,8 @@ def map_ck_error(err: CkError) -> TokenError:
         return CardRemovedError(str(err))
     if err.rv == CKR_PIN_LOCKED:
         return PinLockedError()
+    if err.rv == CKR_FUNCTION_CANCELED:  # Cancel pressed, or timed out, on a PIN pad
+        return PinCancelledError()
     if err.rv == CKR_MECHANISM_INVALID:
         return MechanismNotSupportedError(err.function)
     return TokenError(str(err))
@@ -265,6 +271,7 @@ class Pkcs11Card:
                 try:
                     raw = module.token(slot)
                 except CkError as err:
+                    _raise_if_busy(module, slot, err)
                     if err.rv not in _REMOVED:
                         raise
                     continue
@@ -389,6 +396,7 @@ class Pkcs11Card:
             try:
                 result.extend(self._token_certificates(module, raw))
             except CkError as err:
+                _raise_if_busy(module, raw.slot_id, err)
                 if err.rv not in _REMOVED:
                     raise
                 log.info("token in slot %s went away while listing", raw.slot_id)
@@ -408,6 +416,7 @@ class Pkcs11Card:
             try:
                 raw = module.token(slot)
             except CkError as err:
+                _raise_if_busy(module, slot, err)
                 if err.rv not in _REMOVED:
                     raise
                 continue
@@ -513,7 +522,7 @@ class Pkcs11Card:
             raise
         except CkError as err:
             self._forget()
-            raise map_ck_error(err) from None
+            raise self._busy_or_mapped(cert, err) from None
         finally:
             pin.wipe()
 
@@ -533,7 +542,14 @@ class Pkcs11Card:
             module, raw = self._locate(cert.token)
             session = module.open_session(raw.slot_id)
         else:
-            module, raw, session = held.module, _still_there(held), held.session
+            try:
+                raw = _still_there(held)
+            except CkError:
+                # The card is there but answers so (held by another program): its session
+                # goes; a card pulled out answers that the session is gone already.
+                _close_quietly(held.session)
+                raise
+            module, session = held.module, held.session
         try:
             if held is None:
                 current = _reread(session, cert)
@@ -562,7 +578,7 @@ class Pkcs11Card:
             raise PinLockedError()
         if fresh.reason is not None:
             raise CertificateNotUsableError(fresh.reason)
-        if not raw.min_pin <= len(pin) <= raw.max_pin:
+        if not pin_pad(raw) and not raw.min_pin <= len(pin) <= raw.max_pin:
             raise PinLengthError(raw.min_pin, raw.max_pin)
         scheme = cades.scheme_for(cert.der, pss=self._pss)
         plan = signing_plan(self._mechanisms(module, raw), scheme)
@@ -570,7 +586,7 @@ class Pkcs11Card:
         self._login(session, module, raw, pin)
         try:
             key = _private_key(session, current)
-            context_pin = pin.buffer() if key.always_authenticate else None
+            context_pin = entered(raw, pin) if key.always_authenticate else None
             signing_time = cades.whole_seconds_utc(self._clock.now())
             cms = cades.build_cades(
                 text,
@@ -597,6 +613,14 @@ class Pkcs11Card:
         finally:
             _logout_quietly(session)
 
+    def _busy_or_mapped(self, cert: CertificateInfo, err: CkError) -> TokenError:
+        """CardBusyError when another program holds the card (its reader still sees it),
+        else what `map_ck_error` makes of `err`. Never retried here: the PIN is spent
+        or wiped, and only the person starts another signature."""
+        module = self._modules.get(cert.token.module_path)
+        busy = busy_error(module, cert.token.slot_id, err) if module is not None else None
+        return busy or map_ck_error(err)
+
     def _mechanisms(self, module: Pkcs11Module, raw: RawToken) -> frozenset[int]:
         """The token's mechanisms, asked once per token (by module, serial and label)."""
         key = (module.path, raw.serial, raw.label)
@@ -609,14 +633,14 @@ class Pkcs11Card:
         """The one C_Login of this signature; never repeated after a failure."""
         try:
             try:
-                session.login(pin.buffer())
+                session.login(entered(raw, pin))
             except CkError as err:
                 if err.rv != CKR_USER_ALREADY_LOGGED_IN:
                     raise
                 # Left logged in by someone else in this process: that login
                 # did not check this PIN and cost no try. Log out, then check it.
                 session.logout()
-                session.login(pin.buffer())
+                session.login(entered(raw, pin))
         except CkError as err:
             if err.rv == CKR_PIN_INCORRECT:
                 raise self._wrong_pin(module, raw) from None
@@ -750,22 +774,19 @@ def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
 
 def _still_there(held: _Held) -> RawToken:
     """The held session's token, still in its slot, with its flags as they are now (two
-    calls: the slot list, the token's info).
+    calls: the slot list, with or without cards, and the token's info).
 
     A card pulled out, or put back (which may give it another slot id), costs no
     PIN try, and its held session is not touched, not even closed: the removal
     ended it (a handle from before, used now, is stale). Another token in the slot,
-    or a PIN locked meanwhile (by another program), is refused before C_Login.
+    or a PIN locked meanwhile (by another program), is refused before C_Login. A
+    CkError (no token in the slot, a card another program holds) goes to `sign`,
+    which tells a held card from a pulled one.
     """
     label = held.token.label
-    if held.token.slot_id not in held.module.slot_ids():
+    if held.token.slot_id not in held.module.every_slot_id():
         raise CardRemovedError(f"token {label!r} left slot {held.token.slot_id}")
-    try:
-        raw = held.module.token(held.token.slot_id)
-    except CkError as err:
-        if err.rv in _REMOVED:
-            raise CardRemovedError(str(err)) from None
-        raise
+    raw = held.module.token(held.token.slot_id)
     if (raw.serial, raw.label) != (held.token.serial, label):
         raise CardRemovedError(f"another token in slot {held.token.slot_id}")
     return raw
@@ -812,11 +833,28 @@ def _private_key(session: Pkcs11Session, found: _Found) -> RawObject:
     return key
 
 
+def pin_pad(raw: RawToken) -> bool:
+    """The reader has its own keypad: the PIN is typed there, never given to C_Login."""
+    return bool(raw.flags & CKF_PROTECTED_AUTHENTICATION_PATH)
+
+
+def entered(raw: RawToken, pin: Pin) -> memoryview:
+    """What C_Login is handed: the PIN's own bytes, or for a PIN pad reader nothing
+    (a NULL PIN, length 0: the reader asks the person on its keypad)."""
+    return memoryview(bytearray()) if pin_pad(raw) else pin.buffer()
+
+
 def _is_ca_der(der: bytes) -> bool:
     try:
         return facts(der).is_ca
     except ValueError:
         return False
+
+
+def _raise_if_busy(module: Pkcs11Module, slot_id: int, err: CkError) -> None:
+    busy = busy_error(module, slot_id, err)
+    if busy is not None:
+        raise busy from None
 
 
 def _close_quietly(session: Pkcs11Session) -> None:

@@ -25,6 +25,7 @@ from typing import Any, TypeAlias, cast
 
 from tui.core.card_info import CertificateInfo, PinState, PinTries, Signature, TokenInfo
 from tui.core.errors import (
+    CardBusyError,
     CardDriverHungError,
     CardDriverStoppedError,
     CardRemovedError,
@@ -35,6 +36,7 @@ from tui.core.errors import (
     MechanismNotSupportedError,
     ModuleLoadError,
     NoUsableCertificateError,
+    PinCancelledError,
     PinIncorrectError,
     PinLengthError,
     PinLockedError,
@@ -276,8 +278,10 @@ def _optional_int(data: Json) -> int | None:
 _ERRORS: tuple[_ErrorCodec, ...] = (
     _ErrorCodec(
         InitializeArgsError,
-        lambda e: {"path": e.path, "detail": e.detail},
-        lambda d: InitializeArgsError(str(d["path"]), str(d["detail"])),
+        lambda e: {"path": e.path, "detail": e.detail, "null_accepted": e.null_accepted},
+        lambda d: InitializeArgsError(
+            str(d["path"]), str(d["detail"]), null_accepted=bool(d.get("null_accepted"))
+        ),
     ),
     _ErrorCodec(
         ModuleLoadError,
@@ -290,6 +294,7 @@ _ERRORS: tuple[_ErrorCodec, ...] = (
         lambda d: PinIncorrectError(_optional_int(d["tries_left"])),
     ),
     _ErrorCodec(PinLockedError, lambda e: {}, lambda d: PinLockedError()),
+    _ErrorCodec(PinCancelledError, lambda e: {}, lambda d: PinCancelledError()),
     _ErrorCodec(
         PinLengthError,
         lambda e: {"minimum": e.minimum, "maximum": e.maximum},
@@ -310,6 +315,7 @@ _ERRORS: tuple[_ErrorCodec, ...] = (
         lambda e: {"reason": e.reason, "position": e.position},
         lambda d: UnsafeTextError(str(d["reason"]), _optional_int(d["position"])),
     ),
+    _ErrorCodec(CardBusyError, _message, _with_message(CardBusyError)),
     _ErrorCodec(CardRemovedError, _message, _with_message(CardRemovedError)),
     _ErrorCodec(CertificateChangedError, _message, _with_message(CertificateChangedError)),
     _ErrorCodec(NoUsableCertificateError, _message, _with_message(NoUsableCertificateError)),

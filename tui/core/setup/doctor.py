@@ -503,6 +503,14 @@ _AKIS_HINT = N_(
 )
 
 
+_STRICT_HINT = N_(
+    "This driver refuses C_Initialize arguments (CKR_ARGUMENTS_BAD), as AKIS drivers are known "
+    "to, and keeps refusing them even once initialised with NULL arguments, where PKCS#11 asks "
+    "for CKR_CRYPTOKI_ALREADY_INITIALIZED. eonay initialises it with NULL arguments and calls "
+    "it directly; nothing to do unless signing fails, then report the driver's version."
+)
+
+
 def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     """Load and initialise one module: (the module or None, the check)."""
     from tui.core.card.pkcs11 import CkError, Pkcs11Module
@@ -513,14 +521,24 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     try:
         module = Pkcs11Module(path)
     except InitializeArgsError as exc:
+        if exc.null_accepted:
+            hint = _(
+                "The driver accepts C_Initialize(NULL) but keeps answering CKR_ARGUMENTS_BAD "
+                "to initialisation arguments even once initialised, where PKCS#11 asks for "
+                "CKR_CRYPTOKI_ALREADY_INITIALIZED; eonay cannot use it. Install the driver's "
+                "current version from its vendor (AKIS drivers are known to refuse "
+                "arguments), and report its version."
+            )
+        else:
+            hint = _(
+                "The driver refuses C_Initialize with and without arguments (a problem known "
+                "from AKIS drivers). Install the driver's current version from its vendor."
+            )
         return None, _module_problem(
             candidate,
             _("PKCS#11 module does not initialise: {path}").format(path=path),
             f"{exc.detail}; {source}",
-            _(
-                "The driver refuses C_Initialize with and without arguments (a problem known "
-                "from AKIS drivers). Install the driver's current version from its vendor."
-            ),
+            hint,
         )
     except ModuleLoadError as exc:
         why = _explain_load_failure(path) or exc.detail
@@ -541,6 +559,8 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     except CkError as exc:
         about = f"C_GetInfo: {exc}; {source}"
     title = _("PKCS#11 module loads and initialises: {path}").format(path=path)
+    if module.refuses_init_args:
+        return module, warning("module", title, about, _(_STRICT_HINT), path)
     if module.null_init_args:
         return module, warning("module", title, about, _(_AKIS_HINT), path)
     return module, ok("module", title, about, path)
@@ -674,8 +694,9 @@ def _check_tokens(
     """The tokens in `slots`, their PIN state, then the certificates they hold."""
     from PyKCS11 import CKF_TOKEN_INITIALIZED
 
+    from tui.core.card.busy import busy_error
     from tui.core.card.pkcs11 import CkError
-    from tui.core.card.pkcs11_card import Pkcs11Card
+    from tui.core.card.pkcs11_card import Pkcs11Card, pin_pad
     from tui.core.errors import EonayError
 
     tokens = 0
@@ -683,12 +704,15 @@ def _check_tokens(
         try:
             token = module.token(slot.slot_id)
         except CkError as exc:
+            busy = busy_error(module, slot.slot_id, exc)
             findings.checks.append(
                 warning(
                     "token",
                     _("Cannot read the card in {slot}").format(slot=slot.description),
                     str(exc),
-                    _("Take the card out and put it back; try another reader."),
+                    busy.user_message()
+                    if busy is not None
+                    else _("Take the card out and put it back; try another reader."),
                     f"{candidate.path}|{slot.slot_id}",
                 )
             )
@@ -707,6 +731,11 @@ def _check_tokens(
                     serial=token.serial,
                     low=token.min_pin,
                     high=token.max_pin,
+                )
+                + (
+                    "; " + _("PIN pad reader: the PIN is typed on the reader's keypad")
+                    if pin_pad(token)
+                    else ""
                 ),
                 subject,
             )
