@@ -117,7 +117,7 @@ def test_every_pin_typed_is_wiped_once_its_signature_is_done(plain, monkeypatch)
     run.expect(PROMPT_PIN)
     run.child.send(run.pin[:3].encode())  # typed, never sent: the time runs out meanwhile
     run.clock.advance(3600)
-    run.expect("Press Enter to start again with a new code: ")
+    run.expect("Press Enter to go back to E-Onay: ")
     run.child.send(b"\x04")  # the input ends
     assert run.exit_code() == 1
     typed = held_digits()
