@@ -172,3 +172,34 @@ def test_a_prepared_session_is_let_go_when_no_signature_comes(counted, softhsm_c
         module.calls.clear()
         card.release()  # nothing held any more: nothing to close twice
         assert "C_CloseSession" not in module.calls
+
+
+def test_each_idle_check_of_the_card_is_one_call(softhsm_card):
+    """An idle screen asks every second; each check is one PKCS#11 call, whatever it looks
+    at in turn (the list of every slot, an empty slot's flag, a token's info)."""
+    from datetime import UTC, datetime
+
+    from tui.core.clock import FakeClock
+
+    clock = FakeClock(wall=datetime.now(UTC))
+    modules: list[Pkcs11Module] = []
+
+    def opener(path: str) -> Pkcs11Module:
+        module = Pkcs11Module(path)
+        modules.append(module)
+        return module
+
+    card = Pkcs11Card([softhsm_card.module_path], clock, opener=opener)
+    try:
+        assert card.certificates()
+        (module,) = modules
+        seen: set[str] = set()
+        for _ in range(8):
+            clock.advance(Pkcs11Card.POLL_INTERVAL)
+            module.calls.clear()
+            card.tokens()
+            assert sum(module.calls.values()) == 1, dict(module.calls)
+            seen.update(module.calls)
+        assert {"C_GetSlotList", "C_GetTokenInfo"} <= seen  # the checks take turns
+    finally:
+        card.close()

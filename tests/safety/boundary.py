@@ -248,6 +248,11 @@ class WatchedModule(Pkcs11Module):
         back): every slot is the slots with a card."""
         return self.slot_ids()
 
+    def token_present(self, slot_id: int) -> bool:
+        real, label, _gen = self._real(slot_id, "C_GetSlotInfo")
+        self.boundary.record("C_GetSlotInfo", label)
+        return super().token_present(real)
+
     def _real(self, slot_id: int, function: str) -> tuple[int, str, int]:
         entry = self._slots.get(slot_id)
         if entry is None:

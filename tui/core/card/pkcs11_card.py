@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from PyKCS11 import (
@@ -169,7 +170,8 @@ class _Held:
 class _View:
     """What the card service last saw: each module's slots, the tokens, their listing."""
 
-    slots: dict[str, tuple[int, ...]]
+    slots: dict[str, tuple[int, ...]]  # by module: the slots with a card
+    every: dict[str, tuple[int, ...]]  # by module: every slot, with a card or not
     tokens: list[tuple[Pkcs11Module, RawToken]]
     certificates: list[CertificateInfo] | None = None
 
@@ -263,8 +265,10 @@ class Pkcs11Card:
     def _read_view(self) -> _View:
         """Every loaded module's slot list, and the initialised tokens in it."""
         slots: dict[str, tuple[int, ...]] = {}
+        every: dict[str, tuple[int, ...]] = {}
         tokens: list[tuple[Pkcs11Module, RawToken]] = []
         for module in self._loaded():
+            every[module.path] = tuple(module.every_slot_id())
             present = module.slot_ids()
             slots[module.path] = tuple(present)
             for slot in present:
@@ -277,13 +281,14 @@ class Pkcs11Card:
                     continue
                 if raw.flags & CKF_TOKEN_INITIALIZED:
                     tokens.append((module, raw))
-        return _View(slots, tokens)
+        return _View(slots, every, tokens)
 
     def _current(self) -> _View:
         """The last answer while it is under a second old; then one PKCS#11 call checks it
-        (in turn: a module's slot list, which sees a card pulled, put in or moved to
-        another slot; one token's info, which sees a card swapped in its slot and its
-        PIN flags), and only a change costs a full read."""
+        (in turn: a module's list of every slot, which sees a reader come or go; an empty
+        slot's CKF_TOKEN_PRESENT, which sees a card put in; one token's info, which sees a
+        card pulled, swapped in its slot, and its PIN flags), and only a change costs a
+        full read."""
         now = self._clock.monotonic()
         view = self._view
         if view is not None and now - self._checked_at < self.POLL_INTERVAL:
@@ -301,21 +306,20 @@ class Pkcs11Card:
         modules = {module.path: module for module in self._loaded()}
         if set(modules) != set(view.slots):
             return False
-        probes: list[tuple[Pkcs11Module, RawToken | None]] = [
-            (module, None) for module in modules.values()
-        ]
-        probes += [(module, raw) for module, raw in view.tokens]
-        module, raw = probes[self._turn % len(probes)] if probes else (None, None)
-        self._turn += 1
-        if module is None:
+        # Each probe is one call: the idle screens' budget is one call a second in all.
+        probes: list[Callable[[], bool]] = []
+        for path, module in modules.items():
+            probes.append(partial(_same_slots, module, view.every[path]))
+            empty = [slot for slot in view.every[path] if slot not in view.slots[path]]
+            probes += [partial(_still_empty, module, slot) for slot in empty]
+        probes += [partial(_same_token, module, raw) for module, raw in view.tokens]
+        if not probes:
             return True
+        probe = probes[self._turn % len(probes)]
+        self._turn += 1
         try:
-            if raw is None:
-                return tuple(module.slot_ids()) == view.slots[module.path]
-            return module.token(raw.slot_id) == raw
-        except CkError as err:
-            if err.rv not in _REMOVED:
-                raise
+            return probe()
+        except CkError:  # gone, held by another program, failing: the full read tells which
             return False
 
     def _forget(self) -> None:
@@ -770,6 +774,18 @@ def _reread(session: Pkcs11Session, cert: CertificateInfo) -> _Found:
     if found is None:
         raise CertificateChangedError("the certificate on the card changed")
     return found
+
+
+def _same_slots(module: Pkcs11Module, every: tuple[int, ...]) -> bool:
+    return tuple(module.every_slot_id()) == every
+
+
+def _still_empty(module: Pkcs11Module, slot: int) -> bool:
+    return not module.token_present(slot)
+
+
+def _same_token(module: Pkcs11Module, raw: RawToken) -> bool:
+    return module.token(raw.slot_id) == raw
 
 
 def _still_there(held: _Held) -> RawToken:
