@@ -26,6 +26,7 @@ from tui.core.errors import ConfigError
 from tui.core.settings import Settings
 from tui.core.setup.config import ENV_CONFIG, default_config_path, load_settings
 from tui.core.setup.modules import ModuleCandidate, SearchPaths, Source, discover_for
+from tui.core.setup.remote_card import Link, address_of, laptop_hint, probe_server
 from tui.i18n import N_, _
 
 SCHEMA_VERSION = 1
@@ -437,6 +438,7 @@ class CardFindings:
     tokens_found: bool = False
     certificates: int = 0
     usable: int = 0
+    remote: str | None = None  # the hint for "no card" when the card is behind p11-kit server
 
 
 CardProbe = Callable[[Sequence[ModuleCandidate], Settings], CardFindings]
@@ -541,15 +543,22 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
             hint,
         )
     except ModuleLoadError as exc:
-        why = _explain_load_failure(path) or exc.detail
+        unloadable = _explain_load_failure(path)
+        why = unloadable or exc.detail
+        if candidate.source is Source.REMOTE:
+            # p11-kit's client loads, and its C_Initialize fails (CKR_DEVICE_ERROR) when the
+            # socket accepts but no p11-kit server answers behind it
+            hint = _missing_module_hint(candidate) if unloadable else _(_SEE_SERVER_CHECK)
+        else:
+            hint = _(
+                "Give the card's PKCS#11 driver (a .so built for this machine), e.g. "
+                "--module /usr/lib/libakisp11.so; reinstall the driver if it is broken."
+            )
         return None, _module_problem(
             candidate,
             _("PKCS#11 module cannot be loaded: {path}").format(path=path),
             f"{why}; {source}",
-            _(
-                "Give the card's PKCS#11 driver (a .so built for this machine), e.g. "
-                "--module /usr/lib/libakisp11.so; reinstall the driver if it is broken."
-            ),
+            hint,
         )
     try:
         info = module.library_info()
@@ -566,11 +575,17 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     return module, ok("module", title, about, path)
 
 
-def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Check]:
-    """The module's slots (readers); returns the slots that hold a token."""
+def _check_slots(
+    module: Any, candidate: ModuleCandidate, laptop: str = ""
+) -> tuple[list[Any], Check]:
+    """The module's slots (readers); returns the slots that hold a token.
+
+    `laptop` is the hint when the module is p11-kit's client: the reader is on the laptop.
+    """
     from tui.core.card.pkcs11 import CkError
 
     path = candidate.path
+    remote = bool(laptop)
     try:
         slots = module.slots()
     except CkError as exc:
@@ -578,15 +593,15 @@ def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Ch
             candidate,
             _("Cannot list the slots of {path}").format(path=path),
             str(exc),
-            _("Unplug and plug in the card reader; restart pcscd."),
+            laptop or _("Unplug and plug in the card reader; restart pcscd."),
             id="slots",
         )
     if not slots:
         return [], _module_problem(
             candidate,
             _("No card reader (slot) seen by {path}").format(path=path),
-            "",
-            _("Plug in the card reader and check that pcscd is running."),
+            _("p11-kit's client reaches no card through the forwarded socket") if remote else "",
+            laptop or _("Plug in the card reader and check that pcscd is running."),
             id="slots",
         )
     card_in, empty = _("card in"), _("empty")
@@ -771,12 +786,19 @@ def probe_cards(candidates: Sequence[ModuleCandidate], settings: Settings) -> Ca
         if missing is not None:
             findings.checks.append(missing)
             continue
+        address = address_of(candidate)
+        laptop = ""
+        if address is not None:
+            server = check_remote_server(address)
+            findings.checks.append(server)
+            laptop = _REMOTE_NO_CARD if server.ok else _SEE_SERVER_CHECK
+            findings.remote = _(laptop)
         module, loaded = _check_load(candidate)
         findings.checks.append(loaded)
         if module is None:
             continue
         try:
-            slots, slot_check = _check_slots(module, candidate)
+            slots, slot_check = _check_slots(module, candidate, _(laptop) if laptop else "")
             findings.checks.append(slot_check)
             _check_tokens(module, candidate, slots, findings)
         finally:
@@ -784,6 +806,28 @@ def probe_cards(candidates: Sequence[ModuleCandidate], settings: Settings) -> Ca
     if candidates:
         findings.checks.append(check_usable(findings))
     return findings
+
+
+_SEE_SERVER_CHECK = N_(
+    "The card is on the laptop: see the p11-kit server check above for what to do there."
+)
+_REMOTE_NO_CARD = N_(
+    "The laptop's p11-kit server answers but shows no card: put the card in the laptop's "
+    "reader, and check that the server was started for the card's module (`eonay ssh` "
+    "picks it; `eonay doctor` on the laptop checks the card there)."
+)
+
+
+def check_remote_server(address: str) -> Check:
+    """The ssh -R forward and the laptop's `p11-kit server` behind p11-kit's client module."""
+    state = probe_server(address)
+    title = _("p11-kit server on the laptop (P11_KIT_SERVER_ADDRESS)")
+    subject = state.path or address
+    if state.ok:
+        return ok("p11kit-server", title, state.detail, subject)
+    if state.link is Link.NOT_UNIX:
+        return warning("p11kit-server", title, state.detail, laptop_hint(None), subject)
+    return error("p11kit-server", title, state.detail, laptop_hint(state.path), subject)
 
 
 def check_usable(findings: CardFindings) -> Check:
@@ -801,7 +845,9 @@ def check_usable(findings: CardFindings) -> Check:
             _(
                 "Insert the card, check the reader and pcscd, and that the module is your "
                 "card's driver (--module PATH)."
-            ),
+            )
+            if findings.remote is None
+            else findings.remote,
         )
     if not findings.certificates:
         return error(
