@@ -72,7 +72,8 @@ def render(report_json: dict[str, object], stream: TextIO) -> None:
         if check["detail"]:
             stream.write(f"    {check['detail']}\n")
         if check["hint"]:
-            stream.write("    → " + _("fix: {hint}").format(hint=check["hint"]) + "\n")
+            fix = _("fix: {hint}").format(hint=check["hint"])
+            stream.write("    → " + fix.replace("\n", "\n      ") + "\n")
     failed = sum(1 for check in checks if not check["ok"])
     if failed:
         stream.write("\n" + _("{n} problem(s) found.").format(n=failed) + "\n")

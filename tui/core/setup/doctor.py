@@ -26,6 +26,15 @@ from tui.core.errors import ConfigError
 from tui.core.settings import Settings
 from tui.core.setup.config import ENV_CONFIG, default_config_path, load_settings
 from tui.core.setup.modules import ModuleCandidate, SearchPaths, Source, discover_for
+from tui.core.setup.pcsc_access import (
+    Certainty,
+    SessionKind,
+    establish_context,
+    polkit_rule,
+    primary_group,
+    refusal,
+    session_facts,
+)
 from tui.core.setup.remote_card import Link, address_of, laptop_hint, probe_server
 from tui.i18n import N_, _
 
@@ -294,6 +303,71 @@ def check_pcscd(
     return error("pcscd", title, problem, hint)
 
 
+def uses_pcscd(candidates: Sequence[ModuleCandidate]) -> bool:
+    return any(Path(c.path).name not in _NOT_PCSC for c in candidates)
+
+
+def check_pcsc_access(
+    candidates: Sequence[ModuleCandidate],
+    environ: Mapping[str, str],
+    findings: CardFindings,
+    root: Path = Path("/"),
+    context: Callable[[], int | None] = establish_context,
+    group: Callable[[], str] = primary_group,
+) -> Check | None:
+    """pcscd refusing this session through polkit, when that is what the rest points at.
+
+    None when no module here uses pcscd, or when nothing suggests a refusal.
+    """
+    if not uses_pcscd(candidates) or findings.tokens_found:
+        return None
+    facts = session_facts(root, environ)
+    answer = context() if facts.pcscd_socket else None
+    verdict = refusal(facts, answer, findings.pcsc_readers > 0)
+    if verdict is None:
+        return None
+    kinds = {
+        SessionKind.SSH: _("an SSH login"),
+        SessionKind.CONTAINER: _("a container"),
+        SessionKind.SERVICE: _("a service or a job without a login session"),
+        SessionKind.DESKTOP: _("a desktop session"),
+    }
+    session = kinds[facts.kind]
+    name = group()
+    hint = _(
+        "pcsc-lite asks polkit whether a program may use pcscd "
+        "(org.debian.pcsc-lite.access_pcsc) and its readers (access_card); its policy allows "
+        "only the active local session, at the desktop or the console. An administrator can "
+        "let the members of a group in from any session with this rule (polkit reads it at "
+        "once). It names {group}, this user's own group; for several users, create a group "
+        "such as pcscd, name it instead, and add them to it:"
+    ).format(group=name)
+    hint += (
+        "\n"
+        + polkit_rule(name)
+        + "\n"
+        + _("Or run eonay in the desktop session of the computer the reader is plugged into.")
+    )
+    if verdict is Certainty.REFUSED:
+        return error(
+            "pcsc-access",
+            _("pcscd refuses this session (polkit)"),
+            _(
+                "SCardEstablishContext: Access denied (SCARD_W_SECURITY_VIOLATION) in {session}"
+            ).format(session=session),
+            hint,
+        )
+    return warning(
+        "pcsc-access",
+        _("pcscd probably refuses this session (polkit)"),
+        _(
+            "no card reader is seen while pcscd runs, pcsc-lite's polkit policy is installed "
+            "and this is {session}, which its policy does not let in"
+        ).format(session=session),
+        hint,
+    )
+
+
 # --- the portal -----------------------------------------------------------
 
 PROBE_SESSION = "eonay-doctor-probe"  # an unknown session: the API must answer 401
@@ -439,6 +513,7 @@ class CardFindings:
     certificates: int = 0
     usable: int = 0
     remote: str | None = None  # the hint for "no card" when the card is behind p11-kit server
+    pcsc_readers: int = 0  # slots shown by modules that use this machine's pcscd
 
 
 CardProbe = Callable[[Sequence[ModuleCandidate], Settings], CardFindings]
@@ -576,7 +651,7 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
 
 
 def _check_slots(
-    module: Any, candidate: ModuleCandidate, laptop: str = ""
+    module: Any, candidate: ModuleCandidate, findings: CardFindings, laptop: str = ""
 ) -> tuple[list[Any], Check]:
     """The module's slots (readers); returns the slots that hold a token.
 
@@ -604,6 +679,8 @@ def _check_slots(
             laptop or _("Plug in the card reader and check that pcscd is running."),
             id="slots",
         )
+    if Path(path).name not in _NOT_PCSC:
+        findings.pcsc_readers += len(slots)
     card_in, empty = _("card in"), _("empty")
     names = "; ".join(
         f"{slot.description} [{card_in if slot.token_present else empty}]" for slot in slots
@@ -798,7 +875,9 @@ def probe_cards(candidates: Sequence[ModuleCandidate], settings: Settings) -> Ca
         if module is None:
             continue
         try:
-            slots, slot_check = _check_slots(module, candidate, _(laptop) if laptop else "")
+            slots, slot_check = _check_slots(
+                module, candidate, findings, _(laptop) if laptop else ""
+            )
             findings.checks.append(slot_check)
             _check_tokens(module, candidate, slots, findings)
         finally:
@@ -890,6 +969,9 @@ def run_checks(
     report.add(check_discovery(candidates))
     findings = (card_probe or probe_cards)(candidates, settings)
     report.add(check_pcscd(candidates, env, findings.tokens_found))
+    access = check_pcsc_access(candidates, env, findings)
+    if access is not None:
+        report.add(access)
     for check in findings.checks:
         report.add(check)
     for check in check_portal(settings, portal_timeout):
