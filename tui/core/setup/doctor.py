@@ -50,6 +50,7 @@ PACKAGES: tuple[tuple[str, str], ...] = (
     ("asn1crypto", "asn1crypto"),
     ("httpx", "httpx"),
 )
+_HOTPLUG_SLOT = "Virtual hotplug slot"
 # modules that reach their tokens without a local PC/SC reader
 _NOT_PCSC = ("libsofthsm2.so", "p11-kit-client.so")
 
@@ -680,7 +681,8 @@ def _check_slots(
             id="slots",
         )
     if Path(path).name not in _NOT_PCSC:
-        findings.pcsc_readers += len(slots)
+        # OpenSC may show one empty "Virtual hotplug slot" when it has no reader: not a reader
+        findings.pcsc_readers += sum(s.description != _HOTPLUG_SLOT for s in slots)
     card_in, empty = _("card in"), _("empty")
     names = "; ".join(
         f"{slot.description} [{card_in if slot.token_present else empty}]" for slot in slots
