@@ -185,3 +185,24 @@ def test_the_rule_is_javascript_that_allows_both_actions_for_the_group_only() ->
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == ["yes", "yes", None, None]
+
+
+def test_the_rule_is_printed_indented_under_its_fix(tmp_path: Path) -> None:
+    import io
+
+    from tui.commands.doctor import render
+    from tui.core.setup.doctor import Report
+
+    check = check_pcsc_access(
+        [OPENSC], SSH, CardFindings(), root=machine(tmp_path),
+        context=lambda: SCARD_W_SECURITY_VIOLATION, group=lambda: "kart",
+    )  # fmt: skip
+    assert check is not None
+    report = Report()
+    report.add(check)
+    out = io.StringIO()
+    render(report.to_json(), out)
+    lines = out.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if "polkit.addRule" in line)
+    rule = polkit_rule("kart").splitlines()
+    assert lines[start - 1 : start - 1 + len(rule)] == ["      " + line for line in rule]
