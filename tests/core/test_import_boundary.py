@@ -25,6 +25,7 @@ ALLOWED = {
     "tui/core/card/busy.py",  # a held card told from a pulled one, for pkcs11_card and doctor
     "tui/core/card/process.py",  # the card process's main
     "tui/core/setup/doctor.py",  # `eonay doctor` probes a module directly, in its own command
+    "tui/core/setup/bundle.py",  # `eonay doctor --bundle` traces one listing the same way
     "tui/sim/softhsm.py",  # provisions the test and demo tokens
 }
 

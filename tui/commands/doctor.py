@@ -8,10 +8,15 @@ Exits 0 only when no check failed.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from tui.core.setup.doctor import Report
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -26,6 +31,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from tui.i18n import _
 
     parser.add_argument("--json", action="store_true", help=_("print the report as JSON"))
+    parser.add_argument(
+        "--bundle",
+        metavar="FILE",
+        help=_(
+            "also write a redacted support archive (.tar.gz) for a help desk to FILE: the "
+            "report, versions, modules, a PKCS#11 call trace of one listing, the terminal "
+            "and the log's last lines"
+        ),
+    )
 
 
 def json_failure(message: str) -> dict[str, object]:
@@ -72,7 +86,8 @@ def render(report_json: dict[str, object], stream: TextIO) -> None:
         if check["detail"]:
             stream.write(f"    {check['detail']}\n")
         if check["hint"]:
-            stream.write("    → " + _("fix: {hint}").format(hint=check["hint"]) + "\n")
+            fix = _("fix: {hint}").format(hint=check["hint"])
+            stream.write("    → " + fix.replace("\n", "\n      ") + "\n")
     failed = sum(1 for check in checks if not check["ok"])
     if failed:
         stream.write("\n" + _("{n} problem(s) found.").format(n=failed) + "\n")
@@ -93,4 +108,27 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         render(data, sys.stdout)
+    bundle = getattr(args, "bundle", None)
+    if bundle and not write_bundle_file(Path(bundle), report, data):
+        return EXIT_PROBLEMS
     return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def write_bundle_file(target: Path, report: Report, data: dict[str, object]) -> bool:
+    """`--bundle FILE`: the archive, and one line on stderr (stdout may be the JSON)."""
+    from tui.core.setup.bundle import write_bundle
+    from tui.core.setup.modules import discover_for
+    from tui.i18n import _
+
+    text = io.StringIO()
+    render(data, text)
+    candidates = discover_for(report.settings, os.environ)
+    try:
+        write_bundle(target, data, text.getvalue(), candidates, report.settings, os.environ)
+    except OSError as exc:
+        message = _("eonay doctor: cannot write the support archive {path}: {error}")
+        sys.stderr.write(message.format(path=target, error=exc.strerror or exc) + "\n")
+        return False
+    message = _("Support archive (tar.gz, redacted) written to {path}; read it before sending it.")
+    sys.stderr.write(message.format(path=target) + "\n")
+    return True

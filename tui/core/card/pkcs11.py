@@ -21,6 +21,7 @@ import ctypes
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -458,7 +459,9 @@ class Pkcs11Module:
         try:
             info = self.lib.getTokenInfo(slot_id)
         except PyKCS11.PyKCS11Error as err:
+            self.functions.note("C_GetTokenInfo", int(err.value))
             raise _reraise(err, "C_GetTokenInfo") from None
+        self.functions.note("C_GetTokenInfo", CKR_OK)
         return RawToken(
             slot_id=slot_id,
             label=_text(info.label),
@@ -738,6 +741,9 @@ class FunctionList:
         self._table = table
         self._functions: dict[str, Any] = {}
         self.calls: Counter[str] = calls if calls is not None else Counter()
+        # Each call's function name and return value, when set (`eonay doctor --bundle`'s
+        # trace of one listing): names and codes only, never an argument.
+        self.trace: Callable[[str, int], None] | None = None
         if self.own_instance:
             # A module that makes a new instance per C_GetFunctionList (p11-kit-client:
             # one connection each) needs this one initialised too; its sessions then
@@ -758,10 +764,18 @@ class FunctionList:
         if function is None:
             pointer = getattr(self._table, name)
             if not pointer:
+                self.note(name, int(CKR_FUNCTION_NOT_SUPPORTED))
                 return int(CKR_FUNCTION_NOT_SUPPORTED)
             function = self._functions[name] = _PROTOTYPES[name](pointer)
         self.calls[name] += 1
-        return int(function(*args))
+        rv = int(function(*args))
+        self.note(name, rv)
+        return rv
+
+    def note(self, name: str, rv: int) -> None:
+        """Tell the trace, if any, of a call made here or through PyKCS11."""
+        if self.trace is not None:
+            self.trace(name, rv)
 
     def slot_list(self, *, present: bool) -> tuple[int, list[int]]:
         room = (_U * _SLOT_ROOM)()

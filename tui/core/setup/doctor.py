@@ -26,6 +26,16 @@ from tui.core.errors import ConfigError
 from tui.core.settings import Settings
 from tui.core.setup.config import ENV_CONFIG, default_config_path, load_settings
 from tui.core.setup.modules import ModuleCandidate, SearchPaths, Source, discover_for
+from tui.core.setup.pcsc_access import (
+    Certainty,
+    SessionKind,
+    establish_context,
+    polkit_rule,
+    primary_group,
+    refusal,
+    session_facts,
+)
+from tui.core.setup.remote_card import Link, address_of, laptop_hint, probe_server
 from tui.i18n import N_, _
 
 SCHEMA_VERSION = 1
@@ -40,6 +50,7 @@ PACKAGES: tuple[tuple[str, str], ...] = (
     ("asn1crypto", "asn1crypto"),
     ("httpx", "httpx"),
 )
+_HOTPLUG_SLOT = "Virtual hotplug slot"
 # modules that reach their tokens without a local PC/SC reader
 _NOT_PCSC = ("libsofthsm2.so", "p11-kit-client.so")
 
@@ -293,6 +304,71 @@ def check_pcscd(
     return error("pcscd", title, problem, hint)
 
 
+def uses_pcscd(candidates: Sequence[ModuleCandidate]) -> bool:
+    return any(Path(c.path).name not in _NOT_PCSC for c in candidates)
+
+
+def check_pcsc_access(
+    candidates: Sequence[ModuleCandidate],
+    environ: Mapping[str, str],
+    findings: CardFindings,
+    root: Path = Path("/"),
+    context: Callable[[], int | None] = establish_context,
+    group: Callable[[], str] = primary_group,
+) -> Check | None:
+    """pcscd refusing this session through polkit, when that is what the rest points at.
+
+    None when no module here uses pcscd, or when nothing suggests a refusal.
+    """
+    if not uses_pcscd(candidates) or findings.tokens_found:
+        return None
+    facts = session_facts(root, environ)
+    answer = context() if facts.pcscd_socket else None
+    verdict = refusal(facts, answer, findings.pcsc_readers > 0)
+    if verdict is None:
+        return None
+    kinds = {
+        SessionKind.SSH: _("an SSH login"),
+        SessionKind.CONTAINER: _("a container"),
+        SessionKind.SERVICE: _("a service or a job without a login session"),
+        SessionKind.DESKTOP: _("a desktop session"),
+    }
+    session = kinds[facts.kind]
+    name = group()
+    hint = _(
+        "pcsc-lite asks polkit whether a program may use pcscd "
+        "(org.debian.pcsc-lite.access_pcsc) and its readers (access_card); its policy allows "
+        "only the active local session, at the desktop or the console. An administrator can "
+        "let the members of a group in from any session with this rule (polkit reads it at "
+        "once). It names {group}, this user's own group; for several users, create a group "
+        "such as pcscd, name it instead, and add them to it:"
+    ).format(group=name)
+    hint += (
+        "\n"
+        + polkit_rule(name)
+        + "\n"
+        + _("Or run eonay in the desktop session of the computer the reader is plugged into.")
+    )
+    if verdict is Certainty.REFUSED:
+        return error(
+            "pcsc-access",
+            _("pcscd refuses this session (polkit)"),
+            _(
+                "SCardEstablishContext: Access denied (SCARD_W_SECURITY_VIOLATION) in {session}"
+            ).format(session=session),
+            hint,
+        )
+    return warning(
+        "pcsc-access",
+        _("pcscd probably refuses this session (polkit)"),
+        _(
+            "no card reader is seen while pcscd runs, pcsc-lite's polkit policy is installed "
+            "and this is {session}, which its policy does not let in"
+        ).format(session=session),
+        hint,
+    )
+
+
 # --- the portal -----------------------------------------------------------
 
 PROBE_SESSION = "eonay-doctor-probe"  # an unknown session: the API must answer 401
@@ -437,6 +513,8 @@ class CardFindings:
     tokens_found: bool = False
     certificates: int = 0
     usable: int = 0
+    remote: str | None = None  # the hint for "no card" when the card is behind p11-kit server
+    pcsc_readers: int = 0  # slots shown by modules that use this machine's pcscd
 
 
 CardProbe = Callable[[Sequence[ModuleCandidate], Settings], CardFindings]
@@ -541,15 +619,22 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
             hint,
         )
     except ModuleLoadError as exc:
-        why = _explain_load_failure(path) or exc.detail
+        unloadable = _explain_load_failure(path)
+        why = unloadable or exc.detail
+        if candidate.source is Source.REMOTE:
+            # p11-kit's client loads, and its C_Initialize fails (CKR_DEVICE_ERROR) when the
+            # socket accepts but no p11-kit server answers behind it
+            hint = _missing_module_hint(candidate) if unloadable else _(_SEE_SERVER_CHECK)
+        else:
+            hint = _(
+                "Give the card's PKCS#11 driver (a .so built for this machine), e.g. "
+                "--module /usr/lib/libakisp11.so; reinstall the driver if it is broken."
+            )
         return None, _module_problem(
             candidate,
             _("PKCS#11 module cannot be loaded: {path}").format(path=path),
             f"{why}; {source}",
-            _(
-                "Give the card's PKCS#11 driver (a .so built for this machine), e.g. "
-                "--module /usr/lib/libakisp11.so; reinstall the driver if it is broken."
-            ),
+            hint,
         )
     try:
         info = module.library_info()
@@ -566,11 +651,17 @@ def _check_load(candidate: ModuleCandidate) -> tuple[Any, Check]:
     return module, ok("module", title, about, path)
 
 
-def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Check]:
-    """The module's slots (readers); returns the slots that hold a token."""
+def _check_slots(
+    module: Any, candidate: ModuleCandidate, findings: CardFindings, laptop: str = ""
+) -> tuple[list[Any], Check]:
+    """The module's slots (readers); returns the slots that hold a token.
+
+    `laptop` is the hint when the module is p11-kit's client: the reader is on the laptop.
+    """
     from tui.core.card.pkcs11 import CkError
 
     path = candidate.path
+    remote = bool(laptop)
     try:
         slots = module.slots()
     except CkError as exc:
@@ -578,17 +669,20 @@ def _check_slots(module: Any, candidate: ModuleCandidate) -> tuple[list[Any], Ch
             candidate,
             _("Cannot list the slots of {path}").format(path=path),
             str(exc),
-            _("Unplug and plug in the card reader; restart pcscd."),
+            laptop or _("Unplug and plug in the card reader; restart pcscd."),
             id="slots",
         )
     if not slots:
         return [], _module_problem(
             candidate,
             _("No card reader (slot) seen by {path}").format(path=path),
-            "",
-            _("Plug in the card reader and check that pcscd is running."),
+            _("p11-kit's client reaches no card through the forwarded socket") if remote else "",
+            laptop or _("Plug in the card reader and check that pcscd is running."),
             id="slots",
         )
+    if Path(path).name not in _NOT_PCSC:
+        # OpenSC may show one empty "Virtual hotplug slot" when it has no reader: not a reader
+        findings.pcsc_readers += sum(s.description != _HOTPLUG_SLOT for s in slots)
     card_in, empty = _("card in"), _("empty")
     names = "; ".join(
         f"{slot.description} [{card_in if slot.token_present else empty}]" for slot in slots
@@ -771,12 +865,21 @@ def probe_cards(candidates: Sequence[ModuleCandidate], settings: Settings) -> Ca
         if missing is not None:
             findings.checks.append(missing)
             continue
+        address = address_of(candidate)
+        laptop = ""
+        if address is not None:
+            server = check_remote_server(address)
+            findings.checks.append(server)
+            laptop = _REMOTE_NO_CARD if server.ok else _SEE_SERVER_CHECK
+            findings.remote = _(laptop)
         module, loaded = _check_load(candidate)
         findings.checks.append(loaded)
         if module is None:
             continue
         try:
-            slots, slot_check = _check_slots(module, candidate)
+            slots, slot_check = _check_slots(
+                module, candidate, findings, _(laptop) if laptop else ""
+            )
             findings.checks.append(slot_check)
             _check_tokens(module, candidate, slots, findings)
         finally:
@@ -784,6 +887,28 @@ def probe_cards(candidates: Sequence[ModuleCandidate], settings: Settings) -> Ca
     if candidates:
         findings.checks.append(check_usable(findings))
     return findings
+
+
+_SEE_SERVER_CHECK = N_(
+    "The card is on the laptop: see the p11-kit server check above for what to do there."
+)
+_REMOTE_NO_CARD = N_(
+    "The laptop's p11-kit server answers but shows no card: put the card in the laptop's "
+    "reader, and check that the server was started for the card's module (`eonay ssh` "
+    "picks it; `eonay doctor` on the laptop checks the card there)."
+)
+
+
+def check_remote_server(address: str) -> Check:
+    """The ssh -R forward and the laptop's `p11-kit server` behind p11-kit's client module."""
+    state = probe_server(address)
+    title = _("p11-kit server on the laptop (P11_KIT_SERVER_ADDRESS)")
+    subject = state.path or address
+    if state.ok:
+        return ok("p11kit-server", title, state.detail, subject)
+    if state.link is Link.NOT_UNIX:
+        return warning("p11kit-server", title, state.detail, laptop_hint(None), subject)
+    return error("p11kit-server", title, state.detail, laptop_hint(state.path), subject)
 
 
 def check_usable(findings: CardFindings) -> Check:
@@ -801,7 +926,9 @@ def check_usable(findings: CardFindings) -> Check:
             _(
                 "Insert the card, check the reader and pcscd, and that the module is your "
                 "card's driver (--module PATH)."
-            ),
+            )
+            if findings.remote is None
+            else findings.remote,
         )
     if not findings.certificates:
         return error(
@@ -844,6 +971,9 @@ def run_checks(
     report.add(check_discovery(candidates))
     findings = (card_probe or probe_cards)(candidates, settings)
     report.add(check_pcscd(candidates, env, findings.tokens_found))
+    access = check_pcsc_access(candidates, env, findings)
+    if access is not None:
+        report.add(access)
     for check in findings.checks:
         report.add(check)
     for check in check_portal(settings, portal_timeout):

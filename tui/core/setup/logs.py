@@ -53,9 +53,10 @@ _KIMLIK = r"(?<!\d)([1-9]\d)\d{7}(\d{2})(?!\d)"
 _CODE = r"(?<!\d)\d{10}(\d{4})(?!\d)"
 CODE_MASK = "*" * 10
 # Strict mode only (an unexpected error's message, whose wording nobody chose): a field
-# named token or cms, then every run of 4 or more digits (a PIN, a code, a number).
+# named token or cms, then every run of 4 or more digits (a PIN, a code, a number), also
+# one broken by single spaces or dashes ("1234 5678 9012 34", "123-456-789-01").
 _STRICT_FIELD = r"""(?i)(?P<key>["']?(?:token|cms)["']?\s*[:=]\s*)["']?[^\s"',}]+["']?"""
-_DIGITS = r"\d{4,}"
+_DIGITS = r"\d(?:[ -]?\d){3,}"
 DIGITS_MASK = "<digits>"
 
 
