@@ -184,13 +184,12 @@ def test_the_remote_card_is_counted_call_by_call_through_the_relay(quick_run):
     by_id = {f["id"]: f for f in doc["figures"]}
     listing = by_id["remote_listing_calls_0ms"]["details"]
     assert listing["bare_by_name"]["C_GetAttributeValue"] > 0
-    # the card process read the card while the code was typed: after the code, one check
-    # (a slot list, which reads each slot's CKF_TOKEN_PRESENT too, or one token's info)
+    # the card process read the card while the code was typed: after the code, a check of
+    # one call (a token's info, every slot's list, an empty slot's flag; two if the window
+    # spans a second), or none when the last check was less than a second before
     app = listing["app_by_name"]
     assert set(app) <= {"C_GetSlotList", "C_GetSlotInfo", "C_GetTokenInfo"}, app
-    assert 1 <= app.get("C_GetSlotList", 0) + app.get("C_GetTokenInfo", 0) <= 2, app
-    lists, infos = app.get("C_GetSlotList", 0), app.get("C_GetSlotInfo", 0)
-    assert (infos >= lists and infos % lists == 0) if lists else infos == 0, app
+    assert sum(app.values()) <= 2, app
     for name in ("remote_login_signature_0ms", "remote_eonay_signature_0ms"):
         details = by_id[name]["details"]
         assert details["bare_by_name"]["C_Login"] == 1, name

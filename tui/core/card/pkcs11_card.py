@@ -298,6 +298,7 @@ class Pkcs11Card:
             self._view = view = None  # a read that raises leaves nothing to trust
             self._view = view = self._read_view()
             self._checked_at = self._clock.monotonic()
+            self._turn = 0  # the tokens are checked first
         return view
 
     def _still(self, view: _View) -> bool:
@@ -307,12 +308,15 @@ class Pkcs11Card:
         if set(modules) != set(view.slots):
             return False
         # Each probe is one call: the idle screens' budget is one call a second in all.
-        probes: list[Callable[[], bool]] = []
+        # The tokens' own come first (a card pulled while a PIN is typed is the change
+        # that matters most); then each module's slots, and each empty slot.
+        probes: list[Callable[[], bool]] = [
+            partial(_same_token, module, raw) for module, raw in view.tokens
+        ]
         for path, module in modules.items():
             probes.append(partial(_same_slots, module, view.every[path]))
             empty = [slot for slot in view.every[path] if slot not in view.slots[path]]
             probes += [partial(_still_empty, module, slot) for slot in empty]
-        probes += [partial(_same_token, module, raw) for module, raw in view.tokens]
         if not probes:
             return True
         probe = probes[self._turn % len(probes)]
