@@ -148,11 +148,6 @@ class Operations:
         with self._card_lock:
             return any(token.key == cert.token.key for token in card.tokens())
 
-    def pin_state(self, cert: CertificateInfo) -> PinState:
-        card = self._card.get()
-        with self._card_lock:
-            return card.pin_state(cert)
-
     def prepare_signature(self, cert: CertificateInfo) -> PinState:
         """The PIN state as a PIN screen opens; the card makes the signature ready."""
         card = self._card.get()

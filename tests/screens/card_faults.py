@@ -46,9 +46,10 @@ class FaultyCard:
         return self.pin_flags if self.pin_flags is not None else self.real.pin_state(cert)
 
     def prepare(self, cert: CertificateInfo) -> PinState:
-        state = self.pin_state(cert)
-        real = self.real.prepare(cert)
-        return state if self.pin_flags is not None else real
+        if cert.token.label in self.pulled:
+            raise CardRemovedError("token pulled out")
+        state = self.real.prepare(cert)
+        return self.pin_flags if self.pin_flags is not None else state
 
     def release(self) -> None:
         self.real.release()

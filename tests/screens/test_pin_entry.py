@@ -62,7 +62,7 @@ def make(sim, portal, fake_clock, faulty_card):
                 cert,
                 sign=partial(ops.sign, challenge, cert),
                 submit=partial(ops.submit_login, challenge),
-                pin_state=partial(ops.pin_state, cert),
+                pin_state=partial(ops.prepare_signature, cert),
                 card_present=partial(ops.certificate_present, cert),
                 poll_interval=poll,
             ),
